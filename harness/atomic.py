@@ -1,0 +1,93 @@
+"""Atomic file and directory writes: temp file in the same directory + rename.
+
+A crash or Ctrl-C at any point leaves either the old content or the new content,
+never a half-written file, because ``os.replace`` is atomic on POSIX when source
+and target are on the same file system (hence temp files live beside the target).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
+    """Open a temp file beside ``path``; on success fsync and rename it over ``path``."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        # BaseException on purpose: KeyboardInterrupt must also clean the temp file.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Atomically write ``text`` to ``path``."""
+    with atomic_open(path) as handle:
+        handle.write(text)
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Atomically write ``data`` as indented, key-sorted JSON."""
+    write_text(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def write_jsonl(path: str | Path, lines: Iterable[str]) -> None:
+    """Atomically write already-serialised JSON lines (no trailing newline expected)."""
+    with atomic_open(path) as handle:
+        for line in lines:
+            handle.write(line)
+            handle.write("\n")
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | Path) -> Iterator[Path]:
+    """Build a directory in a temp sibling, then rename it into place.
+
+    The target must not exist: gold versions are immutable, so we never replace one.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        # os.rename refuses to replace a non-empty directory: a concurrent writer
+        # that created the same version first makes us fail instead of overwrite.
+        os.rename(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def replace_directory(source: str | Path, target: str | Path) -> None:
+    """Move directory ``source`` to ``target``, replacing ``target`` if it exists.
+
+    The old directory is renamed aside first so that at every instant either the
+    old or the new directory is complete at ``target`` (or, for one rename, absent).
+    """
+    source, target = Path(source), Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        aside = target.with_name(f".{target.name}.old")
+        if aside.exists():
+            shutil.rmtree(aside)
+        os.rename(target, aside)
+        os.rename(source, target)
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        os.rename(source, target)

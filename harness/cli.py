@@ -1,0 +1,280 @@
+"""The ``harness`` command. Thin: each ``x_cli`` parses arguments, calls ``x(...)``
+(which returns data) and prints it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import GoldIntegrityError, HarnessError
+from .gold import GoldDiff, GoldStore, GoldVersion, import_examples
+
+console = Console(highlight=False)
+
+
+# --------------------------------------------------------------------------- gold
+
+
+def gold_import(paths: Sequence[str], *, name: str, gold_dir: str = "gold", task: str | None = None,
+                eval_fraction: float = 0.3, seed: int = 0, lang: str = "en", notes: str = "") -> GoldVersion:
+    """Import Prodigy JSONL / spaCy DocBin files as the next version of ``name``."""
+    from .runners.spacy_pipeline import read_docbin, spacy_tokenizer
+
+    needs_tokenizer = any(not p.endswith(".spacy") for p in paths)
+    return import_examples(
+        GoldStore(gold_dir), paths, name=name, task=task, eval_fraction=eval_fraction, seed=seed,  # type: ignore[arg-type]
+        tokenizer=spacy_tokenizer(lang) if needs_tokenizer else None,
+        docbin_reader=lambda path: read_docbin(path, lang), notes=notes, lang=lang,
+    )
+
+
+def gold_list(gold_dir: str = "gold") -> list[dict[str, Any]]:
+    """One row per version: ref, task, split sizes, labels, sha256, created."""
+    store = GoldStore(gold_dir)
+    rows = []
+    for dataset in store.datasets():
+        for number in store.version_numbers(dataset):
+            version = store.resolve(f"{dataset}@v{number}", verify=False)
+            m = version.manifest
+            rows.append({"ref": version.ref, "task": m["task"], "train": m["splits"]["train"]["examples"],
+                         "eval": m["splits"]["eval"]["examples"], "labels": len(m["labels"]),
+                         "sha256": m["sha256"], "parent": m.get("parent"), "created": m.get("created")})
+    return rows
+
+
+def _gold_import_cli(args: argparse.Namespace) -> int:
+    version = gold_import(args.paths, name=args.name, gold_dir=args.gold_dir, task=args.task,
+                          eval_fraction=args.eval_fraction, seed=args.seed, lang=args.lang, notes=args.notes)
+    m = version.manifest
+    console.print(f"wrote [bold]{version.ref}[/] at {version.path} ({m['task']}): "
+                  f"{m['splits']['train']['examples']} train, {m['splits']['eval']['examples']} eval, "
+                  f"sha256 {version.sha256[:12]}")
+    return 0
+
+
+def _gold_list_cli(args: argparse.Namespace) -> int:
+    rows = gold_list(args.gold_dir)
+    columns = ("ref", "task", "train", "eval", "labels", "sha256", "parent", "created")
+    table = Table(title=f"gold in {args.gold_dir}")
+    for column in columns:
+        table.add_column(column, no_wrap=column in ("ref", "task"))
+    for row in rows:
+        table.add_row(*(str(row[c])[:12] if c in ("sha256", "created") else str(row[c]) for c in columns))
+    console.print(table)
+    return 0
+
+
+def _gold_show_cli(args: argparse.Namespace) -> int:
+    version = GoldStore(args.gold_dir).resolve(args.ref, verify=False)
+    console.print_json(json.dumps(dict(version.manifest)))
+    return 0
+
+
+def gold_diff(old: str, new: str, gold_dir: str = "gold") -> GoldDiff:
+    """Compare two versions by input hash."""
+    return GoldStore(gold_dir).diff(old, new)
+
+
+def _gold_diff_cli(args: argparse.Namespace) -> int:
+    diff = gold_diff(args.old, args.new, args.gold_dir)
+    console.print(f"{diff.old} -> {diff.new}: {len(diff.added)} added, {len(diff.removed)} removed, "
+                  f"{len(diff.changed)} changed, {len(diff.moved_split)} moved between splits")
+    table = Table(title="label counts")
+    for column in ("label", diff.old, diff.new, "delta"):
+        table.add_column(column, justify="right" if column != "label" else "left")
+    for label, (a, b) in diff.label_deltas.items():
+        table.add_row(label, str(a), str(b), f"{b - a:+d}")
+    console.print(table)
+    for title, hashes in (("added", diff.added), ("removed", diff.removed), ("changed", diff.changed)):
+        if hashes:
+            shown = ", ".join(str(h) for h in hashes[:10])
+            console.print(f"{title}: {shown}{' …' if len(hashes) > 10 else ''}")
+    return 0
+
+
+def _gold_verify_cli(args: argparse.Namespace) -> int:
+    results = GoldStore(args.gold_dir).verify_all(args.name)
+    if not results:
+        console.print(f"no gold versions found in {args.gold_dir}")
+        return 1
+    failed = 0
+    for ref, error in results:
+        if error is None:
+            console.print(f"[green]ok[/]      {ref}")
+        else:
+            failed += 1
+            console.print(f"[red]FAILED[/]  {ref}: {error}")
+    return 1 if failed else 0
+
+
+# --------------------------------------------------------------------------- train / eval
+
+
+def train(gold: str, output: str, *, gold_dir: str = "gold", config: str | None = None,
+          max_steps: int | None = None, seed: int = 0, force: bool = False, verbose: bool = False) -> Any:
+    """Train a spaCy pipeline on a gold version's train split (reused if inputs are unchanged)."""
+    from .runners.training import train as train_pipeline
+
+    version = GoldStore(gold_dir).resolve(gold)
+    return train_pipeline(version, output, config=config, max_steps=max_steps, seed=seed, force=force, quiet=not verbose)
+
+
+def suite_training_jobs(suite_path: str) -> list[dict[str, Any]]:
+    """The ``train(...)`` keyword arguments for every pipeline of a suite that has a [train] table."""
+    from .suites import parse_suite
+
+    spec = parse_suite(suite_path)
+    jobs = []
+    for pipeline in spec.pipelines.values():
+        if pipeline.train is None:
+            continue
+        jobs.append({"gold": str(spec.gold), "output": pipeline.path, "gold_dir": str(spec.gold_dir),
+                     "config": str(pipeline.train.config) if pipeline.train.config else None,
+                     "max_steps": pipeline.train.max_steps, "seed": pipeline.train.seed})
+    if not jobs:
+        raise HarnessError(f"{suite_path}: no pipeline has a [pipelines.<name>.train] table")
+    return jobs
+
+
+def _train_cli(args: argparse.Namespace) -> int:
+    if args.suite:
+        if args.gold or args.output:
+            raise HarnessError("use either --suite or --gold/--output")
+        jobs = suite_training_jobs(args.suite)
+    elif args.gold and args.output:
+        jobs = [{"gold": args.gold, "output": args.output, "gold_dir": args.gold_dir, "config": args.config,
+                 "max_steps": args.max_steps, "seed": args.seed}]
+    else:
+        raise HarnessError("harness train needs --gold and --output, or --suite")
+    for job in jobs:
+        with console.status(f"training {job['output']} on {job['gold']} …"):
+            result = train(**job, force=args.force, verbose=args.verbose)
+        _print_train(result)
+    return 0
+
+
+def _print_train(result: Any) -> None:
+    if result.reused:
+        console.print(f"{result.output}: up to date (inputs sha256 {result.inputs_sha256[:12]}), not retrained")
+    else:
+        shown = ", ".join(f"{k}={v:.3f}" for k, v in result.scores.items() if not k.endswith("_loss"))
+        console.print(f"trained {result.output} on {result.train_examples} examples "
+                      f"(dev {result.dev_examples}, carved from train): {shown}")
+
+
+def evaluate(gold: str, pipeline: str, *, gold_dir: str = "gold", resamples: int = 1000, seed: int = 0,
+             threshold: float = 0.5, batch_size: int = 128) -> Any:
+    """Evaluate one pipeline on a gold eval split without a suite: returns a SuiteResult."""
+    from .evaluate import evaluate_pipeline, gold_info
+    from .results import SuiteResult
+    from .suites import PipelineSpec
+
+    version = GoldStore(gold_dir).resolve(gold)
+    spec = PipelineSpec(name=Path(pipeline).name or pipeline, kind="spacy", path=pipeline, batch_size=batch_size)
+    result = evaluate_pipeline(version, spec, resamples=resamples, seed=seed, threshold=threshold)
+    return SuiteResult(f"eval-{spec.name}", "", gold_info(version), {spec.name: result}, {}, [])
+
+
+def _eval_cli(args: argparse.Namespace) -> int:
+    from .reports.terminal import render_suite
+
+    result = evaluate(args.gold, args.pipeline, gold_dir=args.gold_dir, resamples=args.resamples, seed=args.seed,
+                      threshold=args.threshold, batch_size=args.batch_size)
+    render_suite(console, result)
+    if args.json:
+        import datetime as _dt
+
+        from . import atomic
+        from .results import suite_to_dict
+
+        created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        atomic.write_json(args.json, suite_to_dict(result, created=created, harness_version=__version__))
+        console.print(f"results: {args.json}")
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harness", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"distill-harness {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_gold_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--gold-dir", default="gold", help="gold store directory (default: gold)")
+        return p
+
+    gold = commands.add_parser("gold", help="versioned gold fixtures").add_subparsers(dest="gold_command", required=True)
+    p = with_gold_dir(gold.add_parser("import", help="import Prodigy JSONL or spaCy .spacy as a new version"))
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--name", required=True, help="dataset name")
+    p.add_argument("--task", choices=["ner", "textcat", "textcat_multilabel"], default=None,
+                   help="default: inferred from the data")
+    p.add_argument("--eval-fraction", type=float, default=0.3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lang", default="en", help="spaCy language for tokenizing records without tokens")
+    p.add_argument("--notes", default="")
+    p.set_defaults(func=_gold_import_cli)
+    with_gold_dir(gold.add_parser("list", help="list versions")).set_defaults(func=_gold_list_cli)
+    p = with_gold_dir(gold.add_parser("show", help="show a version's manifest"))
+    p.add_argument("ref", metavar="NAME[@vN]")
+    p.set_defaults(func=_gold_show_cli)
+    p = with_gold_dir(gold.add_parser("diff", help="compare two versions"))
+    p.add_argument("old", metavar="NAME@vA")
+    p.add_argument("new", metavar="NAME@vB")
+    p.set_defaults(func=_gold_diff_cli)
+    p = with_gold_dir(gold.add_parser("verify", help="check every version against its manifest (exit 1 if not)"))
+    p.add_argument("name", nargs="?", default=None)
+    p.set_defaults(func=_gold_verify_cli)
+
+    p = with_gold_dir(commands.add_parser("train", help="train a spaCy pipeline on a gold train split"))
+    p.add_argument("--gold", default=None, metavar="NAME[@vN]")
+    p.add_argument("--output", default=None, metavar="DIR")
+    p.add_argument("--suite", default=None, metavar="SUITE.toml",
+                   help="train every pipeline of a suite that has a [pipelines.<name>.train] table")
+    p.add_argument("--config", default=None, help="spaCy training config (default: shipped CPU config for the task)")
+    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="retrain even if the inputs did not change")
+    p.add_argument("--verbose", action="store_true", help="show spaCy's training log")
+    p.set_defaults(func=_train_cli)
+
+    p = with_gold_dir(commands.add_parser("eval", help="evaluate one pipeline on a gold eval split"))
+    p.add_argument("--gold", required=True, metavar="NAME[@vN]")
+    p.add_argument("--pipeline", required=True, metavar="PATH")
+    p.add_argument("--json", default=None, metavar="OUT")
+    p.add_argument("--resamples", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.set_defaults(func=_eval_cli)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``harness`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except GoldIntegrityError as err:
+        console.print(f"[red]error:[/] {err}")
+        return 1
+    except HarnessError as err:
+        console.print(f"[red]error:[/] {err}")
+        return 2
+    except KeyboardInterrupt:
+        console.print("interrupted; nothing was half-written (all writes are atomic)")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,377 @@
+"""Pure metrics: additive counts that remember their examples, and bootstrap CIs.
+
+Nothing here imports spaCy. Formulas mirror spaCy's ``PRFScore`` (including its
+``1e-100`` smoothing) so that strict scores equal ``spacy.scorer.Scorer`` to 1e-9;
+``tests/integration/test_scorer_equality.py`` proves it on every shipped dataset.
+
+Examples are identified by their *position* in the evaluated sequence (0..n-1);
+callers map positions to input hashes. Keeping positions (with multiplicity) in
+every tp/fp/fn bucket is what lets the correction queue find the failing cases
+and lets the bootstrap resample examples rather than spans.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SpanTuple = tuple[int, int, str]
+Interval = tuple[float, float]
+
+
+def precision_recall_f(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
+    """spaCy's PRFScore arithmetic, smoothing included, so results match to the bit."""
+    p = tp / (tp + fp + 1e-100)
+    r = tp / (tp + fn + 1e-100)
+    return p, r, 2 * ((p * r) / (p + r + 1e-100))
+
+
+@dataclass(frozen=True)
+class Counts:
+    """tp/fp/fn as example positions (a position repeats once per counted item).
+
+    Additive like spaCy's PRFScore: ``a + b`` concatenates the buckets.
+    """
+
+    tp: tuple[int, ...] = ()
+    fp: tuple[int, ...] = ()
+    fn: tuple[int, ...] = ()
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
+
+    @property
+    def prf(self) -> tuple[float, float, float]:
+        return precision_recall_f(len(self.tp), len(self.fp), len(self.fn))
+
+    @property
+    def support(self) -> int:
+        return len(self.tp) + len(self.fn)
+
+
+class _CountsBuilder:
+    """Mutable accumulator used while scanning documents; frozen into :class:`Counts`."""
+
+    __slots__ = ("tp", "fp", "fn")
+
+    def __init__(self) -> None:
+        self.tp: list[int] = []
+        self.fp: list[int] = []
+        self.fn: list[int] = []
+
+    def freeze(self) -> Counts:
+        return Counts(tuple(self.tp), tuple(self.fp), tuple(self.fn))
+
+
+def _freeze(builders: Mapping[str, _CountsBuilder], labels: Iterable[str]) -> dict[str, Counts]:
+    out = {label: builders[label].freeze() if label in builders else Counts() for label in labels}
+    for label, builder in builders.items():
+        out.setdefault(label, builder.freeze())
+    return dict(sorted(out.items()))
+
+
+@dataclass(frozen=True)
+class SpanCounts:
+    """Per-label counts for spans: strict (exact boundaries and label) and overlap."""
+
+    strict: Mapping[str, Counts]
+    overlap: Mapping[str, Counts]
+    n_examples: int
+
+
+def count_spans(
+    gold: Iterable[Sequence[SpanTuple]],
+    predicted: Iterable[Sequence[SpanTuple]],
+    labels: Iterable[str] = (),
+) -> SpanCounts:
+    """Count strict and overlap matches per label over paired documents.
+
+    Strict: a predicted span is a true positive when a gold span has the same
+    start, end and label (spaCy's ``ents_per_type``). Overlap: remaining spans
+    of the same label whose character ranges intersect are matched one-to-one
+    (leftmost first) and counted as true positives too, the "partial" scheme.
+    """
+    strict: defaultdict[str, _CountsBuilder] = defaultdict(_CountsBuilder)
+    overlap: defaultdict[str, _CountsBuilder] = defaultdict(_CountsBuilder)
+    n = 0
+    for i, (gold_spans, pred_spans) in enumerate(zip(gold, predicted, strict=True)):
+        n = i + 1
+        gold_set, pred_set = set(gold_spans), set(pred_spans)
+        for span in gold_set & pred_set:
+            strict[span[2]].tp.append(i)
+            overlap[span[2]].tp.append(i)
+        missed = sorted(gold_set - pred_set)
+        spurious = sorted(pred_set - gold_set)
+        for span in missed:
+            strict[span[2]].fn.append(i)
+        for span in spurious:
+            strict[span[2]].fp.append(i)
+        if not missed or not spurious:
+            for span in missed:
+                overlap[span[2]].fn.append(i)
+            for span in spurious:
+                overlap[span[2]].fp.append(i)
+            continue
+        used: set[SpanTuple] = set()
+        for g in missed:
+            match = next((p for p in spurious if p not in used and p[2] == g[2] and p[0] < g[1] and g[0] < p[1]), None)
+            if match is None:
+                overlap[g[2]].fn.append(i)
+            else:
+                used.add(match)
+                overlap[g[2]].tp.append(i)
+        for p in spurious:
+            if p not in used:
+                overlap[p[2]].fp.append(i)
+    labels = list(labels)
+    return SpanCounts(_freeze(strict, labels), _freeze(overlap, labels), n)
+
+
+@dataclass(frozen=True)
+class CatCounts:
+    """Per-label counts for text classification plus the scores needed for ROC-AUC."""
+
+    per_label: Mapping[str, Counts]
+    auc_pairs: Mapping[str, tuple[tuple[float, float], ...]]  # label -> ((score, gold), ...)
+    n_examples: int
+
+
+def count_cats(
+    gold: Iterable[Mapping[str, float]],
+    predicted: Iterable[Mapping[str, float]],
+    labels: Sequence[str],
+    *,
+    multi_label: bool,
+    threshold: float = 0.5,
+) -> CatCounts:
+    """Mirror ``spacy.scorer.Scorer.score_cats`` (spaCy 3.8), keeping example positions."""
+    builders = {label: _CountsBuilder() for label in labels}
+    auc: dict[str, list[tuple[float, float]]] = {label: [] for label in labels}
+    n = 0
+    for i, (gold_all, pred_all) in enumerate(zip(gold, predicted, strict=True)):
+        n = i + 1
+        pred_cats = {k: v for k, v in pred_all.items() if k in builders}
+        gold_cats = {k: v for k, v in gold_all.items() if k in builders}
+        for label in labels:
+            pred_score = pred_cats.get(label, 0.0)
+            gold_score = gold_cats.get(label)
+            if not gold_score and not multi_label:
+                gold_score = 0.0
+            if gold_score is not None:
+                auc[label].append((pred_score, gold_score))
+        if multi_label:
+            for label in labels:
+                pred_score = pred_cats.get(label, 0.0)
+                gold_score = gold_cats.get(label)
+                if gold_score is None:
+                    continue
+                if pred_score >= threshold and gold_score > 0:
+                    builders[label].tp.append(i)
+                elif pred_score >= threshold and gold_score == 0:
+                    builders[label].fp.append(i)
+                elif pred_score < threshold and gold_score > 0:
+                    builders[label].fn.append(i)
+        elif pred_cats and gold_cats:
+            pred_label = max(pred_cats.items(), key=lambda it: it[1])[0]
+            gold_label = max(gold_cats.items(), key=lambda it: it[1])[0]
+            if pred_label == gold_label:
+                builders[pred_label].tp.append(i)
+            else:
+                builders[gold_label].fn.append(i)
+                builders[pred_label].fp.append(i)
+        elif gold_cats:
+            gold_label, gold_score = max(gold_cats.items(), key=lambda it: it[1])
+            if gold_score > 0:
+                builders[gold_label].fn.append(i)
+        elif pred_cats:
+            builders[max(pred_cats.items(), key=lambda it: it[1])[0]].fp.append(i)
+    return CatCounts(
+        {label: builders[label].freeze() for label in labels},
+        {label: tuple(pairs) for label, pairs in auc.items()},
+        n,
+    )
+
+
+def roc_auc(pairs: Sequence[tuple[float, float]]) -> float | None:
+    """ROC-AUC of (score, gold) pairs; None unless gold has exactly two values.
+
+    Rank formulation (Mann-Whitney U with average ranks for ties), which equals
+    the trapezoidal ROC area spaCy and scikit-learn compute.
+    """
+    if not pairs:
+        return None
+    scores = np.fromiter((p[0] for p in pairs), dtype=np.float64, count=len(pairs))
+    golds = np.fromiter((p[1] for p in pairs), dtype=np.float64, count=len(pairs))
+    values = np.unique(golds)
+    if len(values) != 2:
+        return None
+    positive = golds == values[1]
+    order = np.argsort(scores, kind="mergesort")
+    sorted_scores = scores[order]
+    ranks = np.empty(len(scores), dtype=np.float64)
+    # Average ranks over ties, 1-based.
+    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    avg = first + (counts + 1) / 2.0
+    ranks[order] = np.repeat(avg, counts)
+    n_pos = int(positive.sum())
+    n_neg = len(scores) - n_pos
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def macro_auc(auc_pairs: Mapping[str, Sequence[tuple[float, float]]]) -> float:
+    """spaCy's ``cats_macro_auc``: labels without both classes count as 0, over all labels."""
+    total = sum(score for pairs in auc_pairs.values() if (score := roc_auc(pairs)) is not None)
+    return total / (len(auc_pairs) + 1e-100)
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+def resample_weights(n_examples: int, resamples: int, seed: int, chunk: int = 64) -> Iterable[np.ndarray]:
+    """Yield blocks of bootstrap weights: how often each example is drawn per resample.
+
+    The same ``(n_examples, resamples, seed)`` always yields the same weights, so
+    two pipelines scored on the same examples get a *paired* bootstrap.
+    """
+    rng = np.random.default_rng(seed)
+    done = 0
+    while done < resamples:
+        rows = min(chunk, resamples - done)
+        draws = rng.integers(0, n_examples, size=(rows, n_examples))
+        draws += np.arange(rows, dtype=draws.dtype)[:, None] * n_examples
+        yield np.bincount(draws.ravel(), minlength=rows * n_examples).reshape(rows, n_examples).astype(np.float64)
+        done += rows
+
+
+def bootstrap_sums(matrix: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+    """Column sums of ``matrix`` (examples x k) under each bootstrap resample: (resamples, k)."""
+    n_examples = matrix.shape[0]
+    if n_examples == 0 or resamples <= 0:
+        return np.zeros((0, matrix.shape[1]))
+    # Examples that count nothing add nothing to any sum: skip their columns in the product.
+    active = np.flatnonzero(matrix.any(axis=1))
+    sub = matrix[active]
+    blocks = [weights[:, active] @ sub for weights in resample_weights(n_examples, resamples, seed)]
+    return np.vstack(blocks)
+
+
+def count_matrix(counts: Mapping[str, Counts], labels: Sequence[str], n_examples: int) -> np.ndarray:
+    """(examples x 3*labels) matrix of per-example tp, fp, fn for each label."""
+    matrix = np.zeros((n_examples, 3 * len(labels)), dtype=np.float64)
+    for j, label in enumerate(labels):
+        c = counts.get(label, Counts())
+        for k, ids in enumerate((c.tp, c.fp, c.fn)):
+            if ids:
+                matrix[:, 3 * j + k] = np.bincount(np.asarray(ids, dtype=np.int64), minlength=n_examples)
+    return matrix
+
+
+def _prf_arrays(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    p = tp / (tp + fp + 1e-100)
+    r = tp / (tp + fn + 1e-100)
+    return p, r, 2 * ((p * r) / (p + r + 1e-100))
+
+
+def _interval(values: np.ndarray) -> Interval:
+    if values.size == 0:
+        return (float("nan"), float("nan"))
+    low, high = np.percentile(values, [2.5, 97.5])
+    return (float(low), float(high))
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    """Precision, recall and F for one label (or ``micro``), with 95% bootstrap CIs."""
+
+    label: str
+    p: float
+    r: float
+    f: float
+    tp: int
+    fp: int
+    fn: int
+    p_ci: Interval
+    r_ci: Interval
+    f_ci: Interval
+    fp_examples: tuple[int, ...] = ()  # example positions, for the queue
+    fn_examples: tuple[int, ...] = ()
+
+    @property
+    def support(self) -> int:
+        return self.tp + self.fn
+
+
+@dataclass(frozen=True)
+class ScoreTable:
+    """Per-label and overall scores of one pipeline under one matching scheme."""
+
+    variant: str  # "strict", "overlap" or "threshold"
+    labels: tuple[LabelScore, ...]
+    micro: LabelScore
+    macro_p: float
+    macro_r: float
+    macro_f: float
+    macro_f_ci: Interval
+    n_examples: int
+    resamples: int
+    seed: int
+    extras: Mapping[str, float] = field(default_factory=dict)
+
+    def label(self, name: str) -> LabelScore:
+        for score in self.labels:
+            if score.label == name:
+                return score
+        raise KeyError(name)
+
+
+def score_table(
+    counts: Mapping[str, Counts],
+    n_examples: int,
+    *,
+    variant: str,
+    resamples: int = 1000,
+    seed: int = 0,
+    extras: Mapping[str, float] | None = None,
+) -> ScoreTable:
+    """Turn per-label counts into P/R/F with percentile bootstrap 95% CIs.
+
+    Resampling is over examples (documents), the unit that was sampled, with
+    ``resamples`` draws from a seeded generator: same inputs, same intervals.
+    """
+    labels = sorted(counts)
+    sums = bootstrap_sums(count_matrix(counts, labels, n_examples), resamples, seed)
+    per_label = []
+    boot_f = []
+    for j, label in enumerate(labels):
+        c = counts[label]
+        p, r, f = c.prf
+        bp, br, bf = _prf_arrays(sums[:, 3 * j], sums[:, 3 * j + 1], sums[:, 3 * j + 2])
+        boot_f.append(bf)
+        per_label.append(
+            LabelScore(label, p, r, f, len(c.tp), len(c.fp), len(c.fn), _interval(bp), _interval(br), _interval(bf),
+                       tuple(sorted(set(c.fp))), tuple(sorted(set(c.fn))))
+        )
+    total = Counts()
+    for label in labels:
+        total = total + counts[label]
+    p, r, f = total.prf
+    if labels:
+        micro_tp = sums[:, 0::3].sum(axis=1)
+        micro_fp = sums[:, 1::3].sum(axis=1)
+        micro_fn = sums[:, 2::3].sum(axis=1)
+    else:
+        micro_tp = micro_fp = micro_fn = np.zeros(0)
+    bp, br, bf = _prf_arrays(micro_tp, micro_fp, micro_fn)
+    micro = LabelScore("micro", p, r, f, len(total.tp), len(total.fp), len(total.fn), _interval(bp), _interval(br), _interval(bf))
+    n_labels = len(labels) + 1e-100
+    macro_p = sum(s.p for s in per_label) / n_labels
+    macro_r = sum(s.r for s in per_label) / n_labels
+    macro_f = sum(s.f for s in per_label) / n_labels
+    macro_boot = np.sum(boot_f, axis=0) / n_labels if boot_f else np.zeros(0)
+    return ScoreTable(
+        variant, tuple(per_label), micro, macro_p, macro_r, macro_f, _interval(np.asarray(macro_boot)),
+        n_examples, resamples, seed, dict(extras or {}),
+    )

@@ -1,0 +1,214 @@
+"""pytest plugin (entry point ``pytest11: harness``): suite files become test items.
+
+Hooks only: each hands off to the :class:`harness.session.HarnessSession` kept in
+``config.stash``. Nothing heavy is imported at module level (no spaCy, no numpy),
+so installing the harness does not slow down ``pytest`` on unrelated projects.
+
+Collection tree for ``suites/restaurant.toml``::
+
+    suites/restaurant.toml                      SuiteFile
+      restaurant-ner                            SuiteNode
+        distilled                               PipelineNode
+          label[Location]::f>=0.80              GateItem
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from .gates import Gate
+    from .session import HarnessSession, LoadedSuite
+
+SESSION_KEY = pytest.StashKey["HarnessSession"]()
+WORKER_OUTPUT_KEY = "harness_session"
+
+
+class GateFailure(AssertionError):
+    """A gate's measured value did not meet its threshold."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "distill-harness evaluation suites")
+    group.addoption("--harness-reports", metavar="DIR", default=None,
+                    help="directory for JSON results (default: ini harness_reports, 'reports')")
+    group.addoption("--harness-no-reports", action="store_true", default=False, help="do not write result files")
+    group.addoption("--harness-resamples", type=int, default=None, metavar="N",
+                    help="bootstrap resamples for confidence intervals (default: the suite's, 1000)")
+    group.addoption("--harness-seed", type=int, default=None, metavar="N", help="bootstrap seed (default: the suite's, 0)")
+    parser.addini("harness_reports", "directory for JSON results", default="reports")
+    parser.addini("harness_suites", "glob patterns (relative to rootdir) of suite files", type="args",
+                  default=["suites/*.toml", "**/suites/*.toml"])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from .session import HarnessSession
+
+    config.stash[SESSION_KEY] = HarnessSession(
+        resamples=config.getoption("harness_resamples"), seed=config.getoption("harness_seed")
+    )
+
+
+def _is_suite(file_path: Path, config: pytest.Config) -> bool:
+    if file_path.suffix != ".toml":
+        return False
+    try:
+        relative = file_path.relative_to(config.rootpath).as_posix()
+    except ValueError:
+        relative = file_path.as_posix()
+    return any(fnmatch.fnmatch(relative, pattern) for pattern in config.getini("harness_suites"))
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if _is_suite(file_path, parent.config):
+        return SuiteFile.from_parent(parent, path=file_path)
+    return None
+
+
+class SuiteFile(pytest.File):
+    """A ``suites/*.toml`` file: parsing and gold verification happen at collection,
+    so a bad suite or a tampered gold stops the run before any pipeline runs."""
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        from .session import load_suite
+
+        suite = load_suite(self.path)
+        self.config.stash[SESSION_KEY].add_suite(suite)
+        yield SuiteNode.from_parent(self, name=suite.spec.name, suite=suite)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        from .errors import HarnessError
+
+        if isinstance(excinfo.value, HarnessError):
+            return f"{type(excinfo.value).__name__}: {excinfo.value}"
+        return str(super().repr_failure(excinfo))
+
+
+class SuiteNode(pytest.Collector):
+    def __init__(self, *, suite: LoadedSuite, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.suite = suite
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        for pipeline in self.suite.spec.pipelines:
+            gates = [g for g in self.suite.gates if g.pipeline == pipeline]
+            if gates:
+                yield PipelineNode.from_parent(self, name=pipeline, suite=self.suite, gates=gates)
+
+
+class PipelineNode(pytest.Collector):
+    def __init__(self, *, suite: LoadedSuite, gates: list[Gate], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.suite = suite
+        self.gates = gates
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        for gate in self.gates:
+            yield GateItem.from_parent(self, name=gate.id, suite=self.suite, gate=gate)
+
+
+class GateItem(pytest.Item):
+    """One gate of one pipeline. The pipeline runs once, on the first gate that needs it."""
+
+    def __init__(self, *, suite: LoadedSuite, gate: Gate, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.suite = suite
+        self.gate = gate
+
+    def runtest(self) -> None:
+        verdict = self.config.stash[SESSION_KEY].check(self.suite.spec.name, self.gate)
+        for key in ("measured", "threshold", "op"):
+            self.user_properties.append((key, getattr(verdict, key)))
+        if verdict.ci is not None:
+            self.user_properties.append(("ci_low", verdict.ci[0]))
+            self.user_properties.append(("ci_high", verdict.ci[1]))
+        self.user_properties.append(("gold", str(self.suite.gold.ref)))
+        if not verdict.passed:
+            raise GateFailure(verdict.message)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        from .errors import HarnessError
+
+        if isinstance(excinfo.value, (GateFailure, HarnessError)):
+            return f"{self.nodeid}\n  {excinfo.value}"
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"{self.suite.spec.name}::{self.gate.pipeline}::{self.gate.id}"
+
+
+def _reports_dir(config: pytest.Config) -> Path | None:
+    if config.getoption("harness_no_reports"):
+        return None
+    value = config.getoption("harness_reports") or config.getini("harness_reports")
+    path = Path(value)
+    return path if path.is_absolute() else config.rootpath / path
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    harness = config.stash.get(SESSION_KEY, None)
+    if harness is None:
+        return
+    if hasattr(config, "workerinput"):  # xdist worker: ship results to the controller
+        config.workeroutput[WORKER_OUTPUT_KEY] = harness.export()  # type: ignore[attr-defined]
+        return
+    reports = _reports_dir(config)
+    written = []
+    if reports is not None:
+        from .reports.json_report import write_suite_json
+
+        written = [write_suite_json(reports, result) for result in harness.suite_results()]
+    config.stash[_WRITTEN_KEY] = written
+
+
+_WRITTEN_KEY = pytest.StashKey[list]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist controller: merge a finished worker's results."""
+    payload = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
+    if payload:
+        node.config.stash[SESSION_KEY].merge(payload)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Keep each suite file on one worker so its pipelines run once; other tests
+    are distributed exactly as with ``--dist load``."""
+    if config.getoption("dist", "no") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SuiteAwareScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return path if path.endswith(".toml") else nodeid
+
+    return SuiteAwareScheduling(config, log)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    harness = config.stash.get(SESSION_KEY, None)
+    if harness is None or hasattr(config, "workerinput"):
+        return
+    results = harness.suite_results()
+    if not results:
+        return
+    from .reports.terminal import render_to_string
+
+    terminalreporter.section("distill-harness")
+    width = max(80, min(terminalreporter._tw.fullwidth, 160))
+    terminalreporter.write(render_to_string(results, width=width, color=terminalreporter.hasmarkup))
+    for path in config.stash.get(_WRITTEN_KEY, []):
+        try:
+            shown = os.path.relpath(path)
+        except ValueError:
+            shown = str(path)
+        terminalreporter.write_line(f"results: {shown}")

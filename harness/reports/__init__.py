@@ -1,0 +1,1 @@
+"""Reports: terminal (rich) and JSON results; HTML and Markdown come later."""

@@ -1,0 +1,170 @@
+"""Train a distilled spaCy pipeline on a gold version's train split.
+
+The gold eval split is never read here. spaCy's trainer needs a dev set to pick
+``model-best``; we carve it out of the *train* split (a hash-based 10%), because
+choosing a checkpoint on the eval split would leak it into the reported scores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .. import atomic
+from ..errors import InputError
+from ..gold import GoldExample, GoldVersion, split_key
+
+DEV_FRACTION = 0.1
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where the model went and whether it was (re)trained or reused."""
+
+    output: Path
+    reused: bool
+    inputs_sha256: str
+    train_examples: int
+    dev_examples: int
+    scores: dict[str, Any]
+
+
+def default_config(task: str) -> Path:
+    """The shipped CPU config for a task (``harness/configs/<task>.cfg``)."""
+    path = Path(str(resources.files("harness") / "configs" / f"{task}.cfg"))
+    if not path.exists():
+        raise InputError(f"no shipped training config for task {task!r}")
+    return path
+
+
+def inputs_sha256(gold: GoldVersion, config_text: str, max_steps: int | None, seed: int) -> str:
+    """What a trained model depends on: gold content, config, steps, seed, spaCy version."""
+    import spacy
+
+    blob = json.dumps(
+        {"gold": gold.sha256, "config": hashlib.sha256(config_text.encode()).hexdigest(),
+         "max_steps": max_steps, "seed": seed, "spacy": spacy.__version__},
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _to_doc(nlp: Any, example: GoldExample, labels: list[str]) -> Any:
+    from spacy.tokens import Doc
+
+    if example.tokens is not None:
+        words = [t[2] for t in example.tokens]
+        spaces = [t[3] for t in example.tokens]
+        doc = Doc(nlp.vocab, words=words, spaces=spaces)
+    else:
+        doc = nlp.make_doc(example.text)
+    if example.cats is not None:
+        doc.cats = {label: float(example.cats.get(label, 0.0)) for label in labels}
+    else:
+        ents = []
+        for start, end, label in example.spans:
+            span = doc.char_span(start, end, label=label)
+            if span is None:  # gold import validated alignment; this is a bug, not bad input
+                raise InputError(f"span [{start}:{end}] does not align with tokens", path=example.source)
+            ents.append(span)
+        doc.ents = ents
+    return doc
+
+
+def train(
+    gold: GoldVersion,
+    output: str | Path,
+    *,
+    config: str | Path | None = None,
+    max_steps: int | None = None,
+    seed: int = 0,
+    force: bool = False,
+    quiet: bool = True,
+) -> TrainResult:
+    """Train on ``gold``'s train split; reuse ``output`` when its inputs are unchanged."""
+    import spacy
+    from spacy import util
+    from spacy.tokens import DocBin
+    from spacy.training.initialize import init_nlp
+    from spacy.training.loop import train as train_nlp
+
+    output = Path(output)
+    config_path = Path(config) if config else default_config(gold.task)
+    if not config_path.exists():
+        raise InputError("training config not found", path=config_path)
+    config_text = config_path.read_text(encoding="utf-8")
+    digest = inputs_sha256(gold, config_text, max_steps, seed)
+    meta_path = output / "meta.json"
+    if not force and meta_path.exists():
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        record = meta.get("harness", {})
+        if record.get("inputs_sha256") == digest:
+            return TrainResult(output, True, digest, record.get("train_examples", 0), record.get("dev_examples", 0),
+                               record.get("scores", {}))
+    labels = gold.labels
+    nlp = spacy.blank(gold.manifest.get("lang", "en"))
+    train_docs, dev_docs = DocBin(store_user_data=False), DocBin(store_user_data=False)
+    n_train = n_dev = 0
+    for example in gold.iter_examples("train"):
+        doc = _to_doc(nlp, example, labels)
+        # Hash-based carve-out: stable across runs and independent of file order.
+        if split_key(seed + 1, example.input_hash) < DEV_FRACTION:
+            dev_docs.add(doc)
+            n_dev += 1
+        else:
+            train_docs.add(doc)
+            n_train += 1
+    if n_train == 0 or n_dev == 0:
+        raise InputError(f"gold {gold.ref} has too few train examples to train ({n_train} train, {n_dev} dev)")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{output.name}.train.", dir=output.parent))
+    try:
+        train_docs.to_disk(work / "train.spacy")
+        dev_docs.to_disk(work / "dev.spacy")
+        overrides: dict[str, Any] = {
+            "paths.train": str(work / "train.spacy"),
+            "paths.dev": str(work / "dev.spacy"),
+            "system.seed": seed,
+        }
+        if max_steps is not None:
+            overrides["training.max_steps"] = max_steps
+        try:
+            config_obj = util.load_config(config_path, overrides=overrides, interpolate=False)
+        except Exception as err:
+            raise InputError(f"invalid training config: {err}", path=config_path) from None
+        (work / "out").mkdir()
+        sink = io.StringIO() if quiet else sys.stdout
+        with contextlib.redirect_stdout(sink):
+            trainable = init_nlp(config_obj, use_gpu=-1)
+            train_nlp(trainable, work / "out", use_gpu=-1, stdout=sink, stderr=sink)
+        best = work / "out" / "model-best"
+        meta = json.loads((best / "meta.json").read_text(encoding="utf-8"))
+        scores = {k: v for k, v in (meta.get("performance") or {}).items() if isinstance(v, (int, float))}
+        meta["harness"] = {
+            "gold": gold.name,
+            "gold_version": gold.version,
+            "gold_sha256": gold.sha256,
+            "config": str(config_path),
+            "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(),
+            "max_steps": max_steps,
+            "seed": seed,
+            "inputs_sha256": digest,
+            "train_examples": n_train,
+            "dev_examples": n_dev,
+            "dev_source": f"{DEV_FRACTION:.0%} of the gold train split (eval split never used)",
+            "scores": scores,
+        }
+        atomic.write_json(best / "meta.json", meta)
+        atomic.replace_directory(best, output)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return TrainResult(output, False, digest, n_train, n_dev, scores)

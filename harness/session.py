@@ -1,0 +1,114 @@
+"""The evaluation session: loads suites, runs each pipeline once, collects verdicts.
+
+The pytest plugin keeps one of these in ``config.stash`` and only hands off to it.
+Under pytest-xdist each worker has its own session; workers ship their state to
+the controller (:meth:`export` / :meth:`merge`), which writes reports and prints once.
+"""
+
+from __future__ import annotations
+
+import base64
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import HarnessError
+from .evaluate import evaluate_pipeline, gold_info
+from .gates import Gate, judge
+from .gold import GoldStore, GoldVersion
+from .results import PipelineResult, SuiteResult, Verdict
+from .suites import SuiteSpec, expand_label_gates, parse_suite
+
+
+@dataclass
+class LoadedSuite:
+    """A parsed suite whose gold was resolved and verified."""
+
+    spec: SuiteSpec
+    gold: GoldVersion
+    gates: tuple[Gate, ...]
+
+
+def load_suite(path: str | Path) -> LoadedSuite:
+    """Parse a suite, resolve and *verify* its gold (a tampered gold fails here, before
+    any pipeline runs) and expand per-label gates against the gold's labels."""
+    spec = parse_suite(path)
+    gold = GoldStore(spec.gold_dir).resolve(spec.gold, verify=True)
+    return LoadedSuite(spec, gold, expand_label_gates(spec, gold.labels))
+
+
+@dataclass
+class HarnessSession:
+    """State of one run: cached pipeline results, verdicts, errors per suite."""
+
+    resamples: int | None = None  # None: each suite's own setting
+    seed: int | None = None
+    suites: dict[str, LoadedSuite] = field(default_factory=dict)
+    results: dict[tuple[str, str], PipelineResult] = field(default_factory=dict)
+    errors: dict[tuple[str, str], str] = field(default_factory=dict)
+    verdicts: dict[str, dict[str, Verdict]] = field(default_factory=dict)
+
+    def add_suite(self, suite: LoadedSuite) -> None:
+        existing = self.suites.get(suite.spec.name)
+        if existing is not None and existing.spec.file != suite.spec.file:
+            raise HarnessError(f"suite name {suite.spec.name!r} is used by both {existing.spec.file} and {suite.spec.file}")
+        self.suites[suite.spec.name] = suite
+
+    def pipeline_result(self, suite_name: str, pipeline: str) -> PipelineResult:
+        """Evaluate a pipeline on first use; later gates reuse the result (or the error)."""
+        key = (suite_name, pipeline)
+        if key in self.results:
+            return self.results[key]
+        if key in self.errors:
+            raise HarnessError(self.errors[key])
+        suite = self.suites[suite_name]
+        spec = suite.spec
+        try:
+            result = evaluate_pipeline(
+                suite.gold, spec.pipelines[pipeline],
+                resamples=self.resamples if self.resamples is not None else spec.resamples,
+                seed=self.seed if self.seed is not None else spec.seed,
+                threshold=spec.threshold,
+            )
+        except HarnessError as err:
+            self.errors[key] = str(err)
+            raise
+        self.results[key] = result
+        return result
+
+    def check(self, suite_name: str, gate: Gate) -> Verdict:
+        """Judge one gate (running its pipeline if needed) and remember the verdict."""
+        verdict = judge(gate, self.pipeline_result(suite_name, gate.pipeline))
+        self.verdicts.setdefault(suite_name, {})[f"{gate.pipeline}::{gate.id}"] = verdict
+        return verdict
+
+    def suite_results(self) -> list[SuiteResult]:
+        """One result per suite that ran at least one pipeline (or failed to)."""
+        out = []
+        for name, suite in sorted(self.suites.items()):
+            pipelines = {p: r for (s, p), r in self.results.items() if s == name}
+            errors = {p: e for (s, p), e in self.errors.items() if s == name}
+            if not pipelines and not errors:
+                continue
+            ordered = {p: pipelines[p] for p in suite.spec.pipelines if p in pipelines}
+            verdicts = list(self.verdicts.get(name, {}).values())
+            out.append(SuiteResult(name, str(suite.spec.file), gold_info(suite.gold), ordered, errors, verdicts))
+        return out
+
+    # -- xdist: workers export, the controller merges -------------------------------
+
+    def export(self) -> str:
+        """Serialise what this worker measured (an execnet-safe string)."""
+        state = (self.suites, self.results, self.errors, self.verdicts)
+        return base64.b64encode(pickle.dumps(state)).decode("ascii")
+
+    def merge(self, payload: str) -> None:
+        """Fold a worker's exported state into this (controller) session."""
+        suites, results, errors, verdicts = pickle.loads(base64.b64decode(payload))
+        for name, suite in suites.items():
+            self.suites.setdefault(name, suite)
+        self.results.update(results)
+        for key, error in errors.items():
+            self.errors.setdefault(key, error)
+        for name, items in verdicts.items():
+            self.verdicts.setdefault(name, {}).update(items)

@@ -1,0 +1,224 @@
+"""Parse suite files (``suites/*.toml``): the gold, the pipelines and the gates.
+
+Example::
+
+    [suite]
+    name = "restaurant-ner"
+    gold = "restaurant-reviews@v1"      # dataset@vN in ../gold (gold_dir overrides)
+
+    [pipelines.distilled]
+    kind = "spacy"
+    path = "../models/restaurant-ner"   # relative to this file, or a package name
+
+    [pipelines.distilled.train]          # how `harness train --suite` builds it
+    max_steps = 1500
+
+    [gates.distilled]
+    f_min = 0.70
+    label_f_min = 0.40
+    label_f_min_overrides = { Location = 0.75 }
+    words_per_second_min = 2000
+    size_bytes_max = 50_000_000
+
+Every error names the file and the dotted key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .gates import GATE_KEYS, Gate
+from .gold import GoldRef
+
+PIPELINE_KINDS = ("spacy",)
+_SUITE_KEYS = {"name", "gold", "gold_dir", "description", "threshold", "resamples", "seed"}
+_PIPELINE_KEYS = {"kind", "path", "train", "batch_size", "latency_docs"}
+_TRAIN_KEYS = {"config", "max_steps", "seed"}
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    config: Path | None = None
+    max_steps: int | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """A pipeline to evaluate: ``kind`` says which runner handles it."""
+
+    name: str
+    kind: str
+    path: str  # resolved path, or an installed package name
+    train: TrainSpec | None = None
+    batch_size: int = 128
+    latency_docs: int = 32
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """A parsed suite file."""
+
+    file: Path
+    name: str
+    gold: GoldRef
+    gold_dir: Path
+    pipelines: Mapping[str, PipelineSpec]
+    gates: tuple[Gate, ...]
+    description: str = ""
+    threshold: float = 0.5
+    resamples: int = 1000
+    seed: int = 0
+    label_overrides: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+
+def _err(path: Path, key: str, message: str) -> InputError:
+    return InputError(message, path=path, field=key)
+
+
+def _table(data: Any, path: Path, key: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise _err(path, key, "must be a table")
+    return data
+
+
+def _unknown(data: Mapping[str, Any], allowed: Iterable[str], path: Path, prefix: str) -> None:
+    for key in data:
+        if key not in allowed:
+            raise _err(path, f"{prefix}.{key}" if prefix else key, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+
+
+def _number(value: Any, path: Path, key: str, *, integer: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+        raise _err(path, key, f"must be {'an integer' if integer else 'a number'}, got {value!r}")
+    return value
+
+
+def _resolve_path(base: Path, value: str) -> str:
+    candidate = Path(value)
+    if candidate.is_absolute():
+        return str(candidate)
+    if "/" in value or value.startswith("."):
+        return str((base / candidate).resolve())
+    # A bare name: a directory beside the suite, or else an installed package name.
+    return str((base / candidate).resolve()) if (base / candidate).exists() else value
+
+
+def parse_suite(path: str | Path) -> SuiteSpec:
+    """Read and validate a suite file. Raises :class:`InputError` naming file and key."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("suite file not found", path=path) from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"invalid TOML: {err}", path=path) from None
+    base = path.parent
+    _unknown(data, {"suite", "pipelines", "gates"}, path, "")
+    suite = _table(data.get("suite"), path, "suite") if "suite" in data else None
+    if suite is None:
+        raise _err(path, "suite", "missing [suite] table")
+    _unknown(suite, _SUITE_KEYS, path, "suite")
+    name = suite.get("name")
+    if not isinstance(name, str) or not name:
+        raise _err(path, "suite.name", "required non-empty string")
+    gold_text = suite.get("gold")
+    if not isinstance(gold_text, str):
+        raise _err(path, "suite.gold", "required: dataset@vN")
+    try:
+        gold = GoldRef.parse(gold_text)
+    except InputError as err:
+        raise _err(path, "suite.gold", err.reason) from None
+    gold_dir = (base / str(suite.get("gold_dir", "../gold"))).resolve()
+    threshold = float(_number(suite.get("threshold", 0.5), path, "suite.threshold"))
+    resamples = int(_number(suite.get("resamples", 1000), path, "suite.resamples", integer=True))
+    seed = int(_number(suite.get("seed", 0), path, "suite.seed", integer=True))
+
+    pipelines_data = _table(data.get("pipelines", {}), path, "pipelines")
+    if not pipelines_data:
+        raise _err(path, "pipelines", "a suite needs at least one [pipelines.<name>] table")
+    pipelines: dict[str, PipelineSpec] = {}
+    for pname, pdata in pipelines_data.items():
+        prefix = f"pipelines.{pname}"
+        pdata = _table(pdata, path, prefix)
+        _unknown(pdata, _PIPELINE_KEYS, path, prefix)
+        kind = pdata.get("kind", "spacy")
+        if kind not in PIPELINE_KINDS:
+            raise _err(path, f"{prefix}.kind", f"unknown pipeline kind {kind!r} (supported: {', '.join(PIPELINE_KINDS)})")
+        ppath = pdata.get("path")
+        if not isinstance(ppath, str) or not ppath:
+            raise _err(path, f"{prefix}.path", "required: a pipeline directory or installed package name")
+        train = None
+        if "train" in pdata:
+            tdata = _table(pdata["train"], path, f"{prefix}.train")
+            _unknown(tdata, _TRAIN_KEYS, path, f"{prefix}.train")
+            train = TrainSpec(
+                config=(base / tdata["config"]).resolve() if "config" in tdata else None,
+                max_steps=int(_number(tdata["max_steps"], path, f"{prefix}.train.max_steps", integer=True)) if "max_steps" in tdata else None,
+                seed=int(_number(tdata.get("seed", 0), path, f"{prefix}.train.seed", integer=True)),
+            )
+        pipelines[pname] = PipelineSpec(
+            name=pname, kind=kind, path=_resolve_path(base, ppath), train=train,
+            batch_size=int(_number(pdata.get("batch_size", 128), path, f"{prefix}.batch_size", integer=True)),
+            latency_docs=int(_number(pdata.get("latency_docs", 32), path, f"{prefix}.latency_docs", integer=True)),
+        )
+
+    gates: list[Gate] = []
+    overrides: dict[str, dict[str, float]] = {}
+    gates_data = _table(data.get("gates", {}), path, "gates")
+    for pname, gdata in gates_data.items():
+        prefix = f"gates.{pname}"
+        if pname not in pipelines:
+            raise _err(path, prefix, f"gates for unknown pipeline {pname!r} (pipelines: {', '.join(pipelines)})")
+        gdata = _table(gdata, path, prefix)
+        _unknown(gdata, set(GATE_KEYS) | {"label_f_min_overrides"}, path, prefix)
+        for key, (metric, op) in GATE_KEYS.items():
+            if key in gdata and metric != "label_f":
+                gates.append(Gate(pname, metric, op, float(_number(gdata[key], path, f"{prefix}.{key}"))))
+        label_overrides = _table(gdata.get("label_f_min_overrides", {}), path, f"{prefix}.label_f_min_overrides")
+        for label, value in label_overrides.items():
+            _number(value, path, f"{prefix}.label_f_min_overrides.{label}")
+        overrides[pname] = {str(k): float(v) for k, v in label_overrides.items()}
+        if "label_f_min" in gdata or label_overrides:
+            default = gdata.get("label_f_min")
+            if default is not None:
+                _number(default, path, f"{prefix}.label_f_min")
+            # Per-label gates are expanded once the gold's labels are known (expand_label_gates).
+            gates.append(Gate(pname, "label_f", ">=", float(default) if default is not None else float("nan")))
+    return SuiteSpec(
+        file=path, name=name, gold=gold, gold_dir=gold_dir, pipelines=pipelines, gates=tuple(gates),
+        description=str(suite.get("description", "")), threshold=threshold, resamples=resamples, seed=seed,
+        label_overrides=overrides,
+    )
+
+
+def expand_label_gates(spec: SuiteSpec, labels: Iterable[str]) -> tuple[Gate, ...]:
+    """Replace each pipeline's ``label_f`` placeholder by one gate per gold label.
+
+    An override naming a label the gold does not have is an error: a typo there
+    would otherwise silently gate nothing.
+    """
+    labels = sorted(labels)
+    known = set(labels)
+    out: list[Gate] = []
+    for gate in spec.gates:
+        if gate.metric != "label_f":
+            out.append(gate)
+            continue
+        pipeline_overrides = spec.label_overrides.get(gate.pipeline, {})
+        for label in pipeline_overrides:
+            if label not in known:
+                raise _err(
+                    spec.file, f"gates.{gate.pipeline}.label_f_min_overrides.{label}",
+                    f"unknown label {label!r}; gold {spec.gold} has: {', '.join(labels)}",
+                )
+        for label in labels:
+            threshold = pipeline_overrides.get(label, gate.threshold)
+            if threshold == threshold:  # NaN means: no default and no override for this label
+                out.append(Gate(gate.pipeline, "label_f", ">=", threshold, label))
+    return tuple(out)
