@@ -33,7 +33,8 @@ class Gate:
             return f"{self.metric}{self.op}{self.threshold:.2f}"
         if self.metric == "label_f":
             return f"label[{self.label}]::f{self.op}{self.threshold:.2f}"
-        return f"{self.metric}{self.op}{self.threshold:g}"
+        value = int(self.threshold) if float(self.threshold).is_integer() else self.threshold
+        return f"{self.metric}{self.op}{value}"
 
 
 def _fmt(metric: str, value: float) -> str:

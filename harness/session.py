@@ -12,7 +12,7 @@ import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import HarnessError
+from .errors import HarnessError, InputError
 from .evaluate import evaluate_pipeline, gold_info
 from .gates import Gate, judge
 from .gold import GoldStore, GoldVersion
@@ -33,7 +33,10 @@ def load_suite(path: str | Path) -> LoadedSuite:
     """Parse a suite, resolve and *verify* its gold (a tampered gold fails here, before
     any pipeline runs) and expand per-label gates against the gold's labels."""
     spec = parse_suite(path)
-    gold = GoldStore(spec.gold_dir).resolve(spec.gold, verify=True)
+    try:
+        gold = GoldStore(spec.gold_dir).resolve(spec.gold, verify=True)
+    except InputError as err:
+        raise InputError(err.reason, path=spec.file, field="suite.gold") from err
     return LoadedSuite(spec, gold, expand_label_gates(spec, gold.labels))
 
 

@@ -25,6 +25,7 @@ Every error names the file and the dotted key.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -117,7 +118,8 @@ def parse_suite(path: str | Path) -> SuiteSpec:
     except FileNotFoundError:
         raise InputError("suite file not found", path=path) from None
     except tomllib.TOMLDecodeError as err:
-        raise InputError(f"invalid TOML: {err}", path=path) from None
+        found = re.search(r"line (\d+)", str(err))
+        raise InputError(f"invalid TOML: {err}", path=path, line=int(found.group(1)) if found else None) from None
     base = path.parent
     _unknown(data, {"suite", "pipelines", "gates"}, path, "")
     suite = _table(data.get("suite"), path, "suite") if "suite" in data else None

@@ -79,11 +79,15 @@ def render_suite(console: Console, result: SuiteResult) -> None:
         console.print(f"[red]pipeline {name} failed:[/] {error}", markup=True, highlight=False)
     if result.verdicts:
         gates = Table(title="Gates", title_justify="left")
-        gates.add_column("gate")
-        gates.add_column("result")
-        gates.add_column("detail")
+        for name, justify in (("gate", "left"), ("result", "left"), ("measured", "right"), ("threshold", "right"),
+                              ("95% CI", "right")):
+            gates.add_column(name, justify=justify, no_wrap=name != "gate")  # type: ignore[arg-type]
         for v in result.verdicts:
-            gates.add_row(f"{v.pipeline}::{v.gate_id}", Text("pass", "green") if v.passed else Text("FAIL", "bold red"), v.message)
+            big = v.gate_id.startswith(("words_per_second", "size_bytes"))
+            measured = f"{v.measured:,.0f}" if big else f"{v.measured:.3f}"
+            threshold = f"{v.op} {v.threshold:,.0f}" if big else f"{v.op} {v.threshold:.3f}"
+            gates.add_row(f"{v.pipeline}::{v.gate_id}", Text("pass", "green") if v.passed else Text("FAIL", "bold red"),
+                          measured, threshold, _ci(v.ci) if v.ci else "-")
         console.print(gates)
 
 
