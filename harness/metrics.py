@@ -230,7 +230,7 @@ def macro_auc(auc_pairs: Mapping[str, Sequence[tuple[float, float]]]) -> float:
 # --------------------------------------------------------------------------- bootstrap
 
 
-def resample_weights(n_examples: int, resamples: int, seed: int, chunk: int = 64) -> Iterable[np.ndarray]:
+def resample_weights(n_examples: int, resamples: int, seed: int, chunk: int = 8) -> Iterable[np.ndarray]:
     """Yield blocks of bootstrap weights: how often each example is drawn per resample.
 
     The same ``(n_examples, resamples, seed)`` always yields the same weights, so

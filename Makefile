@@ -1,0 +1,37 @@
+# distill-harness: the two quickstart commands are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUITES := suites/restaurant.toml suites/food.toml suites/cooking.toml
+
+.PHONY: install demo models test bench clean
+
+# (Re)install when pyproject.toml changes; a fresh clone gets a new virtualenv.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+# Trains each suite's distilled pipeline from its gold train split; a model whose
+# inputs (gold sha256, config, steps, seed, spaCy version) did not change is reused.
+models: $(STAMP)
+	@for suite in $(SUITES); do $(BIN)/harness train --suite $$suite || exit $$?; done
+
+# Runs the example suites: per-suite tables in the terminal, JSON under reports/.
+demo: models
+	$(BIN)/pytest $(SUITES)
+
+test: $(STAMP)
+	$(BIN)/pytest -n 2 tests
+
+bench: models
+	$(BIN)/python bench/eval_vs_spacy.py
+	$(BIN)/python bench/metrics_scale.py
+
+clean:
+	rm -rf models reports
