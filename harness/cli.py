@@ -195,7 +195,7 @@ def _eval_cli(args: argparse.Namespace) -> int:
         from . import atomic
         from .results import suite_to_dict
 
-        created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         atomic.write_json(args.json, suite_to_dict(result, created=created, harness_version=__version__))
         console.print(f"results: {args.json}")
     return 0

@@ -220,7 +220,7 @@ def parse_prodigy_file(
     path = Path(path)
     for number, obj in read_jsonl(path):
         stats.records += 1
-        where = {"path": path, "line": number}
+        where: dict[str, Any] = {"path": path, "line": number}
         text = obj.get("text")
         if not isinstance(text, str):
             raise InputError("missing or non-string 'text'", field="text", **where)
@@ -618,7 +618,7 @@ class GoldStore:
                 "sha256": content_sha256(file_hashes),
                 "parent": f"v{parent.version}" if parent is not None else None,
                 "source": dict(source),
-                "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                 "notes": notes,
             }
             atomic.write_json(tmp / "manifest.json", manifest)
@@ -626,7 +626,7 @@ class GoldStore:
 
     def verify_all(self, name: str | None = None) -> list[tuple[str, str | None]]:
         """Verify every version (or those of ``name``): ``[(ref, error or None)]``."""
-        results = []
+        results: list[tuple[str, str | None]] = []
         for dataset in [name] if name else self.datasets():
             for number in self.version_numbers(dataset):
                 ref = f"{dataset}@v{number}"

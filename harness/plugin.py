@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .gates import Gate
     from .session import HarnessSession, LoadedSuite
 
-SESSION_KEY = pytest.StashKey["HarnessSession"]()
+SESSION_KEY: pytest.StashKey[HarnessSession] = pytest.StashKey()
 WORKER_OUTPUT_KEY = "harness_session"
 
 
@@ -169,7 +169,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config.stash[_WRITTEN_KEY] = written
 
 
-_WRITTEN_KEY = pytest.StashKey[list]()
+_WRITTEN_KEY: pytest.StashKey[list[Path]] = pytest.StashKey()
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -206,7 +206,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     from .reports.terminal import render_to_string
 
     terminalreporter.section("distill-harness")
-    width = max(80, min(terminalreporter._tw.fullwidth, 160))
+    # CI logs are not terminals (80 columns); tables need a little more to stay readable.
+    width = max(110, min(terminalreporter._tw.fullwidth, 160))
     terminalreporter.write(render_to_string(results, width=width, color=terminalreporter.hasmarkup))
     for path in config.stash.get(_WRITTEN_KEY, []):
         try:

@@ -94,7 +94,10 @@ class HarnessSession:
             if not pipelines and not errors:
                 continue
             ordered = {p: pipelines[p] for p in suite.spec.pipelines if p in pipelines}
-            verdicts = list(self.verdicts.get(name, {}).values())
+            # Suite order, not run order (which differs between workers under xdist).
+            order = {f"{g.pipeline}::{g.id}": i for i, g in enumerate(suite.gates)}
+            ranked = sorted(self.verdicts.get(name, {}).items(), key=lambda kv: order.get(kv[0], len(order)))
+            verdicts = [v for _, v in ranked]
             out.append(SuiteResult(name, str(suite.spec.file), gold_info(suite.gold), ordered, errors, verdicts))
         return out
 

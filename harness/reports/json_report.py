@@ -19,6 +19,6 @@ def report_path(reports_dir: Path, suite_name: str) -> Path:
 def write_suite_json(reports_dir: str | Path, result: SuiteResult) -> Path:
     """Write one suite's results; returns the path written."""
     path = report_path(Path(reports_dir), result.name)
-    created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     atomic.write_json(path, suite_to_dict(result, created=created, harness_version=__version__))
     return path

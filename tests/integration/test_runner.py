@@ -37,3 +37,24 @@ def test_wrong_task_and_missing_pipeline(textcat_model: Path, tmp_path: Path) ->
     (tmp_path / "empty").mkdir()
     with pytest.raises(PipelineError, match="not a spaCy pipeline directory"):
         run_spacy_pipeline(tmp_path / "empty", ["x"], task="ner")
+
+
+def test_installed_package_name_resolves_to_its_data_dir(
+    ner_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pipeline given by package name loads from ``<package>/<lang>_<name>-<version>``
+    (spaCy's package layout); the lookup functions are spaCy's own, pointed at a copy."""
+    import shutil
+
+    import spacy.util
+
+    from harness.runners.spacy_pipeline import resolve_pipeline_path
+
+    package = tmp_path / "en_pipeline"
+    shutil.copytree(ner_model, package / "en_pipeline-0.0.0")
+    monkeypatch.setattr(spacy.util, "is_package", lambda name: name == "en_pipeline")
+    monkeypatch.setattr(spacy.util, "get_package_path", lambda name: package)
+    monkeypatch.setattr(spacy.util, "get_model_meta", lambda path: {"lang": "en", "name": "pipeline", "version": "0.0.0"})
+    assert resolve_pipeline_path("en_pipeline") == package / "en_pipeline-0.0.0"
+    run = run_spacy_pipeline("en_pipeline", ["a table for two"], task="ner")
+    assert run.path == str(package / "en_pipeline-0.0.0")
