@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -171,15 +173,20 @@ def _print_train(result: Any) -> None:
 
 
 def evaluate(gold: str, pipeline: str, *, gold_dir: str = "gold", resamples: int = 1000, seed: int = 0,
-             threshold: float = 0.5, batch_size: int = 128) -> Any:
-    """Evaluate one pipeline on a gold eval split without a suite: returns a SuiteResult."""
+             threshold: float = 0.5, batch_size: int = 128, llm_mode: str | None = None) -> Any:
+    """Evaluate one pipeline on a gold eval split without a suite: returns a SuiteResult.
+
+    ``pipeline`` is a spaCy pipeline (directory or package), a spacy-llm config
+    (``.cfg``) or imported predictions (``.jsonl``, keyed by ``_input_hash``).
+    """
     from .evaluate import evaluate_pipeline, gold_info
     from .results import SuiteResult
     from .suites import PipelineSpec
 
     version = GoldStore(gold_dir).resolve(gold)
-    spec = PipelineSpec(name=Path(pipeline).name or pipeline, kind="spacy", path=pipeline, batch_size=batch_size)
-    result = evaluate_pipeline(version, spec, resamples=resamples, seed=seed, threshold=threshold)
+    kind = "llm" if pipeline.endswith(".cfg") else "predictions" if pipeline.endswith(".jsonl") else "spacy"
+    spec = PipelineSpec(name=Path(pipeline).stem or pipeline, kind=kind, path=pipeline, batch_size=batch_size)
+    result = evaluate_pipeline(version, spec, resamples=resamples, seed=seed, threshold=threshold, llm_mode=llm_mode)
     return SuiteResult(f"eval-{spec.name}", "", gold_info(version), {spec.name: result}, {}, [])
 
 
@@ -187,7 +194,7 @@ def _eval_cli(args: argparse.Namespace) -> int:
     from .reports.terminal import render_suite
 
     result = evaluate(args.gold, args.pipeline, gold_dir=args.gold_dir, resamples=args.resamples, seed=args.seed,
-                      threshold=args.threshold, batch_size=args.batch_size)
+                      threshold=args.threshold, batch_size=args.batch_size, llm_mode=args.llm_mode)
     render_suite(console, result)
     if args.json:
         import datetime as _dt
@@ -199,6 +206,73 @@ def _eval_cli(args: argparse.Namespace) -> int:
         atomic.write_json(args.json, suite_to_dict(result, created=created, harness_version=__version__))
         console.print(f"results: {args.json}")
     return 0
+
+
+# --------------------------------------------------------------------------- record
+
+
+def record(suite_path: str, *, splits: Sequence[str] = ("eval",), pipeline: str | None = None,
+           concurrency: int | None = None, mode: str = "record", progress: bool = True) -> list[dict[str, Any]]:
+    """Fill the cassettes of a suite's LLM pipelines; one summary dict per pipeline.
+
+    Only prompts missing from a cassette are sent (so an interrupted recording
+    resumes without paying twice); backend failures are counted, never a crash.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .gold import GoldStore
+    from .runners.llm_models import CassetteModel
+    from .runners.llm_pipeline import build_llm_pipeline, find_llm_component
+    from .suites import parse_suite
+
+    spec = parse_suite(suite_path)
+    gold = GoldStore(spec.gold_dir).resolve(spec.gold)
+    targets = [p for p in spec.pipelines.values() if p.is_llm and (pipeline is None or p.name == pipeline)]
+    if not targets:
+        raise HarnessError(f"{suite_path}: no llm pipeline{f' named {pipeline!r}' if pipeline else ''} to record")
+    texts = [e.text for split in splits for e in gold.iter_examples(split)]
+    summaries = []
+    for target in targets:
+        nlp = build_llm_pipeline(target.path, mode=mode)
+        _, component = find_llm_component(nlp)
+        model = component._model
+        if not isinstance(model, CassetteModel):
+            raise HarnessError(f"{target.path}: the llm model is not wrapped in harness.Cassette.v1; nothing to record")
+        if concurrency is not None and hasattr(model.inner, "concurrency"):
+            model.inner.concurrency = concurrency
+        model.reset_log()
+        with Progress(TextColumn(f"{target.name} [{mode}]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, disable=not progress) as bar:
+            task_id = bar.add_task("record", total=len(texts))
+            model.progress = functools.partial(bar.advance, task_id)
+            started = time.perf_counter()
+            for _ in nlp.pipe(texts):
+                pass
+            elapsed = time.perf_counter() - started
+        model.progress = None
+        log = model.log
+        summaries.append({
+            "pipeline": target.name, "cassette": str(model.path), "prompts": len(log.prompts),
+            "calls_made": log.calls_made, "cached": log.cached, "failed": len(log.failures),
+            "first_failure": log.failures[0] if log.failures else None, "seconds": elapsed,
+            "simulated": model.simulated, "records": len(model.cassette.records),
+        })
+    return summaries
+
+
+def _record_cli(args: argparse.Namespace) -> int:
+    splits = ("train", "eval") if args.split == "all" else (args.split,)
+    summaries = record(args.suite, splits=splits, pipeline=args.pipeline, concurrency=args.concurrency,
+                       progress=not args.no_progress)
+    failed = 0
+    for s in summaries:
+        kind = " (simulated teacher)" if s["simulated"] else ""
+        console.print(f"{s['pipeline']}{kind}: {s['prompts']} prompts, {s['calls_made']} calls made, {s['cached']} cached, "
+                      f"{s['failed']} failed in {s['seconds']:.1f} s -> {s['cassette']} ({s['records']} records)")
+        if s["first_failure"]:
+            console.print(f"  first failure: {s['first_failure']}")
+        failed += s["failed"]
+    return 1 if failed else 0
 
 
 # --------------------------------------------------------------------------- parser
@@ -256,7 +330,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threshold", type=float, default=0.5)
     p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--llm-mode", choices=["replay", "record", "live"], default=None)
     p.set_defaults(func=_eval_cli)
+
+    p = commands.add_parser("record", help="fill a suite's LLM cassettes (calls the model for missing prompts only)")
+    p.add_argument("suite", metavar="SUITE.toml")
+    p.add_argument("--split", choices=["eval", "train", "all"], default="eval", help="gold split(s) to record (default: eval)")
+    p.add_argument("--pipeline", default=None, help="only this llm pipeline")
+    p.add_argument("--concurrency", type=int, default=None, help="concurrent requests (OpenAI-compatible backends)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_record_cli)
     return parser
 
 

@@ -41,6 +41,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--harness-resamples", type=int, default=None, metavar="N",
                     help="bootstrap resamples for confidence intervals (default: the suite's, 1000)")
     group.addoption("--harness-seed", type=int, default=None, metavar="N", help="bootstrap seed (default: the suite's, 0)")
+    group.addoption("--llm-mode", choices=("replay", "record", "live"), default=None,
+                    help="LLM cassettes: replay (default, offline), record (call the model for missing entries), "
+                         "live (no cassette)")
     parser.addini("harness_reports", "directory for JSON results", default="reports")
     parser.addini("harness_suites", "glob patterns (relative to rootdir) of suite files", type="args",
                   default=["suites/*.toml", "**/suites/*.toml"])
@@ -50,7 +53,8 @@ def pytest_configure(config: pytest.Config) -> None:
     from .session import HarnessSession
 
     config.stash[SESSION_KEY] = HarnessSession(
-        resamples=config.getoption("harness_resamples"), seed=config.getoption("harness_seed")
+        resamples=config.getoption("harness_resamples"), seed=config.getoption("harness_seed"),
+        llm_mode=config.getoption("llm_mode"),
     )
 
 
@@ -97,8 +101,7 @@ class SuiteNode(pytest.Collector):
     def collect(self):  # type: ignore[no-untyped-def]
         for pipeline in self.suite.spec.pipelines:
             gates = [g for g in self.suite.gates if g.pipeline == pipeline]
-            if gates:
-                yield PipelineNode.from_parent(self, name=pipeline, suite=self.suite, gates=gates)
+            yield PipelineNode.from_parent(self, name=pipeline, suite=self.suite, gates=gates)
 
 
 class PipelineNode(pytest.Collector):
@@ -108,8 +111,35 @@ class PipelineNode(pytest.Collector):
         self.gates = gates
 
     def collect(self):  # type: ignore[no-untyped-def]
+        # Every pipeline gets an "evaluate" item, gates or not: it fails when the
+        # pipeline cannot run (missing model, stale cassette), and it puts the
+        # pipeline in the side-by-side report.
+        yield EvaluateItem.from_parent(self, name="evaluate", suite=self.suite)
         for gate in self.gates:
             yield GateItem.from_parent(self, name=gate.id, suite=self.suite, gate=gate)
+
+
+class EvaluateItem(pytest.Item):
+    """Runs one pipeline on the gold eval split (once per session, shared with its gates)."""
+
+    def __init__(self, *, suite: LoadedSuite, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.suite = suite
+
+    def runtest(self) -> None:
+        result = self.config.stash[SESSION_KEY].pipeline_result(self.suite.spec.name, self.parent.name)
+        self.user_properties.append(("micro_f", result.scores.micro.f))
+        self.user_properties.append(("gold", str(self.suite.gold.ref)))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        from .errors import HarnessError
+
+        if isinstance(excinfo.value, HarnessError):
+            return f"{self.nodeid}\n  {excinfo.value}"
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, ""
 
 
 class GateItem(pytest.Item):

@@ -12,11 +12,12 @@ import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .compare import compare
 from .errors import HarnessError, InputError
 from .evaluate import evaluate_pipeline, gold_info
 from .gates import Gate, judge
 from .gold import GoldStore, GoldVersion
-from .results import PipelineResult, SuiteResult, Verdict
+from .results import Comparison, PipelineResult, SuiteResult, Verdict
 from .suites import SuiteSpec, expand_label_gates, parse_suite
 
 
@@ -46,10 +47,12 @@ class HarnessSession:
 
     resamples: int | None = None  # None: each suite's own setting
     seed: int | None = None
+    llm_mode: str | None = None  # None: each cassette's configured mode (replay by default)
     suites: dict[str, LoadedSuite] = field(default_factory=dict)
     results: dict[tuple[str, str], PipelineResult] = field(default_factory=dict)
     errors: dict[tuple[str, str], str] = field(default_factory=dict)
     verdicts: dict[str, dict[str, Verdict]] = field(default_factory=dict)
+    comparisons: dict[tuple[str, str, str], Comparison] = field(default_factory=dict)
 
     def add_suite(self, suite: LoadedSuite) -> None:
         existing = self.suites.get(suite.spec.name)
@@ -71,7 +74,7 @@ class HarnessSession:
                 suite.gold, spec.pipelines[pipeline],
                 resamples=self.resamples if self.resamples is not None else spec.resamples,
                 seed=self.seed if self.seed is not None else spec.seed,
-                threshold=spec.threshold,
+                threshold=spec.threshold, llm_mode=self.llm_mode,
             )
         except HarnessError as err:
             self.errors[key] = str(err)
@@ -79,9 +82,27 @@ class HarnessSession:
         self.results[key] = result
         return result
 
+    def _settings(self, suite_name: str) -> tuple[int, int]:
+        spec = self.suites[suite_name].spec
+        return (self.resamples if self.resamples is not None else spec.resamples,
+                self.seed if self.seed is not None else spec.seed)
+
+    def comparison(self, suite_name: str, a: str, b: str) -> Comparison:
+        """Paired comparison of pipeline ``a`` against ``b`` (both run if needed), cached."""
+        key = (suite_name, a, b)
+        if key not in self.comparisons:
+            resamples, seed = self._settings(suite_name)
+            self.comparisons[key] = compare(self.pipeline_result(suite_name, a), self.pipeline_result(suite_name, b),
+                                            resamples=resamples, seed=seed)
+        return self.comparisons[key]
+
     def check(self, suite_name: str, gate: Gate) -> Verdict:
         """Judge one gate (running its pipeline if needed) and remember the verdict."""
-        verdict = judge(gate, self.pipeline_result(suite_name, gate.pipeline))
+        comparison = None
+        if gate.metric == "vs_llm":
+            assert gate.reference is not None
+            comparison = self.comparison(suite_name, gate.pipeline, gate.reference)
+        verdict = judge(gate, self.pipeline_result(suite_name, gate.pipeline), comparison)
         self.verdicts.setdefault(suite_name, {})[f"{gate.pipeline}::{gate.id}"] = verdict
         return verdict
 
@@ -98,19 +119,26 @@ class HarnessSession:
             order = {f"{g.pipeline}::{g.id}": i for i, g in enumerate(suite.gates)}
             ranked = sorted(self.verdicts.get(name, {}).items(), key=lambda kv: order.get(kv[0], len(order)))
             verdicts = [v for _, v in ranked]
-            out.append(SuiteResult(name, str(suite.spec.file), gold_info(suite.gold), ordered, errors, verdicts))
+            comparisons = []
+            for a, a_spec in suite.spec.pipelines.items():
+                for b, b_spec in suite.spec.pipelines.items():
+                    if not a_spec.is_llm and b_spec.is_llm and a in pipelines and b in pipelines:
+                        comparisons.append(self.comparison(name, a, b))
+            out.append(SuiteResult(name, str(suite.spec.file), gold_info(suite.gold), ordered, errors, verdicts,
+                                   comparisons))
         return out
 
     # -- xdist: workers export, the controller merges -------------------------------
 
     def export(self) -> str:
         """Serialise what this worker measured (an execnet-safe string)."""
-        state = (self.suites, self.results, self.errors, self.verdicts)
+        state = (self.suites, self.results, self.errors, self.verdicts, self.comparisons)
         return base64.b64encode(pickle.dumps(state)).decode("ascii")
 
     def merge(self, payload: str) -> None:
         """Fold a worker's exported state into this (controller) session."""
-        suites, results, errors, verdicts = pickle.loads(base64.b64decode(payload))
+        suites, results, errors, verdicts, comparisons = pickle.loads(base64.b64decode(payload))
+        self.comparisons.update(comparisons)
         for name, suite in suites.items():
             self.suites.setdefault(name, suite)
         self.results.update(results)

@@ -36,9 +36,9 @@ from .errors import InputError
 from .gates import GATE_KEYS, Gate
 from .gold import GoldRef
 
-PIPELINE_KINDS = ("spacy",)
+PIPELINE_KINDS = ("spacy", "llm", "predictions")
 _SUITE_KEYS = {"name", "gold", "gold_dir", "description", "threshold", "resamples", "seed"}
-_PIPELINE_KEYS = {"kind", "path", "train", "batch_size", "latency_docs"}
+_PIPELINE_KEYS = {"kind", "path", "config", "train", "batch_size", "latency_docs", "size_bytes", "prices", "key"}
 _TRAIN_KEYS = {"config", "max_steps", "seed"}
 
 
@@ -59,6 +59,13 @@ class PipelineSpec:
     train: TrainSpec | None = None
     batch_size: int = 128
     latency_docs: int = 32
+    declared_size: int | None = None  # llm: the model's size is not on disk
+    prices: Mapping[str, float] = field(default_factory=dict)  # llm: USD per 1k prompt/completion tokens
+    key: str = "input_hash"  # predictions: match records by "input_hash" or "text"
+
+    @property
+    def is_llm(self) -> bool:
+        return self.kind == "llm"
 
 
 @dataclass(frozen=True)
@@ -152,9 +159,26 @@ def parse_suite(path: str | Path) -> SuiteSpec:
         kind = pdata.get("kind", "spacy")
         if kind not in PIPELINE_KINDS:
             raise _err(path, f"{prefix}.kind", f"unknown pipeline kind {kind!r} (supported: {', '.join(PIPELINE_KINDS)})")
-        ppath = pdata.get("path")
-        if not isinstance(ppath, str) or not ppath:
-            raise _err(path, f"{prefix}.path", "required: a pipeline directory or installed package name")
+        if kind == "llm":
+            cfg = pdata.get("config")
+            if not isinstance(cfg, str) or not cfg:
+                raise _err(path, f"{prefix}.config", "required for kind 'llm': a spacy-llm config file")
+            ppath = cfg
+        else:
+            ppath = pdata.get("path")
+            if not isinstance(ppath, str) or not ppath:
+                what = "a JSONL of predictions" if kind == "predictions" else "a pipeline directory or installed package name"
+                raise _err(path, f"{prefix}.path", f"required: {what}")
+        prices = _table(pdata.get("prices", {}), path, f"{prefix}.prices")
+        _unknown(prices, {"prompt_per_1k", "completion_per_1k"}, path, f"{prefix}.prices")
+        for pkey, value in prices.items():
+            _number(value, path, f"{prefix}.prices.{pkey}")
+        key = pdata.get("key", "input_hash")
+        if key not in ("input_hash", "text"):
+            raise _err(path, f"{prefix}.key", "must be 'input_hash' or 'text'")
+        declared = pdata.get("size_bytes")
+        if declared is not None:
+            _number(declared, path, f"{prefix}.size_bytes")
         train = None
         if "train" in pdata:
             tdata = _table(pdata["train"], path, f"{prefix}.train")
@@ -165,7 +189,9 @@ def parse_suite(path: str | Path) -> SuiteSpec:
                 seed=int(_number(tdata.get("seed", 0), path, f"{prefix}.train.seed", integer=True)),
             )
         pipelines[pname] = PipelineSpec(
-            name=pname, kind=kind, path=_resolve_path(base, ppath), train=train,
+            name=pname, kind=kind, path=_resolve_path(base, ppath) if kind == "spacy" else str((base / ppath).resolve()),
+            train=train, declared_size=int(declared) if declared is not None else None,
+            prices={k: float(v) for k, v in prices.items()}, key=key,
             batch_size=int(_number(pdata.get("batch_size", 128), path, f"{prefix}.batch_size", integer=True)),
             latency_docs=int(_number(pdata.get("latency_docs", 32), path, f"{prefix}.latency_docs", integer=True)),
         )
@@ -178,7 +204,9 @@ def parse_suite(path: str | Path) -> SuiteSpec:
         if pname not in pipelines:
             raise _err(path, prefix, f"gates for unknown pipeline {pname!r} (pipelines: {', '.join(pipelines)})")
         gdata = _table(gdata, path, prefix)
-        _unknown(gdata, set(GATE_KEYS) | {"label_f_min_overrides"}, path, prefix)
+        _unknown(gdata, set(GATE_KEYS) | {"label_f_min_overrides", "distilled_vs_llm"}, path, prefix)
+        if "distilled_vs_llm" in gdata:
+            gates.extend(_vs_gates(gdata["distilled_vs_llm"], pname, pipelines, path, f"{prefix}.distilled_vs_llm"))
         for key, (metric, op) in GATE_KEYS.items():
             if key in gdata and metric != "label_f":
                 gates.append(Gate(pname, metric, op, float(_number(gdata[key], path, f"{prefix}.{key}"))))
@@ -199,6 +227,25 @@ def parse_suite(path: str | Path) -> SuiteSpec:
     )
 
 
+def _vs_gates(data: Any, pname: str, pipelines: Mapping[str, PipelineSpec], path: Path, prefix: str) -> list[Gate]:
+    """``distilled_vs_llm = { llm = "llm", max_drop = 0.05, per_label = false }``."""
+    data = _table(data, path, prefix)
+    _unknown(data, {"llm", "max_drop", "per_label"}, path, prefix)
+    llms = [name for name, spec in pipelines.items() if spec.is_llm]
+    reference = data.get("llm", llms[0] if len(llms) == 1 else None)
+    if reference not in pipelines or not pipelines[str(reference)].is_llm:
+        raise _err(path, f"{prefix}.llm", f"must name an llm pipeline of this suite (llm pipelines: {', '.join(llms) or 'none'})")
+    if reference == pname:
+        raise _err(path, f"{prefix}.llm", "a pipeline cannot be compared with itself")
+    if "max_drop" not in data:
+        raise _err(path, f"{prefix}.max_drop", "required: the largest F drop below the LLM that is tolerated")
+    max_drop = float(_number(data["max_drop"], path, f"{prefix}.max_drop"))
+    gates = [Gate(pname, "vs_llm", ">=", -max_drop, None, str(reference))]
+    if data.get("per_label", False):
+        gates.append(Gate(pname, "vs_llm_label", ">=", -max_drop, None, str(reference)))  # expanded per label later
+    return gates
+
+
 def expand_label_gates(spec: SuiteSpec, labels: Iterable[str]) -> tuple[Gate, ...]:
     """Replace each pipeline's ``label_f`` placeholder by one gate per gold label.
 
@@ -209,6 +256,9 @@ def expand_label_gates(spec: SuiteSpec, labels: Iterable[str]) -> tuple[Gate, ..
     known = set(labels)
     out: list[Gate] = []
     for gate in spec.gates:
+        if gate.metric == "vs_llm_label":
+            out.extend(Gate(gate.pipeline, "vs_llm", ">=", gate.threshold, label, gate.reference) for label in labels)
+            continue
         if gate.metric != "label_f":
             out.append(gate)
             continue

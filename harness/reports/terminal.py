@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from ..metrics import ScoreTable
-from ..results import PipelineResult, SuiteResult
+from ..results import Comparison, PipelineResult, SuiteResult
 
 
 def _ci(interval: tuple[float, float]) -> str:
@@ -20,17 +20,31 @@ def _ci(interval: tuple[float, float]) -> str:
     return f"{interval[0]:.3f}-{interval[1]:.3f}"
 
 
-def _size(n_bytes: int) -> str:
-    return f"{n_bytes / 1e6:,.1f} MB"
+def _size(p: PipelineResult) -> str:
+    if p.size_source == "unknown" or not p.size_bytes:
+        return "-"
+    shown = f"{p.size_bytes / 1e12:,.1f} TB" if p.size_bytes >= 1e12 else (
+        f"{p.size_bytes / 1e9:,.1f} GB" if p.size_bytes >= 1e9 else f"{p.size_bytes / 1e6:,.1f} MB")
+    return shown + (" (declared)" if p.size_source == "declared" else "")
 
 
-def overview_table(pipelines: Iterable[PipelineResult], title: str) -> Table:
+def display_name(p: PipelineResult) -> str:
+    """Column title: anything simulated says so wherever it is shown."""
+    return f"{p.name} (simulated)" if p.llm is not None and p.llm.simulated else p.name
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "-" if value is None or value != value else format(value, fmt)
+
+
+def overview_table(pipelines: Iterable[PipelineResult], title: str,
+                   comparisons: Sequence[Comparison] = ()) -> Table:
     """The brief's table: F, words/second, size, training and evaluation examples."""
     pipelines = list(pipelines)
     table = Table(title=title, title_justify="left")
     table.add_column("")
     for p in pipelines:
-        table.add_column(p.name, justify="right")
+        table.add_column(display_name(p), justify="right")
 
     def row(name: str, values: Iterable[str]) -> None:
         table.add_row(name, *values)
@@ -41,12 +55,62 @@ def overview_table(pipelines: Iterable[PipelineResult], title: str) -> Table:
         row("Overlap F (partial match)", (f"{p.overlap.micro.f:.3f}" if p.overlap else "-" for p in pipelines))
     if any(p.macro_auc is not None for p in pipelines):
         row("Macro ROC-AUC", (f"{p.macro_auc:.3f}" if p.macro_auc is not None else "-" for p in pipelines))
-    row("Speed (words/second)", (f"{p.speed.words_per_second:,.0f}" for p in pipelines))
-    row("Latency p50 / p95 (ms)", (f"{p.speed.latency_p50_ms:.1f} / {p.speed.latency_p95_ms:.1f}" for p in pipelines))
-    row("Model size", (_size(p.size_bytes) for p in pipelines))
+    row("Speed (words/second)", (_num(p.words_per_second, ",.1f" if p.words_per_second < 100 else ",.0f")
+                                 + (" (recorded)" if p.llm is not None and p.llm.record_words_per_second else "")
+                                 for p in pipelines))
+    row("Latency p50 / p95 (ms)", (f"{_num(p.speed.latency_p50_ms, '.1f')} / {_num(p.speed.latency_p95_ms, '.1f')}"
+                                   for p in pipelines))
+    row("Model size", (_size(p) for p in pipelines))
     row("Parameters", (f"{p.n_params:,}" if p.n_params is not None else "-" for p in pipelines))
     row("Training examples", (str(p.train_examples) if p.train_examples is not None else "-" for p in pipelines))
     row("Evaluation examples", (str(p.eval_examples) for p in pipelines))
+    for c in comparisons:
+        cells = {c.a: f"x{c.speed_ratio:,.0f} faster" if c.speed_ratio else "-"}
+        row(f"{c.a} vs {c.b}: speed ratio", (cells.get(p.name, "") for p in pipelines))
+        cells = {c.a: f"x{c.size_ratio:.1e}" if c.size_ratio else "-"}
+        row(f"{c.a} vs {c.b}: size ratio", (cells.get(p.name, "") for p in pipelines))
+    return table
+
+
+def comparison_table(c: Comparison, names: Mapping[str, str]) -> Table:
+    """Per-label F of both pipelines, the difference and its paired 95% CI."""
+    table = Table(title=f"{names.get(c.a, c.a)} - {names.get(c.b, c.b)}: F difference (paired bootstrap, "
+                        f"{c.resamples} resamples)", title_justify="left")
+    for name, justify in (("label", "left"), (f"F {c.a}", "right"), (f"F {c.b}", "right"), ("diff", "right"),
+                          ("95% CI", "right"), ("", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for d in (*c.labels, c.micro, c.macro):
+        style = "bold" if d.label in ("micro", "macro") else ""
+        flag = "" if not d.significant else ("better" if d.diff > 0 else "worse")
+        table.add_row(Text(d.label, style=style), f"{d.a_f:.3f}", f"{d.b_f:.3f}", f"{d.diff:+.3f}",
+                      f"{d.ci[0]:+.3f} to {d.ci[1]:+.3f}" if d.ci[0] == d.ci[0] else "-", flag)
+    return table
+
+
+def llm_table(pipelines: Iterable[PipelineResult]) -> Table | None:
+    """The LLM's own figures: parse failures, tokens, cost, recorded latency."""
+    llms = [p for p in pipelines if p.llm is not None]
+    if not llms:
+        return None
+    table = Table(title="LLM figures", title_justify="left")
+    table.add_column("")
+    for p in llms:
+        table.add_column(display_name(p), justify="right")
+    stats = [p.llm for p in llms]
+
+    def row(name: str, values: Iterable[str]) -> None:
+        table.add_row(name, *values)
+
+    row("Mode", (s.mode + (" (simulated teacher)" if s.simulated else "") for s in stats if s))
+    row("Unparseable or empty answers", (f"{s.unparseable} / {s.responses} ({s.unparseable_share:.1%})" for s in stats if s))
+    row("Tokens prompt / completion", (f"{s.prompt_tokens:,} / {s.completion_tokens:,}" + (" (estimated)" if s.tokens_estimated else "")
+                                       for s in stats if s))
+    row("Estimated cost (USD)", (_num(s.cost_usd, ",.4f") for s in stats if s))
+    row("Recorded latency p50 / p95 (ms)", (f"{_num(s.recorded_latency_p50_ms, ',.0f')} / {_num(s.recorded_latency_p95_ms, ',.0f')}"
+                                            for s in stats if s))
+    row("Words/second at record time", (_num(s.record_words_per_second, ",.1f") for s in stats if s))
+    row("Words/second replaying", (_num(p.speed.words_per_second, ",.0f") for p in llms))
+    row("Calls made / cached / failed", (f"{s.calls_made} / {s.cached} / {s.failures}" for s in stats if s))
     return table
 
 
@@ -71,10 +135,20 @@ def render_suite(console: Console, result: SuiteResult) -> None:
     status = "[green]PASSED[/]" if result.passed else "[red]FAILED[/]"
     console.rule(f"[bold]{result.name}[/] on gold {gold.ref} ({gold.task}, sha256 {gold.sha256[:12]}) {status}")
     if result.pipelines:
-        console.print(overview_table(result.pipelines.values(), "Overview"))
+        names = {p.name: display_name(p) for p in result.pipelines.values()}
+        console.print(overview_table(result.pipelines.values(), "Overview", result.comparisons))
         for p in result.pipelines.values():
             what = "strict match" if p.scores.variant == "strict" else f"threshold {p.scores.extras.get('threshold', 0.5)}"
-            console.print(label_table(p.scores, f"{p.name}: per label ({what}, {p.scores.resamples} bootstrap resamples)"))
+            console.print(label_table(p.scores, f"{names[p.name]}: per label ({what}, {p.scores.resamples} bootstrap resamples)"))
+        for c in result.comparisons:
+            console.print(comparison_table(c, names))
+        llm = llm_table(result.pipelines.values())
+        if llm is not None:
+            console.print(llm)
+            for p in result.pipelines.values():
+                if p.llm is not None and p.llm.simulated:
+                    console.print(f"Note: {p.name} is a SIMULATED teacher (answers derived from gold with seeded "
+                                  "error rates), not a real LLM.")
     for name, error in result.errors.items():
         console.print(f"[red]pipeline {name} failed:[/] {error}", markup=True, highlight=False)
     if result.verdicts:

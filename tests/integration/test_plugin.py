@@ -19,7 +19,7 @@ def test_passing_suite_runs_gates_and_prints_one_summary(project: pytest.Pyteste
     result = project.runpytest("suites", "-v")
     assert result.ret == 0
     outcomes = result.parseoutcomes()
-    assert outcomes["passed"] == 3 + 8  # f, wps, size + one per label of restaurant
+    assert outcomes["passed"] == 1 + 3 + 8  # evaluate + f, wps, size + one per label of restaurant
     result.stdout.fnmatch_lines([
         "*suites/mini.toml::mini-ner::distilled::f>=0.00 PASSED*",
         "*suites/mini.toml::mini-ner::distilled::label?Location?::f>=0.00 PASSED*",
@@ -59,7 +59,7 @@ def test_failing_gate_reports_measured_threshold_and_ci(project: pytest.Pytester
     write_suite(project, ner_model, gates="f_min = 0.99\nwords_per_second_min = 10\n")
     result = project.runpytest("suites", "--junitxml=junit.xml")
     assert result.ret == 1
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=1)  # evaluate, words/s pass; f fails
     result.stdout.re_match_lines([r".*distilled: micro F = 0\.\d{3} \(95% CI 0\.\d{3}-0\.\d{3}\) fails >= 0\.990.*"])
     junit = (project.path / "junit.xml").read_text()
     assert '<property name="measured"' in junit and '<property name="threshold" value="0.99"' in junit
@@ -73,7 +73,7 @@ def test_k_and_x_select_and_stop(project: pytest.Pytester, ner_model: Path) -> N
     result.assert_outcomes(passed=1)
     write_suite(project, ner_model, gates="f_min = 0.99\nmacro_f_min = 0.99\nwords_per_second_min = 10\n")
     result = project.runpytest("suites", "-x")
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(passed=1, failed=1)  # the evaluate item, then the first gate stops the run
 
 
 def test_xdist_workers_merge_into_one_summary(project: pytest.Pytester, ner_model: Path) -> None:

@@ -1,0 +1,182 @@
+"""Record/replay cassettes for LLM calls (pure: no spaCy, no network).
+
+A cassette is a JSONL file committed beside the gold, one record per prompt::
+
+    {"key": sha256, "model": {...identity...}, "prompt": "...", "response": "...",
+     "latency_s": 0.81, "usage": {"prompt_tokens": 412, "completion_tokens": 37} | null,
+     "recorded_at": "2026-11-24T23:59:00+00:00", "simulated": false}
+
+The key is the sha256 of the exact prompt plus the model identity (registry name,
+model name, generation config), so changing the model, its settings or the prompt
+template makes old entries *stale* instead of silently reused. (spacy-llm's own
+``BatchCache`` keys on the bag of token hashes and ignores the model.)
+
+Identities never contain secrets: keys that look like credentials are dropped
+before hashing and writing. Writes rewrite the whole file through a temp file and
+a rename, so an interrupted recording leaves the last complete flush.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import atomic
+from .errors import InputError
+from .gold import read_jsonl
+
+_SECRET_MARKERS = ("key", "token", "secret", "password", "authorization", "auth", "header")
+MODES = ("replay", "record", "live")
+
+
+def scrub(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``config`` without anything that could be a credential (recursively)."""
+    clean: dict[str, Any] = {}
+    for name, value in config.items():
+        if any(marker in str(name).lower() for marker in _SECRET_MARKERS):
+            continue
+        clean[str(name)] = scrub(value) if isinstance(value, Mapping) else value
+    return clean
+
+
+def model_identity(registry_name: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """What a response depends on besides the prompt: the model block and its settings.
+
+    Transport settings (base URL, timeouts, retries, concurrency) do not change a
+    response and are left out, so a cassette recorded against one server replays
+    for the same model served elsewhere.
+    """
+    transport = {"base_url", "endpoint", "timeout", "max_tries", "backoff", "concurrency", "api_key_env",
+                 "context_length", "max_request_time", "interval", "strict"}
+    settings = {k: v for k, v in scrub(config).items() if k not in transport}
+    return {"registry": registry_name, **settings}
+
+
+def cassette_key(prompt: str, identity: Mapping[str, Any]) -> str:
+    blob = json.dumps({"prompt": prompt, "model": identity}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class CassetteRecord:
+    """One recorded call."""
+
+    key: str
+    model: Mapping[str, Any]
+    prompt: str
+    response: str
+    latency_s: float | None
+    usage: Mapping[str, int] | None
+    recorded_at: str
+    simulated: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"key": self.key, "model": dict(self.model), "prompt": self.prompt, "response": self.response,
+             "latency_s": self.latency_s, "usage": dict(self.usage) if self.usage is not None else None,
+             "recorded_at": self.recorded_at, "simulated": self.simulated},
+            sort_keys=True, ensure_ascii=False,
+        )
+
+
+@dataclass
+class MissReport:
+    """Why prompts were not found: how many, and what the first one looks like."""
+
+    missing: int
+    other_model: int  # records in the cassette made with a different model identity
+    first_prompt: str
+    nearest_prompt: str | None
+    diff: str
+
+    def message(self, path: Path) -> str:
+        lines = [f"cassette {path}: {self.missing} prompt(s) not recorded for this model (mode 'replay')."]
+        if self.other_model:
+            lines.append(f"  {self.other_model} record(s) in the cassette were made with another model identity "
+                         "(stale: the model or its settings changed).")
+        if self.nearest_prompt is not None:
+            lines.append("  first missing prompt vs the nearest recorded prompt (prompt template or input changed?):")
+            lines.append(self.diff)
+        else:
+            lines.append(f"  first missing prompt:\n{self.first_prompt[:2000]}")
+        lines.append("  run `harness record SUITE` (or --llm-mode record) to fill it.")
+        return "\n".join(lines)
+
+
+@dataclass
+class Cassette:
+    """An in-memory cassette bound to a file; see the module docstring for the format."""
+
+    path: Path
+    records: dict[str, CassetteRecord] = field(default_factory=dict)
+    dirty: bool = False
+
+    @classmethod
+    def load(cls, path: str | Path) -> Cassette:
+        """Read a cassette (a missing file is an empty cassette). Bad lines name file and line."""
+        path = Path(path)
+        cassette = cls(path)
+        if not path.exists():
+            return cassette
+        for number, obj in read_jsonl(path):
+            try:
+                record = CassetteRecord(
+                    key=str(obj["key"]), model=dict(obj["model"]), prompt=str(obj["prompt"]),
+                    response=str(obj["response"]), latency_s=obj.get("latency_s"), usage=obj.get("usage"),
+                    recorded_at=str(obj.get("recorded_at", "")), simulated=bool(obj.get("simulated", False)),
+                )
+            except (KeyError, TypeError, ValueError) as err:
+                raise InputError(f"cassette record is missing or has a bad {err}", path=path, line=number) from None
+            if cassette_key(record.prompt, record.model) != record.key:
+                raise InputError("cassette record's key does not match its prompt and model (edited by hand?)",
+                                 path=path, line=number, field="key")
+            cassette.records[record.key] = record
+        return cassette
+
+    def get(self, prompt: str, identity: Mapping[str, Any]) -> CassetteRecord | None:
+        return self.records.get(cassette_key(prompt, identity))
+
+    def add(self, prompt: str, identity: Mapping[str, Any], response: str, *, latency_s: float | None,
+            usage: Mapping[str, int] | None, simulated: bool) -> CassetteRecord:
+        record = CassetteRecord(
+            key=cassette_key(prompt, identity), model=dict(identity), prompt=prompt, response=response,
+            latency_s=latency_s, usage=dict(usage) if usage else None,
+            recorded_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), simulated=simulated,
+        )
+        self.records[record.key] = record
+        self.dirty = True
+        return record
+
+    def flush(self) -> None:
+        """Atomically rewrite the file (sorted by key: stable, diff-friendly)."""
+        if not self.dirty:
+            return
+        atomic.write_jsonl(self.path, (r.to_json() for r in sorted(self.records.values(), key=lambda r: r.key)))
+        self.dirty = False
+
+    def miss_report(self, missing_prompts: Iterable[str], identity: Mapping[str, Any]) -> MissReport:
+        """Explain misses: count, records of other models, nearest recorded prompt with a diff."""
+        missing = list(missing_prompts)
+        other = sum(1 for r in self.records.values() if dict(r.model) != dict(identity))
+        first = missing[0] if missing else ""
+        same_model = [r.prompt for r in self.records.values() if dict(r.model) == dict(identity)]
+        candidates = same_model or [r.prompt for r in self.records.values()]
+        nearest = None
+        if candidates and first:
+            # quick_ratio first: a cheap upper bound keeps this fast on large cassettes.
+            scored = sorted(candidates, key=lambda p: difflib.SequenceMatcher(None, first, p).quick_ratio(), reverse=True)
+            nearest = max(scored[:20], key=lambda p: difflib.SequenceMatcher(None, first, p).ratio())
+        diff = ""
+        if nearest is not None:
+            diff = "\n".join(
+                "    " + line for line in difflib.unified_diff(
+                    nearest.splitlines(), first.splitlines(), "recorded", "missing", lineterm="", n=1
+                )
+            )[:4000]
+        return MissReport(len(missing), other, first, nearest, diff)
