@@ -12,3 +12,6 @@ settings.register_profile("ci", derandomize=True, deadline=None, max_examples=10
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", deadline=None, max_examples=100)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+# pytester drives the plugin like a user's project would (tests/integration).
+pytest_plugins = ["pytester"]

@@ -58,9 +58,22 @@ def model_identity(registry_name: str, config: Mapping[str, Any]) -> dict[str, A
     return {"registry": registry_name, **settings}
 
 
-def cassette_key(prompt: str, identity: Mapping[str, Any]) -> str:
-    blob = json.dumps({"prompt": prompt, "model": identity}, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+def identity_json(identity: Mapping[str, Any]) -> str:
+    """Canonical JSON of a model identity (key order does not matter)."""
+    return json.dumps(identity, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def cassette_key(prompt: str, identity: Mapping[str, Any] | str) -> str:
+    """sha256 over the canonical identity JSON, a NUL byte, and the exact prompt.
+
+    ``identity`` may be given pre-serialised (:func:`identity_json`): replaying
+    thousands of prompts then costs one hash each and nothing else.
+    """
+    ident = identity if isinstance(identity, str) else identity_json(identity)
+    digest = hashlib.sha256(ident.encode("utf-8"))
+    digest.update(b"\x00")
+    digest.update(prompt.encode("utf-8"))
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -139,7 +152,7 @@ class Cassette:
             cassette.records[record.key] = record
         return cassette
 
-    def get(self, prompt: str, identity: Mapping[str, Any]) -> CassetteRecord | None:
+    def get(self, prompt: str, identity: Mapping[str, Any] | str) -> CassetteRecord | None:
         return self.records.get(cassette_key(prompt, identity))
 
     def add(self, prompt: str, identity: Mapping[str, Any], response: str, *, latency_s: float | None,

@@ -208,6 +208,41 @@ def _eval_cli(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- predictions
+
+
+def extract_versions(gold: str, session: str, output: str, *, gold_dir: str = "gold") -> int:
+    """Write the annotations one Prodigy session made (kept in a review dataset's
+    ``versions`` field) as an imported-predictions JSONL; returns the count written.
+
+    A record whose single version lists several sessions means they agreed.
+    """
+    from . import atomic
+    from .gold import SPLITS, canonical_json
+
+    version = GoldStore(gold_dir).resolve(gold)
+    lines, skipped = [], 0
+    for split in SPLITS:
+        for example in version.iter_examples(split):
+            found = [v for v in example.extra.get("versions", []) if session in (v.get("sessions") or [v.get("_session_id")])]
+            if not found:
+                skipped += 1
+                continue
+            spans = [{"start": s["start"], "end": s["end"], "label": s["label"]} for s in found[0].get("spans", [])]
+            lines.append(canonical_json({"text": example.text, "_input_hash": example.input_hash, "spans": spans,
+                                         "meta": {"source": f"{version.ref} versions, session {session}"}}))
+    if not lines:
+        raise HarnessError(f"no example of {version.ref} has a version from session {session!r}")
+    atomic.write_jsonl(output, lines)
+    return len(lines)
+
+
+def _predictions_cli(args: argparse.Namespace) -> int:
+    n = extract_versions(args.gold, args.session, args.output, gold_dir=args.gold_dir)
+    console.print(f"wrote {n} predictions of session {args.session!r} to {args.output}")
+    return 0
+
+
 # --------------------------------------------------------------------------- record
 
 
@@ -332,6 +367,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--llm-mode", choices=["replay", "record", "live"], default=None)
     p.set_defaults(func=_eval_cli)
+
+    predictions = commands.add_parser("predictions", help="imported predictions").add_subparsers(
+        dest="predictions_command", required=True)
+    p = with_gold_dir(predictions.add_parser("extract", help="one Prodigy session's annotations from a review dataset's versions"))
+    p.add_argument("--gold", required=True, metavar="NAME[@vN]")
+    p.add_argument("--session", required=True, help="e.g. ner_model")
+    p.add_argument("--output", required=True, metavar="PATH.jsonl")
+    p.set_defaults(func=_predictions_cli)
 
     p = commands.add_parser("record", help="fill a suite's LLM cassettes (calls the model for missing prompts only)")
     p.add_argument("suite", metavar="SUITE.toml")

@@ -24,7 +24,7 @@ from typing import Any
 
 from spacy_llm.registry import registry
 
-from ..cassette import MODES, Cassette, model_identity
+from ..cassette import MODES, Cassette, identity_json, model_identity
 from ..errors import HarnessError, InputError
 from ..gold import GoldExample, GoldStore
 from ..simulated import ErrorRates, simulate_ner_answer, simulate_textcat_answer, text_from_prompt
@@ -39,6 +39,9 @@ class Completion:
     usage: Mapping[str, int] | None = None
     error: str | None = None
     simulated: bool = False
+
+
+OnDone = Callable[[str, Completion], None]
 
 
 class BackendError(HarnessError):
@@ -130,18 +133,26 @@ class OpenAICompatibleModel:
                 time.sleep(retry_after if retry_after is not None else self.backoff * 2**attempt)
         return Completion("", None, None, f"failed after {self.max_tries} tries: {last_error}")
 
-    def complete_many(self, prompts: Sequence[str], progress: Callable[[], None] | None = None) -> list[Completion]:
-        """Complete prompts concurrently (``concurrency`` threads), in order."""
+    def complete_many(self, prompts: Sequence[str], on_done: OnDone | None = None) -> list[Completion]:
+        """Complete prompts concurrently (``concurrency`` threads), in order.
+
+        ``on_done(prompt, completion)`` runs as each one finishes, so a caller can
+        save results before the batch ends (an interrupted recording keeps them).
+        """
         def one(prompt: str) -> Completion:
             result = self.complete(prompt)
-            if progress is not None:
-                progress()
+            if on_done is not None:
+                on_done(prompt, result)
             return result
 
         if self.concurrency == 1 or len(prompts) <= 1:
             return [one(p) for p in prompts]
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+        pool = ThreadPoolExecutor(max_workers=self.concurrency)
+        try:
             return list(pool.map(one, prompts))
+        finally:
+            # On Ctrl-C, drop queued prompts instead of sending them after we stopped.
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def __call__(self, prompts: typing.Iterable[typing.Iterable[str]]) -> typing.Iterable[typing.Iterable[str]]:
         """spacy-llm model protocol (live use): raises if any prompt failed."""
@@ -209,12 +220,12 @@ class SimulatedTeacherModel:
         tokens = (len(prompt) + len(answer)) / 4
         return Completion(answer, self.base_latency_s + self.latency_s_per_token * tokens, None, simulated=True)
 
-    def complete_many(self, prompts: Sequence[str], progress: Callable[[], None] | None = None) -> list[Completion]:
+    def complete_many(self, prompts: Sequence[str], on_done: OnDone | None = None) -> list[Completion]:
         results = []
         for prompt in prompts:
             results.append(self.complete(prompt))
-            if progress is not None:
-                progress()
+            if on_done is not None:
+                on_done(prompt, results[-1])
         return results
 
     def __call__(self, prompts: typing.Iterable[typing.Iterable[str]]) -> typing.Iterable[typing.Iterable[str]]:
@@ -278,6 +289,7 @@ class CassetteModel:
         self.cassette = Cassette.load(self.path)
         self._inner: Any = None
         self.identity = self._identity()
+        self._identity_json = identity_json(self.identity)  # serialised once: keys are hashed per prompt
         self.log = CallLog()
         self.progress: Callable[[], None] | None = None
         self._lock = threading.Lock()
@@ -316,31 +328,47 @@ class CassetteModel:
         self.log = CallLog()
 
     def _complete_missing(self, prompts: list[str]) -> dict[str, Any]:
-        """Call the inner model for prompts not in the cassette (record mode)."""
-        inner = self.inner
-        if hasattr(inner, "complete_many"):
-            completions = inner.complete_many(prompts, progress=self.progress)
-        else:  # any spacy-llm model: one batch call, latency spread evenly, no usage
-            started = time.perf_counter()
-            try:
-                answers = [list(a) for a in inner([[p] for p in prompts])]
-                elapsed = (time.perf_counter() - started) / max(1, len(prompts))
-                completions = [Completion(a[0] if a else "", elapsed, None) for a in answers]
-            except Exception as err:  # backend errors are counted, never a crash in record mode
-                completions = [Completion("", None, None, f"{type(err).__name__}: {err}") for _ in prompts]
+        """Call the inner model for prompts not in the cassette (record mode).
+
+        Each answer is added as it arrives and the file is flushed every
+        ``flush_every`` answers and on the way out (also on Ctrl-C), so an
+        interrupted recording resumes without paying again for what it got.
+        """
         out: dict[str, Any] = {}
-        with self._lock:
-            for prompt, completion in zip(prompts, completions):
+
+        def done(prompt: str, completion: Completion) -> None:
+            with self._lock:
                 self.log.calls_made += 1
                 if completion.error:
                     self.log.failures.append(completion.error)
                     out[prompt] = None
-                    continue
-                out[prompt] = self.cassette.add(prompt, self.identity, completion.text, latency_s=completion.latency_s,
-                                                usage=completion.usage, simulated=completion.simulated or self.simulated)
-                if self.log.calls_made % self.flush_every == 0:
-                    self.cassette.flush()
-            self.cassette.flush()
+                else:
+                    out[prompt] = self.cassette.add(
+                        prompt, self.identity, completion.text, latency_s=completion.latency_s, usage=completion.usage,
+                        simulated=completion.simulated or self.simulated)
+                    if self.log.calls_made % self.flush_every == 0:
+                        self.cassette.flush()
+            if self.progress is not None:
+                self.progress()
+
+        inner = self.inner
+        try:
+            if hasattr(inner, "complete_many"):
+                inner.complete_many(prompts, on_done=done)
+            else:  # any spacy-llm model: one batch call, latency spread evenly, no usage
+                started = time.perf_counter()
+                try:
+                    answers = [list(a) for a in inner([[p] for p in prompts])]
+                except Exception as err:  # backend errors are counted, never a crash in record mode
+                    for prompt in prompts:
+                        done(prompt, Completion("", None, None, f"{type(err).__name__}: {err}"))
+                else:
+                    elapsed = (time.perf_counter() - started) / max(1, len(prompts))
+                    for prompt, answer in zip(prompts, answers):
+                        done(prompt, Completion(answer[0] if answer else "", elapsed, None))
+        finally:
+            with self._lock:
+                self.cassette.flush()
         return out
 
     def __call__(self, prompts: typing.Iterable[typing.Iterable[str]]) -> typing.Iterable[typing.Iterable[str]]:
@@ -349,7 +377,8 @@ class CassetteModel:
         if self.mode == "live":
             inner = self.inner
             if hasattr(inner, "complete_many"):
-                completions = inner.complete_many(flat, progress=self.progress)
+                progress = self.progress
+                completions = inner.complete_many(flat, on_done=(lambda p, c: progress()) if progress else None)
                 failed = [c.error for c in completions if c.error]
                 if failed:
                     raise BackendError(f"{len(failed)} live call(s) failed; first: {failed[0]}")
@@ -362,7 +391,7 @@ class CassetteModel:
             self.log.calls_made += len(flat)
             it = iter(answers)
             return [[next(it) for _ in group] for group in nested]
-        found = {p: self.cassette.get(p, self.identity) for p in flat}
+        found = {p: self.cassette.get(p, self._identity_json) for p in flat}
         misses = list(dict.fromkeys(p for p, r in found.items() if r is None))
         hits = [p for p in flat if found[p] is not None]
         self.log.cached += len(hits)

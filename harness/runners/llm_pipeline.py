@@ -68,6 +68,8 @@ def build_llm_pipeline(config_path: str | Path, *, mode: str | None = None) -> A
         key = ".".join(str(x) for x in first.get("loc", ())) or None
         raise InputError(f"spacy-llm config does not build: {first.get('msg', err)}", path=config_path, field=key) from None
     except InputError as err:
+        if err.path is not None:  # already located (e.g. a bad cassette line)
+            raise
         raise InputError(err.reason, path=config_path, field=err.field) from None
     except Exception as err:
         raise InputError(f"spacy-llm config does not build: {type(err).__name__}: {err}", path=config_path) from None

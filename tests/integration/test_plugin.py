@@ -12,7 +12,7 @@ import pytest
 
 from .conftest import read_json, write_suite
 
-pytest_plugins = ["pytester"]
+
 
 
 def test_passing_suite_runs_gates_and_prints_one_summary(project: pytest.Pytester) -> None:
