@@ -32,6 +32,8 @@ test: $(STAMP)
 bench: models
 	$(BIN)/python bench/eval_vs_spacy.py
 	$(BIN)/python bench/metrics_scale.py
+	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/record_concurrency.py
 
 clean:
 	rm -rf models reports

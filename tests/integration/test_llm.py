@@ -325,3 +325,16 @@ def test_interrupted_recording_resumes_without_paying_twice(teacher_config: Path
     assert len(Cassette.load(tmp_path / "cassette.jsonl").records) == 12  # nothing half-written, nothing lost
     summary = record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)), progress=False)[0]
     assert summary["calls_made"] == len(texts) - 12 and summary["cached"] == 12
+
+
+def test_plain_spacy_llm_loads_harness_blocks_through_entry_points(teacher_config: Path, mini_gold_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    """Without importing the harness: spacy-llm finds our model blocks via entry points."""
+    import subprocess
+    import sys
+
+    record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)), progress=False)
+    code = ("import sys; from spacy_llm.util import assemble; nlp = assemble(sys.argv[1]); "
+            "assert 'harness.plugin' not in sys.modules; print(type(nlp.get_pipe('llm')._model).__name__)")
+    out = subprocess.run([sys.executable, "-c", code, str(teacher_config)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "CassetteModel"
