@@ -30,7 +30,8 @@ def _size(p: PipelineResult) -> str:
 
 def display_name(p: PipelineResult) -> str:
     """Column title: anything simulated says so wherever it is shown."""
-    return f"{p.name} (simulated)" if p.llm is not None and p.llm.simulated else p.name
+    simulated = p.llm is not None and p.llm.simulated and "simulated" not in p.name.lower()
+    return f"{p.name} (simulated)" if simulated else p.name
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -146,9 +147,13 @@ def render_suite(console: Console, result: SuiteResult) -> None:
         if llm is not None:
             console.print(llm)
             for p in result.pipelines.values():
-                if p.llm is not None and p.llm.simulated:
+                if p.llm is None:
+                    continue
+                if p.llm.simulated:
                     console.print(f"Note: {p.name} is a SIMULATED teacher (answers derived from gold with seeded "
                                   "error rates), not a real LLM.")
+                for text, response in p.llm.unparseable_examples[:2]:
+                    console.print(f"  unparseable answer from {p.name} for {text[:60]!r}: {response[:80]!r}")
     for name, error in result.errors.items():
         console.print(f"[red]pipeline {name} failed:[/] {error}", markup=True, highlight=False)
     if result.verdicts:
