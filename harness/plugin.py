@@ -127,6 +127,7 @@ class EvaluateItem(pytest.Item):
         self.suite = suite
 
     def runtest(self) -> None:
+        assert self.parent is not None  # always a PipelineNode
         result = self.config.stash[SESSION_KEY].pipeline_result(self.suite.spec.name, self.parent.name)
         self.user_properties.append(("micro_f", result.scores.micro.f))
         self.user_properties.append(("gold", str(self.suite.gold.ref)))

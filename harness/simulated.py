@@ -102,7 +102,7 @@ def simulate_ner_answer(example: GoldExample, labels: Sequence[str], rates: Erro
             covered.add(i)
             answer.append((tokens[i][0], tokens[i][1], label))
     answer.sort()
-    lines = []
+    lines: list[str] = []
     for start, end, label in answer:
         text = example.text[start:end]
         if "\n" in text or "|" in text:
@@ -140,21 +140,21 @@ def simulate_textcat_answer(
     return ", ".join(chosen) if chosen else "==NONE=="
 
 
+# Where each spacy-llm v3 template puts the input text: (opening marker, closing marker).
+_PROMPT_TEXT_MARKERS = {
+    "ner": ("\nParagraph: ", "\nAnswer:"),
+    "textcat": ("Text:\n'''\n", "\n'''"),
+}
+
+
 def text_from_prompt(prompt: str, task: str) -> str:
     """The input text inside a spacy-llm v3 prompt (NER: after the last 'Paragraph:',
-    TextCat: between the last pair of ''' fences)."""
-    if task == "ner":
-        marker = "\nParagraph: "
-        at = prompt.rfind(marker)
-        if at < 0:
-            raise ValueError("prompt has no 'Paragraph:' line: not a spacy.NER.v3 prompt")
-        body = prompt[at + len(marker):]
-        end = body.rfind("\nAnswer:")
-        return body[:end] if end >= 0 else body
-    marker = "Text:\n'''\n"
-    at = prompt.rfind(marker)
+    TextCat: between the last pair of ''' fences). The template's few-shot
+    examples come first, so the *last* marker is the input."""
+    opening, closing = _PROMPT_TEXT_MARKERS["ner" if task == "ner" else "textcat"]
+    at = prompt.rfind(opening)
     if at < 0:
-        raise ValueError("prompt has no Text: ''' block: not a spacy.TextCat.v3 prompt")
-    body = prompt[at + len(marker):]
-    end = body.rfind("\n'''")
+        raise ValueError(f"prompt has no {opening.strip()!r} marker: not a spacy-llm v3 {task} prompt")
+    body = prompt[at + len(opening):]
+    end = body.rfind(closing)
     return body[:end] if end >= 0 else body

@@ -165,10 +165,11 @@ def parse_suite(path: str | Path) -> SuiteSpec:
                 raise _err(path, f"{prefix}.config", "required for kind 'llm': a spacy-llm config file")
             ppath = cfg
         else:
-            ppath = pdata.get("path")
-            if not isinstance(ppath, str) or not ppath:
+            raw_path = pdata.get("path")
+            if not isinstance(raw_path, str) or not raw_path:
                 what = "a JSONL of predictions" if kind == "predictions" else "a pipeline directory or installed package name"
                 raise _err(path, f"{prefix}.path", f"required: {what}")
+            ppath = raw_path
         prices = _table(pdata.get("prices", {}), path, f"{prefix}.prices")
         _unknown(prices, {"prompt_per_1k", "completion_per_1k"}, path, f"{prefix}.prices")
         for pkey, value in prices.items():

@@ -13,8 +13,6 @@ import pytest
 from .conftest import read_json, write_suite
 
 
-
-
 def test_passing_suite_runs_gates_and_prints_one_summary(project: pytest.Pytester) -> None:
     result = project.runpytest("suites", "-v")
     assert result.ret == 0
