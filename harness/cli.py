@@ -310,6 +310,148 @@ def _record_cli(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+# --------------------------------------------------------------------------- queue, distill, retrain, loop
+
+
+def _suite(path: str) -> Any:
+    from .suites import parse_suite
+
+    return parse_suite(path)
+
+
+def queue_show(suite: str, *, reports_dir: str = "reports", limit: int = 20, show_all: bool = False) -> list[dict[str, Any]]:
+    """Queue records, most useful first (open ones only unless ``show_all``)."""
+    from . import queue
+
+    spec = _suite(suite)
+    records = queue.load(queue.queue_path(reports_dir, spec.name))
+    if not show_all:
+        records = [r for r in records if r["harness"].get("status") == "open"]
+    return records[:limit] if limit else records
+
+
+def _queue_show_cli(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from . import queue
+
+    spec = _suite(args.suite)
+    everything = queue.load(queue.queue_path(args.reports, spec.name))
+    counts = Counter((r["harness"]["status"], r["harness"]["category"]) for r in everything)
+    console.print(f"queue {queue.queue_path(args.reports, spec.name)}: " +
+                  (", ".join(f"{n} {cat} ({status})" for (status, cat), n in sorted(counts.items())) or "empty"))
+    table = Table(title="most useful first")
+    for column in ("#", "category", "score", "decision", "text", "gold", "predictions"):
+        table.add_column(column, overflow="fold")
+    for i, r in enumerate(queue_show(args.suite, reports_dir=args.reports, limit=args.limit, show_all=args.all), start=1):
+        meta = r["harness"]
+        preds = "; ".join(f"{k}: {v}" for k, v in meta["predictions"].items())
+        table.add_row(str(i), meta["category"], f"{meta.get('informativeness', 0):.2f}", str(meta.get("decision") or "-"),
+                      r["text"][:80], str(meta.get("gold"))[:80], preds[:160])
+    console.print(table)
+    return 0
+
+
+def _queue_fill_cli(args: argparse.Namespace) -> int:
+    from .workflow import fill
+
+    summary = fill(_suite(args.suite), reports_dir=args.reports, limit=args.limit, llm_mode=args.llm_mode)
+    console.print(f"pool of {summary.pool}: {summary.disagreements} new disagreement(s), {summary.queued} queued "
+                  f"(most informative first) -> {summary.path}")
+    return 0
+
+
+def _queue_apply_cli(args: argparse.Namespace) -> int:
+    from .workflow import apply, simulated_review
+
+    spec = _suite(args.suite)
+    if args.simulated_reviewer:
+        decided = simulated_review(spec, reports_dir=args.reports)
+        console.print(f"simulated reviewer decided {decided} record(s) with the pool's real gold labels")
+    summary = apply(spec, reports_dir=args.reports)
+    if summary.nothing_to_do:
+        console.print("nothing to apply: no reviewed record that is not applied already")
+        return 0
+    if summary.gold_version:
+        console.print(f"new gold version {summary.gold_version} ({summary.gold_fixes} suspected gold error(s) fixed); "
+                      f"point the suite's gold at it to evaluate on it")
+    if summary.training_version:
+        console.print(f"new training version {summary.training_version} ({summary.training_records} reviewed record(s))")
+    for refused in summary.refused:
+        console.print(f"[yellow]refused[/] (in the eval split: train/eval leakage): {refused}")
+    return 0
+
+
+def _queue_review_cli(args: argparse.Namespace) -> int:
+    from .review import review
+
+    done = review(_suite(args.suite), reports_dir=args.reports, console=console)
+    console.print(f"{done} decision(s) saved")
+    return 0
+
+
+def _distill_cli(args: argparse.Namespace) -> int:
+    from .workflow import distill
+
+    version = distill(_suite(args.suite), llm_mode=args.llm_mode)
+    console.print(f"wrote training version {version.ref}: silver annotations of {version.split_size('train')} pool texts "
+                  "by the LLM pipeline (no gold labels)")
+    return 0
+
+
+def _retrain_cli(args: argparse.Namespace) -> int:
+    from .reports.terminal import render_suite
+    from .results import SuiteResult
+    from .workflow import retrain
+
+    spec = _suite(args.suite)
+    with console.status("retraining …"):
+        summary = retrain(spec, pipeline=args.pipeline, output=args.output, promote=args.promote,
+                          max_steps=args.max_steps)
+    from .compare import compare
+    from .evaluate import gold_info
+    from .gold import GoldStore
+
+    pipelines = {summary.result.name: summary.result}
+    comparisons = []
+    if summary.llm is not None:
+        pipelines[summary.llm.name] = summary.llm
+        comparisons.append(compare(summary.result, summary.llm, resamples=spec.resamples, seed=spec.seed))
+    gold = GoldStore(spec.gold_dir).resolve(spec.gold)
+    render_suite(console, SuiteResult(f"{spec.name} (retrained)", str(spec.file), gold_info(gold), pipelines, {}, [],
+                                      comparisons))
+    console.print(f"model {summary.model} trained on {summary.training}"
+                  + (f"; promoted to {spec.pipelines[args.pipeline or summary.result.name].path}" if summary.promoted else
+                     "; run with --promote to make it the suite's distilled model"))
+    return 0
+
+
+def _loop_cli(args: argparse.Namespace) -> int:
+    from .workflow import loop
+
+    table = Table(title=f"demo loop on {args.suite} (corrections by a SIMULATED reviewer: the pool's real gold labels)")
+    for column in ("round", "corrected examples", "distilled F [95% CI]", "LLM F (simulated)", "words/second", "training data"):
+        table.add_column(column, justify="right" if column != "training data" else "left")
+
+    def show(row: Any) -> None:
+        console.print(f"round {row.round}: corrected {row.corrected}, distilled F {row.distilled_f:.3f} "
+                      f"[{row.distilled_f_ci[0]:.3f}-{row.distilled_f_ci[1]:.3f}], LLM F {row.llm_f:.3f}, "
+                      f"{row.words_per_second:,.0f} words/s ({row.training})")
+
+    rows = loop(_suite(args.suite), rounds=args.rounds, per_round=args.per_round, workdir=args.workdir,
+                max_steps=args.max_steps, on_round=show)
+    for row in rows:
+        table.add_row(str(row.round), str(row.corrected),
+                      f"{row.distilled_f:.3f} [{row.distilled_f_ci[0]:.3f}-{row.distilled_f_ci[1]:.3f}]",
+                      f"{row.llm_f:.3f}", f"{row.words_per_second:,.0f}", row.training)
+    console.print(table)
+    last = rows[-1]
+    verdict = "at or above" if last.distilled_f >= last.llm_f else "below"
+    console.print(f"after {last.round} round(s) and {last.corrected} corrected examples the distilled F is {verdict} "
+                  f"the (simulated) LLM's: {last.distilled_f:.3f} vs {last.llm_f:.3f}")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -375,6 +517,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--session", required=True, help="e.g. ner_model")
     p.add_argument("--output", required=True, metavar="PATH.jsonl")
     p.set_defaults(func=_predictions_cli)
+
+    queue_cmd = commands.add_parser("queue", help="the correction queue").add_subparsers(dest="queue_command", required=True)
+
+    def queue_parser(name: str, help_text: str) -> argparse.ArgumentParser:
+        q = queue_cmd.add_parser(name, help=help_text)
+        q.add_argument("suite", metavar="SUITE.toml")
+        q.add_argument("--reports", default="reports", help="reports directory (queue under reports/queue/)")
+        return q
+
+    q = queue_parser("show", "what to look at, most useful first")
+    q.add_argument("--limit", type=int, default=20)
+    q.add_argument("--all", action="store_true", help="include resolved records")
+    q.set_defaults(func=_queue_show_cli)
+    q = queue_parser("fill", "queue LLM/distilled disagreements on the suite's unlabelled pool")
+    q.add_argument("--limit", type=int, default=100)
+    q.add_argument("--llm-mode", choices=["replay", "record", "live"], default=None)
+    q.set_defaults(func=_queue_fill_cli)
+    q = queue_parser("review", "review records in the terminal (saved after every decision)")
+    q.set_defaults(func=_queue_review_cli)
+    q = queue_parser("apply", "reviewed records -> new gold / training versions")
+    q.add_argument("--simulated-reviewer", action="store_true",
+                   help="demo only: answer open pool records with their real gold labels first")
+    q.set_defaults(func=_queue_apply_cli)
+
+    p = commands.add_parser("distill", help="a training version from the LLM's annotations of the pool (silver)")
+    p.add_argument("suite", metavar="SUITE.toml")
+    p.add_argument("--llm-mode", choices=["replay", "record", "live"], default=None)
+    p.set_defaults(func=_distill_cli)
+
+    p = commands.add_parser("retrain", help="train the distilled model on the newest training version and evaluate it")
+    p.add_argument("suite", metavar="SUITE.toml")
+    p.add_argument("--pipeline", default=None)
+    p.add_argument("--output", default=None)
+    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--promote", action="store_true", help="make the new model the suite's distilled model")
+    p.set_defaults(func=_retrain_cli)
+
+    p = commands.add_parser("loop", help="demo: distil -> evaluate -> queue -> simulated corrections -> retrain, N rounds")
+    p.add_argument("suite", metavar="SUITE.toml")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--per-round", type=int, default=150)
+    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--workdir", default="build/loop")
+    p.set_defaults(func=_loop_cli)
 
     p = commands.add_parser("record", help="fill a suite's LLM cassettes (calls the model for missing prompts only)")
     p.add_argument("suite", metavar="SUITE.toml")

@@ -98,4 +98,5 @@ def evaluate_pipeline(
         llm=llm,
         missing_predictions=missing,
         counts=per_label,
+        outputs=tuple(p.spans if gold.task == "ner" else dict(p.cats or {}) for p in predictions),
     )

@@ -197,6 +197,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         from .reports.json_report import write_suite_json
 
         written = [write_suite_json(reports, result) for result in harness.suite_results()]
+        written += harness.export_queue(reports)
     config.stash[_WRITTEN_KEY] = written
 
 

@@ -98,6 +98,8 @@ class PipelineResult:
     llm: LLMStats | None = None
     missing_predictions: int = 0  # imported predictions: eval examples without one
     counts: Mapping[str, Counts] = field(default_factory=dict)  # per label, for paired comparisons
+    # Per example (same order as example_ids): spans tuples (NER) or cats dicts, for the queue.
+    outputs: tuple[Any, ...] = ()
 
     @property
     def words_per_second(self) -> float:

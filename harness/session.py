@@ -128,6 +128,30 @@ class HarnessSession:
                                    comparisons))
         return out
 
+    def export_queue(self, reports_dir: Path) -> list[Path]:
+        """Write each suite's failing eval cases to ``reports/queue/<suite>.jsonl``.
+
+        Only when the suite's distilled pipeline and (if it has one) its LLM both
+        ran: with one missing the categories would be wrong, so nothing is written.
+        """
+        from . import queue
+
+        written = []
+        for name, suite in sorted(self.suites.items()):
+            specs = suite.spec.pipelines
+            distilled = next((p for p in specs if specs[p].kind == "spacy"), None)
+            llm = next((p for p in specs if specs[p].is_llm), None)
+            if distilled is None or (name, distilled) not in self.results or (llm and (name, llm) not in self.results):
+                continue
+            outputs = {p: self.results[(name, p)].outputs for p in specs if (name, p) in self.results}
+            examples = list(suite.gold.iter_examples("eval"))
+            fresh = queue.eval_records(suite=name, task=suite.gold.task, examples=examples, outputs=outputs,
+                                       distilled=distilled, llm=llm, threshold=suite.spec.threshold)
+            path = queue.queue_path(reports_dir, name)
+            queue.update(path, fresh, scope="eval")
+            written.append(path)
+        return written
+
     # -- xdist: workers export, the controller merges -------------------------------
 
     def export(self) -> str:

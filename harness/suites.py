@@ -37,7 +37,7 @@ from .gates import GATE_KEYS, Gate
 from .gold import GoldRef
 
 PIPELINE_KINDS = ("spacy", "llm", "predictions")
-_SUITE_KEYS = {"name", "gold", "gold_dir", "description", "threshold", "resamples", "seed"}
+_SUITE_KEYS = {"name", "gold", "gold_dir", "description", "threshold", "resamples", "seed", "pool", "training"}
 _PIPELINE_KEYS = {"kind", "path", "config", "train", "batch_size", "latency_docs", "size_bytes", "prices", "key"}
 _TRAIN_KEYS = {"config", "max_steps", "seed"}
 
@@ -83,6 +83,8 @@ class SuiteSpec:
     resamples: int = 1000
     seed: int = 0
     label_overrides: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    pool: tuple[GoldRef, str] | None = None  # unlabelled pool: (gold ref, split), e.g. the gold's train split
+    training: str = ""  # dataset name of the training versions (default: "<gold>-train")
 
 
 def _err(path: Path, key: str, message: str) -> InputError:
@@ -221,8 +223,24 @@ def parse_suite(path: str | Path) -> SuiteSpec:
                 _number(default, path, f"{prefix}.label_f_min")
             # Per-label gates are expanded once the gold's labels are known (expand_label_gates).
             gates.append(Gate(pname, "label_f", ">=", float(default) if default is not None else float("nan")))
+    pool = None
+    if "pool" in suite:
+        pool_text = suite["pool"]
+        if not isinstance(pool_text, str):
+            raise _err(path, "suite.pool", "must be 'dataset@vN:split' (split: train or eval)")
+        ref_text, _, split = pool_text.partition(":")
+        split = split or "train"
+        if split not in ("train", "eval"):
+            raise _err(path, "suite.pool", f"unknown split {split!r}; a pool is a gold split (train)")
+        try:
+            pool = (GoldRef.parse(ref_text), split)
+        except InputError as err:
+            raise _err(path, "suite.pool", err.reason) from None
+    training = suite.get("training", f"{gold.name}-train")
+    if not isinstance(training, str) or not training:
+        raise _err(path, "suite.training", "must be a dataset name")
     return SuiteSpec(
-        file=path, name=name, gold=gold, gold_dir=gold_dir, pipelines=pipelines, gates=tuple(gates),
+        file=path, name=name, gold=gold, pool=pool, training=training, gold_dir=gold_dir, pipelines=pipelines, gates=tuple(gates),
         description=str(suite.get("description", "")), threshold=threshold, resamples=resamples, seed=seed,
         label_overrides=overrides,
     )

@@ -1,0 +1,153 @@
+"""``harness queue review``: work through the queue in the terminal (rich).
+
+One record at a time: the text with each version's spans highlighted (gold, every
+pipeline's prediction) and numbered tokens. Commands::
+
+    a N          accept version N (as listed)
+    e 3-4 Dish, 7 Location    edit: spans by token range (NER)
+    e baking, bread           edit: the positive labels (text classification)
+    r / s / f    reject / skip / flag
+    q            quit (everything decided so far is saved)
+
+Every decision is saved at once (locked, atomic rewrite), so Ctrl-C loses nothing
+and the next session resumes at the first undecided record.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from . import queue
+from .errors import InputError
+from .suites import SuiteSpec
+
+COLOURS = ("bold green", "bold cyan", "bold magenta", "bold yellow", "bold blue")
+
+
+def versions_of(record: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(name, annotation) of every version shown: gold first, then each pipeline."""
+    meta = record["harness"]
+    out: list[tuple[str, Any]] = []
+    if meta.get("gold") is not None:
+        out.append(("gold", meta["gold"]))
+    out += list(meta.get("predictions", {}).items())
+    return out
+
+
+def highlighted(text: str, spans: Any, style: str) -> Text:
+    rendered = Text(text)
+    for start, end, label in spans or ():
+        rendered.stylize(style, start, end)
+        rendered.stylize("underline", start, end)
+    return rendered
+
+
+def render(console: Console, record: dict[str, Any], position: int, total: int) -> None:
+    meta = record["harness"]
+    console.rule(f"[{position}/{total}] {meta['category']} ({meta['scope']}), score {meta.get('informativeness', 0):.2f}")
+    task_is_ner = "spans" in record
+    if task_is_ner and record.get("tokens"):
+        console.print(" ".join(f"{t['text']}[dim]{i}[/]" for i, t in enumerate(record["tokens"])), highlight=False)
+    for number, (name, value) in enumerate(versions_of(record), start=1):
+        style = COLOURS[(number - 1) % len(COLOURS)]
+        if task_is_ner:
+            labels = ", ".join(f"{record['text'][s:e]!r} {label}" for s, e, label in value) or "(no spans)"
+            console.print(Text(f"{number}. {name}: ", style=style) + highlighted(record["text"], value, style))
+            console.print(f"   {labels}", highlight=False)
+        else:
+            positive = ", ".join(k for k, v in sorted(value.items()) if v >= 0.5) or "(none)"
+            console.print(Text(f"{number}. {name}: {positive}", style=style))
+    if not task_is_ner:
+        console.print(record["text"][:1500], highlight=False)
+
+
+def parse_edit(argument: str, record: dict[str, Any]) -> Any:
+    """``3-4 Dish, 7 Location`` (token ranges, NER) or ``baking, bread`` (labels)."""
+    if "spans" in record:
+        tokens = record.get("tokens") or []
+        spans = []
+        for part in filter(None, (p.strip() for p in argument.split(","))):
+            match = re.fullmatch(r"(\d+)(?:-(\d+))?\s+(\S+)", part)
+            if not match:
+                raise InputError(f"cannot read {part!r}: expected 'START[-END] LABEL' token indices")
+            first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+            if not 0 <= first <= last < len(tokens):
+                raise InputError(f"token range {first}-{last} outside 0-{len(tokens) - 1}")
+            spans.append([tokens[first]["start"], tokens[last]["end"], match.group(3)])
+        spans.sort()
+        for a, b in zip(spans, spans[1:]):
+            if b[0] < a[1]:
+                raise InputError("edited spans overlap")
+        return spans
+    labels = {p.strip() for p in argument.split(",") if p.strip()}
+    known = set()
+    for _, value in versions_of(record):
+        known |= set(value)
+    unknown = labels - known
+    if unknown:
+        raise InputError(f"unknown label(s): {', '.join(sorted(unknown))}")
+    return {label: 1.0 if label in labels else 0.0 for label in sorted(known)}
+
+
+def review(spec: SuiteSpec, *, reports_dir: str | Path = "reports", console: Console | None = None) -> int:
+    """Review open, undecided records; returns how many decisions were saved."""
+    console = console or Console()
+    path = queue.queue_path(reports_dir, spec.name)
+    pending = [r["_input_hash"] for r in queue.load(path)
+               if r["harness"].get("status") == "open" and r["harness"].get("decision") is None]
+    if not pending:
+        console.print(f"nothing to review in {path}")
+        return 0
+    saved = 0
+    for position, input_hash in enumerate(pending, start=1):
+        record = next(r for r in queue.load(path) if r["_input_hash"] == input_hash)
+        render(console, record, position, len(pending))
+        versions = versions_of(record)
+        while True:
+            try:
+                line = console.input("[bold]a N[/] accept | [bold]e ...[/] edit | r reject | s skip | f flag | q quit > ")
+            except EOFError:
+                return saved
+            command, _, argument = line.strip().partition(" ")
+            try:
+                if command == "q":
+                    return saved
+                if command == "a":
+                    name, value = versions[int(argument) - 1]
+                    decision, answer = ("gold" if name == "gold" else "llm" if "llm" in name else "distilled"), value
+                elif command == "e":
+                    decision, answer = "edited", parse_edit(argument, record)
+                elif command in ("r", "s", "f"):
+                    decision, answer = {"r": "reject", "s": "skip", "f": "flag"}[command], None
+                else:
+                    console.print("unknown command")
+                    continue
+            except (ValueError, IndexError, InputError) as err:
+                console.print(f"[red]{err}[/]")
+                continue
+            _save_decision(path, input_hash, decision, answer)
+            saved += 1
+            break
+    return saved
+
+
+def _save_decision(path: Path, input_hash: int, decision: str, answer: Any) -> None:
+    with queue.locked(path):
+        records = queue.load(path)
+        for record in records:
+            if record["_input_hash"] == input_hash:
+                record["harness"]["decision"] = decision
+                record["harness"]["answer"] = answer
+                record["harness"]["reviewer"] = "harness queue review"
+                record["answer"] = {"reject": "reject", "skip": "ignore", "flag": "ignore"}.get(decision, "accept")
+                if answer is not None:
+                    if isinstance(answer, list):
+                        record["spans"] = [{"start": s, "end": e, "label": label} for s, e, label in answer]
+                    else:
+                        record["cats"] = answer
+        queue.save(path, records)
