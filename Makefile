@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUITES := suites/restaurant.toml suites/food.toml suites/cooking.toml
 
-.PHONY: install demo models test bench clean
+.PHONY: install demo models test bench loop clean
 
 # (Re)install when pyproject.toml changes; a fresh clone gets a new virtualenv.
 $(STAMP): pyproject.toml
@@ -29,6 +29,13 @@ demo: models
 test: $(STAMP)
 	$(BIN)/pytest -n 2 tests
 
+# The human-in-the-loop demo on restaurant-reviews (scratch copy under build/loop):
+# distil from the simulated LLM -> evaluate -> queue -> simulated reviewer -> retrain.
+LOOP_ROUNDS ?= 3
+LOOP_PER_ROUND ?= 300
+loop: $(STAMP)
+	$(BIN)/harness loop suites/restaurant.toml --rounds $(LOOP_ROUNDS) --per-round $(LOOP_PER_ROUND)
+
 bench: models
 	$(BIN)/python bench/eval_vs_spacy.py
 	$(BIN)/python bench/metrics_scale.py
@@ -36,4 +43,4 @@ bench: models
 	$(BIN)/python bench/record_concurrency.py
 
 clean:
-	rm -rf models reports
+	rm -rf models reports build

@@ -365,6 +365,11 @@ def _queue_apply_cli(args: argparse.Namespace) -> int:
     from .workflow import apply, simulated_review
 
     spec = _suite(args.suite)
+    if args.prodigy:
+        from .workflow import import_prodigy_answers
+
+        n = import_prodigy_answers(spec, args.prodigy, reports_dir=args.reports)
+        console.print(f"took {n} decision(s) from the Prodigy export {args.prodigy}")
     if args.simulated_reviewer:
         decided = simulated_review(spec, reports_dir=args.reports)
         console.print(f"simulated reviewer decided {decided} record(s) with the pool's real gold labels")
@@ -539,6 +544,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = queue_parser("apply", "reviewed records -> new gold / training versions")
     q.add_argument("--simulated-reviewer", action="store_true",
                    help="demo only: answer open pool records with their real gold labels first")
+    q.add_argument("--prodigy", default=None, metavar="DB_OUT.jsonl",
+                   help="take decisions from a Prodigy export of the queue (prodigy db-out) first")
     q.set_defaults(func=_queue_apply_cli)
 
     p = commands.add_parser("distill", help="a training version from the LLM's annotations of the pool (silver)")

@@ -41,7 +41,7 @@ def versions_of(record: dict[str, Any]) -> list[tuple[str, Any]]:
 
 def highlighted(text: str, spans: Any, style: str) -> Text:
     rendered = Text(text)
-    for start, end, label in spans or ():
+    for start, end, _label in spans or ():
         rendered.stylize(style, start, end)
         rendered.stylize("underline", start, end)
     return rendered

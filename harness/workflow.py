@@ -155,6 +155,44 @@ def simulated_review(spec: SuiteSpec, *, reports_dir: str | Path = "reports", sc
     return decided
 
 
+def import_prodigy_answers(spec: SuiteSpec, answers_path: str | Path, *, reports_dir: str | Path = "reports") -> int:
+    """Fold a Prodigy export (``prodigy db-out``) of the queue back in as decisions.
+
+    ``accept`` takes the task's ``spans`` / ``cats`` as an edited answer, ``reject``
+    rejects, ``ignore`` skips. Tasks are matched by ``_input_hash``; unknown ones
+    are an error naming the line.
+    """
+    from .gold import read_jsonl
+
+    gold = _store(spec).resolve(spec.gold)
+    path = queue.queue_path(reports_dir, spec.name)
+    changed = 0
+    with queue.locked(path):
+        records = queue.load(path)
+        by_hash = {int(r["_input_hash"]): r for r in records}
+        for number, task in read_jsonl(answers_path):
+            record = by_hash.get(int(task.get("_input_hash", 0)))
+            if record is None:
+                raise InputError("task is not in the queue (unknown _input_hash)", path=answers_path, line=number,
+                                 field="_input_hash")
+            answer = task.get("answer", "accept")
+            meta = record["harness"]
+            if answer == "accept":
+                if gold.task == "ner":
+                    meta["answer"] = [[int(x["start"]), int(x["end"]), str(x["label"])] for x in task.get("spans", [])]
+                else:
+                    meta["answer"] = {k: float(v) for k, v in (task.get("cats") or {}).items()}
+                    if "accept" in task:  # choice interface
+                        meta["answer"] = {k: 1.0 if k in task["accept"] else 0.0 for k in meta["answer"] or task["accept"]}
+                meta["decision"] = "edited"
+            else:
+                meta["decision"], meta["answer"] = ("reject" if answer == "reject" else "skip"), None
+            meta["reviewer"] = "prodigy"
+            changed += 1
+        queue.save(path, records)
+    return changed
+
+
 @dataclass(frozen=True)
 class ApplySummary:
     gold_version: str | None

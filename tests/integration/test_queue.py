@@ -1,0 +1,206 @@
+"""The correction queue and the loop: export, fill, review, apply, distill, retrain."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import queue
+from harness.errors import InputError
+from harness.gold import GoldStore
+from harness.suites import parse_suite
+from harness.workflow import apply, distill, fill, retrain, simulated_review
+
+from .test_llm import write_config
+
+
+@pytest.fixture
+def suite(tmp_path: Path, mini_gold_dir: Path, ner_model: Path) -> Path:
+    """A suite on a private copy of mini-restaurant, with the teacher recorded for all splits."""
+    import shutil
+
+    gold_dir = tmp_path / "gold"
+    shutil.copytree(mini_gold_dir / "mini-restaurant", gold_dir / "mini-restaurant")
+    config = write_config(tmp_path / "llm.cfg", tmp_path / "cassette.jsonl", "harness.SimulatedTeacher.v1",
+                          {"gold": "mini-restaurant@v1", "gold_dir": str(gold_dir), "task": "ner", "seed": 0},
+                          mode="record")
+    model = tmp_path / "models" / "distilled"
+    shutil.copytree(ner_model, model)
+    path = tmp_path / "suites" / "s.toml"
+    path.parent.mkdir()
+    path.write_text(
+        f'[suite]\nname = "q"\ngold = "mini-restaurant@v1"\ngold_dir = "{gold_dir}"\npool = "mini-restaurant@v1:train"\n'
+        f'resamples = 50\n\n[pipelines.distilled]\npath = "{model}"\n[pipelines.distilled.train]\nmax_steps = 30\n\n'
+        f'[pipelines.llm]\nkind = "llm"\nconfig = "{config}"\n\n[gates.distilled]\nf_min = 0.0\n'
+    )
+    return path
+
+
+def test_pytest_run_exports_failures_idempotently(suite: Path, pytester: pytest.Pytester) -> None:
+    reports = pytester.path / "reports"
+    result = pytester.runpytest(str(suite), f"--harness-reports={reports}")
+    assert result.ret == 0
+    path = reports / "queue" / "q.jsonl"
+    first = queue.load(path)
+    assert first and {r["harness"]["category"] for r in first} <= {"train_signal", "hard_case", "gold_suspect"}
+    record = first[0]
+    assert {"text", "spans", "tokens", "meta", "_input_hash", "_task_hash"} <= set(record)
+    assert set(record["harness"]["predictions"]) == {"distilled", "llm"} and record["harness"]["gold"] is not None
+    # a reviewer's decision survives re-export, and nothing is duplicated
+    record["harness"]["decision"] = "flag"
+    queue.save(path, first)
+    pytester.runpytest(str(suite), f"--harness-reports={reports}")
+    second = queue.load(path)
+    assert len(second) == len(first)
+    assert len({r["_input_hash"] for r in second}) == len(second)
+    assert next(r for r in second if r["_input_hash"] == record["_input_hash"])["harness"]["decision"] == "flag"
+
+
+def test_merge_resolves_records_that_now_pass_without_deleting() -> None:
+    from harness.gold import GoldExample
+
+    example = GoldExample(5, "a b", spans=((0, 1, "X"),), tokens=((0, 1, "a", True), (2, 3, "b", False)))
+    record = queue.make_record(suite="s", scope="eval", category="hard_case", example=example, task="ner",
+                               best=example.spans, gold=example.spans, predictions={"d": ()}, informativeness=1.0)
+    once = queue.merge([], [record], scope="eval")
+    assert once[0]["harness"]["status"] == "open"
+    twice = queue.merge(once, [], scope="eval")
+    assert len(twice) == 1 and twice[0]["harness"]["status"] == "resolved"
+    again = queue.merge(twice, [record], scope="eval")
+    assert again[0]["harness"]["status"] == "open"
+
+
+def test_fill_apply_retrain_loop_pieces(suite: Path, tmp_path: Path) -> None:
+    spec = parse_suite(suite)
+    reports = tmp_path / "reports"
+    summary = fill(spec, reports_dir=reports, limit=15)
+    assert 0 < summary.queued <= 15 and summary.disagreements >= summary.queued
+    records = queue.load(summary.path)
+    scores = [r["harness"]["informativeness"] for r in records]
+    assert scores == sorted(scores, reverse=True)  # most informative first
+    assert all(r["harness"]["category"] == "disagreement" and r["harness"]["gold"] is None for r in records)
+    assert fill(spec, reports_dir=reports, limit=15).queued <= 15
+    assert len({r["_input_hash"] for r in queue.load(summary.path)}) == len(queue.load(summary.path))
+
+    decided = simulated_review(spec, reports_dir=reports)
+    assert decided == len(queue.load(summary.path))
+    applied = apply(spec, reports_dir=reports)
+    assert applied.training_version == "mini-restaurant-train@v1" and applied.training_records == decided
+    store = GoldStore(spec.gold_dir)
+    version = store.resolve("mini-restaurant-train@v1")
+    assert version.split_size("eval") == 0 and "queue apply" in version.manifest["notes"]
+    assert apply(spec, reports_dir=reports).nothing_to_do  # applying twice changes nothing
+    assert store.version_numbers("mini-restaurant-train") == [1]
+
+    silver = distill(spec)
+    assert silver.ref == "mini-restaurant-train@v2" and silver.manifest["parent"] == "v1"
+    assert "no gold labels" in silver.manifest["notes"]
+
+    result = retrain(spec, output=tmp_path / "models" / "new", max_steps=20, evaluate_llm=False, resamples=20)
+    meta = json.loads((result.model / "meta.json").read_text())["harness"]
+    assert meta["gold"] == "mini-restaurant-train" and meta["gold_version"] == 2
+    assert meta["eval"]["gold"] == "mini-restaurant@v1" and "micro_f" in meta["eval"]
+
+
+def test_gold_suspect_fix_makes_a_new_gold_version(suite: Path, tmp_path: Path, pytester: pytest.Pytester) -> None:
+    spec = parse_suite(suite)
+    reports = tmp_path / "reports"
+    pytester.runpytest(str(suite), f"--harness-reports={reports}")
+    path = queue.queue_path(reports, "q")
+    records = queue.load(path)
+    for record in records:  # only the records this test decides
+        record["harness"]["category"] = "hard_case"
+    target = records[0]
+    target["harness"]["category"] = "gold_suspect"  # pretend both models agreed against the gold
+    target["harness"]["decision"] = "distilled"
+    target["harness"]["answer"] = target["harness"]["predictions"]["distilled"]
+    other = records[1]
+    other["harness"]["category"] = "train_signal"  # an eval-split training signal: must be refused
+    other["harness"]["decision"] = "gold"
+    other["harness"]["answer"] = other["harness"]["gold"]
+    queue.save(path, records)
+    summary = apply(spec, reports_dir=reports)
+    assert summary.gold_version == "mini-restaurant@v2" and summary.gold_fixes == 1
+    assert any(str(other["_input_hash"]) in refused for refused in summary.refused)
+    diff = GoldStore(spec.gold_dir).diff("mini-restaurant@v1", "mini-restaurant@v2")
+    assert diff.changed == (target["_input_hash"],) and not diff.moved_split
+
+
+def test_pool_with_eval_texts_is_refused_and_named(suite: Path) -> None:
+    text = suite.read_text().replace('pool = "mini-restaurant@v1:train"', 'pool = "mini-restaurant@v1:eval"')
+    suite.write_text(text)
+    with pytest.raises(InputError, match=r"pool contains \d+ text\(s\) of the eval split .*leakage"):
+        fill(parse_suite(suite), limit=5)
+
+
+def test_hand_broken_queue_line_is_named_and_nothing_lost(suite: Path, tmp_path: Path) -> None:
+    spec = parse_suite(suite)
+    reports = tmp_path / "reports"
+    path = fill(spec, reports_dir=reports, limit=5).path
+    before = path.read_text()
+    lines = before.splitlines()
+    path.write_text(lines[0] + "\n" + lines[1][:30] + "\n" + "\n".join(lines[2:]) + "\n")
+    broken = path.read_text()
+    with pytest.raises(InputError, match=rf"{path}:2"):
+        apply(spec, reports_dir=reports)
+    assert path.read_text() == broken  # nothing rewritten
+
+
+def test_misaligned_reviewed_answer_is_refused(suite: Path, tmp_path: Path) -> None:
+    spec = parse_suite(suite)
+    reports = tmp_path / "reports"
+    path = fill(spec, reports_dir=reports, limit=3).path
+    records = queue.load(path)
+    records[0]["harness"]["decision"] = "edited"
+    records[0]["harness"]["answer"] = [[0, 2, "Cuisine"]]  # cuts through a token
+    queue.save(path, records)
+    with pytest.raises(InputError, match="no longer aligns"):
+        apply(spec, reports_dir=reports)
+    assert GoldStore(spec.gold_dir).version_numbers("mini-restaurant-train") == []
+
+
+def test_terminal_review_saves_each_decision_and_resumes(suite: Path, tmp_path: Path) -> None:
+    spec = parse_suite(suite)
+    reports = tmp_path / "reports"
+    path = fill(spec, reports_dir=reports, limit=4).path
+    env = {**os.environ, "COLUMNS": "120"}
+    args = [sys.executable, "-m", "harness.cli", "queue", "review", str(suite), "--reports", str(reports)]
+    # accept the LLM version, then edit by token range, then quit
+    proc = subprocess.run(args, input="a 2\ne 0 Cuisine\nq\n", capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    records = queue.load(path)
+    decided = [r for r in records if r["harness"]["decision"]]
+    assert [r["harness"]["decision"] for r in decided] == ["llm", "edited"]
+    first_token = decided[1]["tokens"][0]
+    assert decided[1]["harness"]["answer"] == [[first_token["start"], first_token["end"], "Cuisine"]]
+    assert decided[1]["spans"][0]["label"] == "Cuisine"  # the Prodigy task itself carries the answer
+    # resumes at the first undecided record; end of input stops cleanly
+    proc = subprocess.run(args, input="r\n", capture_output=True, text=True, env=env, timeout=120)
+    assert "[1/2]" in proc.stdout and len([r for r in queue.load(path) if r["harness"]["decision"]]) == 3
+
+
+def test_prodigy_export_comes_back_as_decisions(suite: Path, tmp_path: Path) -> None:
+    from harness.workflow import import_prodigy_answers
+
+    spec = parse_suite(suite)
+    reports = tmp_path / "reports"
+    path = fill(spec, reports_dir=reports, limit=3).path
+    tasks = queue.load(path)
+    exported = tmp_path / "db-out.jsonl"
+    tasks[0]["answer"] = "accept"
+    tasks[0]["spans"] = tasks[0]["spans"][:1]
+    tasks[1]["answer"] = "reject"
+    exported.write_text("\n".join(json.dumps(t) for t in tasks[:2]) + "\n")
+    assert import_prodigy_answers(spec, exported, reports_dir=reports) == 2
+    decided = {r["_input_hash"]: r["harness"] for r in queue.load(path)}
+    assert decided[tasks[0]["_input_hash"]]["decision"] == "edited"
+    assert len(decided[tasks[0]["_input_hash"]]["answer"]) == len(tasks[0]["spans"])
+    assert decided[tasks[1]["_input_hash"]]["decision"] == "reject"
+    exported.write_text(json.dumps({**tasks[0], "_input_hash": 123}) + "\n")
+    with pytest.raises(InputError, match=rf"{exported}:1, field '_input_hash'"):
+        import_prodigy_answers(spec, exported, reports_dir=reports)
