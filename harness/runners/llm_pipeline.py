@@ -8,19 +8,14 @@ from typing import Any
 
 from ..errors import InputError, PipelineError
 from ..results import LLMStats
-from .spacy_pipeline import PipelineRun, predict_timed
+from .spacy_pipeline import PipelineRun, _percentile, predict_timed
 
 CASSETTE = "harness.Cassette.v1"
 TEACHER = "harness.SimulatedTeacher.v1"
 
 
-def _percentile(values: Sequence[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+def _percentile_or_none(values: Sequence[float], q: float) -> float | None:
+    return _percentile(values, q) if values else None
 
 
 def _prepare(config: Any, base: Path, mode: str | None) -> None:
@@ -158,8 +153,8 @@ def run_llm_pipeline(
         completion_tokens=completion_tokens,
         tokens_estimated=estimated,
         cost_usd=cost,
-        recorded_latency_p50_ms=(p * 1000 if (p := _percentile(latencies, 0.5)) is not None else None),
-        recorded_latency_p95_ms=(p * 1000 if (p := _percentile(latencies, 0.95)) is not None else None),
+        recorded_latency_p50_ms=(p * 1000 if (p := _percentile_or_none(latencies, 0.5)) is not None else None),
+        recorded_latency_p95_ms=(p * 1000 if (p := _percentile_or_none(latencies, 0.95)) is not None else None),
         record_words_per_second=record_wps,
         calls_made=cassette.log.calls_made if cassette is not None else len(texts),
         cached=cassette.log.cached if cassette is not None else 0,
