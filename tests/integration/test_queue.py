@@ -204,3 +204,16 @@ def test_prodigy_export_comes_back_as_decisions(suite: Path, tmp_path: Path) -> 
     exported.write_text(json.dumps({**tasks[0], "_input_hash": 123}) + "\n")
     with pytest.raises(InputError, match=rf"{exported}:1, field '_input_hash'"):
         import_prodigy_answers(spec, exported, reports_dir=reports)
+
+
+def test_demo_loop_runs_rounds_on_a_scratch_copy(suite: Path, tmp_path: Path) -> None:
+    from harness.workflow import loop
+
+    spec = parse_suite(suite)
+    rows = loop(spec, rounds=1, per_round=10, workdir=tmp_path / "loop", max_steps=20)
+    assert [r.round for r in rows] == [0, 1]
+    assert rows[0].corrected == 0 and 0 < rows[1].corrected <= 10
+    assert rows[0].training == "mini-restaurant-train@v1" and rows[1].training == "mini-restaurant-train@v2"
+    assert rows[0].llm_f == rows[1].llm_f > 0
+    # the suite's own gold directory was not touched
+    assert GoldStore(spec.gold_dir).version_numbers("mini-restaurant-train") == []
