@@ -444,7 +444,7 @@ def _loop_cli(args: argparse.Namespace) -> int:
                       f"{row.words_per_second:,.0f} words/s ({row.training})")
 
     rows = loop(_suite(args.suite), rounds=args.rounds, per_round=args.per_round, workdir=args.workdir,
-                max_steps=args.max_steps, on_round=show)
+                max_steps=args.max_steps, on_round=show, distill_fraction=args.distill_fraction)
     for row in rows:
         table.add_row(str(row.round), str(row.corrected),
                       f"{row.distilled_f:.3f} [{row.distilled_f_ci[0]:.3f}-{row.distilled_f_ci[1]:.3f}]",
@@ -567,6 +567,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-round", type=int, default=150)
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--workdir", default="build/loop")
+    p.add_argument("--distill-fraction", type=float, default=0.5,
+                   help="share of the pool distilled from the LLM; the queue fills from the rest")
     p.set_defaults(func=_loop_cli)
 
     p = commands.add_parser("record", help="fill a suite's LLM cassettes (calls the model for missing prompts only)")

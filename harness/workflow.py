@@ -93,14 +93,28 @@ class FillSummary:
     path: Path
 
 
+def _training_hashes(spec: SuiteSpec) -> set[int]:
+    store = _store(spec)
+    if not store.version_numbers(spec.training):
+        return set()
+    return {e.input_hash for e in store.resolve(spec.training).iter_examples("train")}
+
+
 def fill(spec: SuiteSpec, *, reports_dir: str | Path = "reports", limit: int = 100, llm_mode: str | None = None,
-         distilled_path: str | None = None) -> FillSummary:
+         distilled_path: str | None = None, skip_trained: bool = False) -> FillSummary:
     """Run the distilled and LLM pipelines on the pool; queue the ``limit`` most
-    informative disagreements not already queued."""
+    informative disagreements not already queued.
+
+    ``skip_trained`` leaves out texts already in the newest training version: a
+    model trained on silver labels of a text reproduces them, so disagreement
+    there says little (the loop distils from part of the pool and fills from the rest).
+    """
     gold = _store(spec).resolve(spec.gold)
     examples = pool_examples(spec)
     path = queue.queue_path(reports_dir, spec.name)
     known = {int(r["_input_hash"]) for r in queue.load(path)}
+    if skip_trained:
+        known |= _training_hashes(spec)
     candidates = [e for e in examples if e.input_hash not in known]
     texts = [e.text for e in candidates]
     student = distilled_spec(spec)
@@ -300,15 +314,19 @@ def apply(spec: SuiteSpec, *, reports_dir: str | Path = "reports") -> ApplySumma
                         tuple(f"{r['_input_hash']} {r['text'][:40]!r}" for r in refused))
 
 
-def distill(spec: SuiteSpec, *, llm_mode: str | None = None) -> GoldVersion:
+def distill(spec: SuiteSpec, *, llm_mode: str | None = None, pool_fraction: float = 1.0, seed: int = 0) -> GoldVersion:
     """A training version made of the LLM's annotations of the pool ("silver").
 
     The labels come from the LLM pipeline (its cassette when replaying), never
     from the gold, and the pool is checked against the eval split first.
+    ``pool_fraction`` < 1 distils from a hash-chosen part of the pool only,
+    keeping the rest unseen for the queue.
     """
+    from .gold import split_key
+
     store = _store(spec)
     gold = store.resolve(spec.gold)
-    examples = pool_examples(spec)
+    examples = [e for e in pool_examples(spec) if pool_fraction >= 1.0 or split_key(seed + 7, e.input_hash) < pool_fraction]
     teacher = llm_spec(spec)
     outputs = _outputs(teacher, [e.text for e in examples], gold.task, llm_mode)
     silver = []
@@ -397,10 +415,11 @@ def _corrected_count(version_ref: str, store: GoldStore) -> int:
 
 
 def loop(spec: SuiteSpec, *, rounds: int = 3, per_round: int = 150, workdir: str | Path = "build/loop",
-         max_steps: int | None = None, on_round: Any = None) -> list[LoopRound]:
+         max_steps: int | None = None, on_round: Any = None, distill_fraction: float = 0.5) -> list[LoopRound]:
     """The demo loop on a scratch copy of the gold: distil from the (simulated) LLM's
-    annotations of the pool -> evaluate -> fill the queue -> the simulated reviewer
-    applies the pool's real gold labels -> apply -> retrain -> evaluate, ``rounds`` times."""
+    annotations of part of the pool -> evaluate -> fill the queue from the rest ->
+    the simulated reviewer applies the pool's real gold labels -> apply -> retrain
+    -> evaluate, ``rounds`` times."""
     workdir = Path(workdir)
     if workdir.exists():
         shutil.rmtree(workdir)
@@ -420,14 +439,14 @@ def loop(spec: SuiteSpec, *, rounds: int = 3, per_round: int = 150, workdir: str
         if on_round is not None:
             on_round(row)
 
-    distill(scratch)
+    distill(scratch, pool_fraction=distill_fraction)
     first = retrain(scratch, output=workdir / "models" / "round-0", max_steps=max_steps)
     assert first.llm is not None
     llm_f = first.llm.scores.micro.f
     record_round(0, first, llm_f)
     model = first.model
     for number in range(1, rounds + 1):
-        fill(scratch, reports_dir=reports, limit=per_round, distilled_path=str(model))
+        fill(scratch, reports_dir=reports, limit=per_round, distilled_path=str(model), skip_trained=True)
         simulated_review(scratch, reports_dir=reports)
         apply(scratch, reports_dir=reports)
         summary = retrain(scratch, output=workdir / "models" / f"round-{number}", max_steps=max_steps, evaluate_llm=False)
