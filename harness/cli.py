@@ -343,11 +343,18 @@ def _queue_show_cli(args: argparse.Namespace) -> int:
     table = Table(title="most useful first")
     for column in ("#", "category", "score", "decision", "text", "gold", "predictions"):
         table.add_column(column, overflow="fold")
+    def shown(value: Any, text: str) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, dict):  # categories: the positive labels
+            return ", ".join(k for k, v in sorted(value.items()) if v >= 0.5) or "(none)"
+        return ", ".join(f"{text[s:e]!r} {label}" for s, e, label in value) or "(no spans)"
+
     for i, r in enumerate(queue_show(args.suite, reports_dir=args.reports, limit=args.limit, show_all=args.all), start=1):
         meta = r["harness"]
-        preds = "; ".join(f"{k}: {v}" for k, v in meta["predictions"].items())
+        preds = "\n".join(f"{k}: {shown(v, r['text'])}" for k, v in meta["predictions"].items())
         table.add_row(str(i), meta["category"], f"{meta.get('informativeness', 0):.2f}", str(meta.get("decision") or "-"),
-                      r["text"][:80], str(meta.get("gold"))[:80], preds[:160])
+                      r["text"][:120], shown(meta.get("gold"), r["text"]), preds)
     console.print(table)
     return 0
 
