@@ -419,7 +419,8 @@ def loop(spec: SuiteSpec, *, rounds: int = 3, per_round: int = 150, workdir: str
     """The demo loop on a scratch copy of the gold: distil from the (simulated) LLM's
     annotations of part of the pool -> evaluate -> fill the queue from the rest ->
     the simulated reviewer applies the pool's real gold labels -> apply -> retrain
-    -> evaluate, ``rounds`` times."""
+    -> evaluate, ``rounds`` times. Once the unseen texts are used up, the queue tops
+    up with distilled texts whose silver label the student does not reproduce."""
     workdir = Path(workdir)
     if workdir.exists():
         shutil.rmtree(workdir)
@@ -446,7 +447,11 @@ def loop(spec: SuiteSpec, *, rounds: int = 3, per_round: int = 150, workdir: str
     record_round(0, first, llm_f)
     model = first.model
     for number in range(1, rounds + 1):
-        fill(scratch, reports_dir=reports, limit=per_round, distilled_path=str(model), skip_trained=True)
+        filled = fill(scratch, reports_dir=reports, limit=per_round, distilled_path=str(model), skip_trained=True)
+        if filled.queued < per_round:
+            # The unseen part of the pool is used up: queue texts whose silver label the
+            # student still does not reproduce (noisy silver is the hardest to fit).
+            fill(scratch, reports_dir=reports, limit=per_round - filled.queued, distilled_path=str(model))
         simulated_review(scratch, reports_dir=reports)
         apply(scratch, reports_dir=reports)
         summary = retrain(scratch, output=workdir / "models" / f"round-{number}", max_steps=max_steps, evaluate_llm=False)

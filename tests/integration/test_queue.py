@@ -217,3 +217,20 @@ def test_demo_loop_runs_rounds_on_a_scratch_copy(suite: Path, tmp_path: Path) ->
     assert rows[0].llm_f == rows[1].llm_f > 0
     # the suite's own gold directory was not touched
     assert GoldStore(spec.gold_dir).version_numbers("mini-restaurant-train") == []
+
+
+def test_loop_tops_up_from_distilled_texts_once_the_unseen_part_is_used_up(suite: Path, tmp_path: Path) -> None:
+    from harness.workflow import loop
+
+    spec = parse_suite(suite)
+    workdir = tmp_path / "loop"
+    rows = loop(spec, rounds=1, per_round=10_000, workdir=workdir, max_steps=20)
+    store = GoldStore(workdir / "gold")
+    silver = {e.input_hash for e in store.resolve("mini-restaurant-train@v1").iter_examples("train")}
+    records = queue.load(queue.queue_path(workdir / "reports", spec.name))
+    queued = {int(r["_input_hash"]) for r in records}
+    unseen = {e.input_hash for e in store.resolve("mini-restaurant@v1").iter_examples("train")} - silver
+    # every unseen text the two pipelines disagree on came first; then distilled texts whose
+    # silver label the 20-step student does not reproduce
+    assert queued & silver and queued & unseen
+    assert rows[1].corrected == len(queued)
