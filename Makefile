@@ -32,7 +32,7 @@ test: $(STAMP)
 # The human-in-the-loop demo on restaurant-reviews (scratch copy under build/loop):
 # distil from the simulated LLM -> evaluate -> queue -> simulated reviewer -> retrain.
 LOOP_ROUNDS ?= 4
-LOOP_PER_ROUND ?= 200
+LOOP_PER_ROUND ?= 250
 loop: $(STAMP)
 	$(BIN)/harness loop suites/restaurant.toml --rounds $(LOOP_ROUNDS) --per-round $(LOOP_PER_ROUND)
 

@@ -442,8 +442,8 @@ def _loop_cli(args: argparse.Namespace) -> int:
     from .workflow import loop
 
     table = Table(title=f"demo loop on {args.suite} (corrections by a SIMULATED reviewer: the pool's real gold labels)")
-    for column in ("round", "corrected examples", "distilled F [95% CI]", "LLM F (simulated)", "words/second", "training data"):
-        table.add_column(column, justify="right" if column != "training data" else "left")
+    for column in ("round", "corrected", "distilled F", "95% CI", "LLM F (simulated)", "words/s", "training data"):
+        table.add_column(column, justify="left" if column == "training data" else "right", no_wrap=True)
 
     def show(row: Any) -> None:
         console.print(f"round {row.round}: corrected {row.corrected}, distilled F {row.distilled_f:.3f} "
@@ -453,9 +453,9 @@ def _loop_cli(args: argparse.Namespace) -> int:
     rows = loop(_suite(args.suite), rounds=args.rounds, per_round=args.per_round, workdir=args.workdir,
                 max_steps=args.max_steps, on_round=show, distill_fraction=args.distill_fraction)
     for row in rows:
-        table.add_row(str(row.round), str(row.corrected),
-                      f"{row.distilled_f:.3f} [{row.distilled_f_ci[0]:.3f}-{row.distilled_f_ci[1]:.3f}]",
-                      f"{row.llm_f:.3f}", f"{row.words_per_second:,.0f}", row.training)
+        table.add_row(str(row.round), str(row.corrected), f"{row.distilled_f:.3f}",
+                      f"{row.distilled_f_ci[0]:.3f}-{row.distilled_f_ci[1]:.3f}",
+                      f"{row.llm_f:.3f}", f"{row.words_per_second:,.0f}", "@" + row.training.rpartition("@")[2])
     console.print(table)
     last = rows[-1]
     verdict = "at or above" if last.distilled_f >= last.llm_f else "below"

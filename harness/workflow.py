@@ -414,13 +414,33 @@ def _corrected_count(version_ref: str, store: GoldStore) -> int:
     return sum(1 for e in version.iter_examples("train") if e.meta.get("corrected_from_queue"))
 
 
+def _held_out_student(spec: SuiteSpec, output: Path, max_steps: int | None) -> Path | None:
+    """A student trained on the corrected examples of the newest training version only
+    (half the suite's steps: it only ranks the queue); None when there are too few."""
+    from .runners.training import train
+
+    store = _store(spec)
+    version = store.resolve(spec.training)
+    corrected = [e for e in version.iter_examples("train") if e.meta.get("corrected_from_queue")]
+    if len(corrected) < 20:
+        return None
+    held = store.write_version(f"{spec.training}-held-out", corrected, task=version.task,
+                               source={"held_out_from": version.ref},
+                               notes=f"loop: the {len(corrected)} corrected examples of {version.ref}, no silver",
+                               eval_fraction=0.0, seed=0, lang=str(version.manifest.get("lang", "en")))
+    student = distilled_spec(spec).train
+    steps = max_steps if max_steps is not None else (student.max_steps if student else None)
+    return train(held, output, config=student.config if student else None,
+                 max_steps=max(steps // 2, 1) if steps else None, seed=student.seed if student else 0).output
+
+
 def loop(spec: SuiteSpec, *, rounds: int = 3, per_round: int = 150, workdir: str | Path = "build/loop",
          max_steps: int | None = None, on_round: Any = None, distill_fraction: float = 0.5) -> list[LoopRound]:
     """The demo loop on a scratch copy of the gold: distil from the (simulated) LLM's
     annotations of part of the pool -> evaluate -> fill the queue from the rest ->
     the simulated reviewer applies the pool's real gold labels -> apply -> retrain
-    -> evaluate, ``rounds`` times. Once the unseen texts are used up, the queue tops
-    up with distilled texts whose silver label the student does not reproduce."""
+    -> evaluate, ``rounds`` times. Once the unseen texts are used up, the rest of
+    the pool is ranked with a held-out student trained on the corrections only."""
     workdir = Path(workdir)
     if workdir.exists():
         shutil.rmtree(workdir)
@@ -449,9 +469,12 @@ def loop(spec: SuiteSpec, *, rounds: int = 3, per_round: int = 150, workdir: str
     for number in range(1, rounds + 1):
         filled = fill(scratch, reports_dir=reports, limit=per_round, distilled_path=str(model), skip_trained=True)
         if filled.queued < per_round:
-            # The unseen part of the pool is used up: queue texts whose silver label the
-            # student still does not reproduce (noisy silver is the hardest to fit).
-            fill(scratch, reports_dir=reports, limit=per_round - filled.queued, distilled_path=str(model))
+            # The unseen part of the pool is used up. The round's model was trained on the
+            # remaining silver texts and reproduces their labels, right or wrong, so the
+            # rest of the pool is ranked with a held-out student that never saw them.
+            held_out = _held_out_student(scratch, workdir / "models" / f"round-{number}-held-out", max_steps)
+            if held_out is not None:
+                fill(scratch, reports_dir=reports, limit=per_round - filled.queued, distilled_path=str(held_out))
         simulated_review(scratch, reports_dir=reports)
         apply(scratch, reports_dir=reports)
         summary = retrain(scratch, output=workdir / "models" / f"round-{number}", max_steps=max_steps, evaluate_llm=False)

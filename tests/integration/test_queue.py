@@ -219,18 +219,25 @@ def test_demo_loop_runs_rounds_on_a_scratch_copy(suite: Path, tmp_path: Path) ->
     assert GoldStore(spec.gold_dir).version_numbers("mini-restaurant-train") == []
 
 
-def test_loop_tops_up_from_distilled_texts_once_the_unseen_part_is_used_up(suite: Path, tmp_path: Path) -> None:
+def test_loop_ranks_distilled_texts_with_a_held_out_student_once_unseen_ones_are_used_up(
+        suite: Path, tmp_path: Path) -> None:
     from harness.workflow import loop
 
     spec = parse_suite(suite)
     workdir = tmp_path / "loop"
-    rows = loop(spec, rounds=1, per_round=10_000, workdir=workdir, max_steps=20)
+    # round 1 queues every unseen disagreement; round 2 has only distilled texts left
+    rows = loop(spec, rounds=2, per_round=10_000, workdir=workdir, max_steps=20)
     store = GoldStore(workdir / "gold")
     silver = {e.input_hash for e in store.resolve("mini-restaurant-train@v1").iter_examples("train")}
     records = queue.load(queue.queue_path(workdir / "reports", spec.name))
     queued = {int(r["_input_hash"]) for r in records}
     unseen = {e.input_hash for e in store.resolve("mini-restaurant@v1").iter_examples("train")} - silver
-    # every unseen text the two pipelines disagree on came first; then distilled texts whose
-    # silver label the 20-step student does not reproduce
+    # unseen texts the two pipelines disagree on came first; then distilled texts, ranked by a
+    # student trained on those corrections only (it never saw the silver labels)
+    held_out = store.resolve("mini-restaurant-train-held-out@v1")
+    held_out_texts = {e.input_hash for e in held_out.iter_examples("train")}
+    assert held_out_texts and held_out_texts <= unseen
+    assert all(e.meta.get("corrected_from_queue") for e in held_out.iter_examples("train"))
     assert queued & silver and queued & unseen
-    assert rows[1].corrected == len(queued)
+    assert rows[1].corrected < rows[2].corrected == len(queued)
+    assert (workdir / "models" / "round-2-held-out" / "meta.json").exists()
