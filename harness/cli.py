@@ -441,9 +441,11 @@ def _retrain_cli(args: argparse.Namespace) -> int:
 def _loop_cli(args: argparse.Namespace) -> int:
     from .workflow import loop
 
-    table = Table(title=f"demo loop on {args.suite} (corrections by a SIMULATED reviewer: the pool's real gold labels)")
-    for column in ("round", "corrected", "distilled F", "95% CI", "LLM F (simulated)", "words/s", "training data"):
-        table.add_column(column, justify="left" if column == "training data" else "right", no_wrap=True)
+    table = Table(title=f"demo loop on {args.suite} (corrections by a SIMULATED reviewer: the pool's real gold labels)",
+                  caption="sim. LLM F: the simulated teacher; data: version of the training dataset")
+    # Short headers: the table must fit an 80-column CI log without truncating figures.
+    for column in ("round", "corrected", "distilled F", "95% CI", "sim. LLM F", "words/s", "data"):
+        table.add_column(column, justify="left" if column == "data" else "right", no_wrap=True)
 
     def show(row: Any) -> None:
         console.print(f"round {row.round}: corrected {row.corrected}, distilled F {row.distilled_f:.3f} "
