@@ -349,6 +349,20 @@ def distill(spec: SuiteSpec, *, llm_mode: str | None = None, pool_fraction: floa
     )
 
 
+def _train_student(student: PipelineSpec, version: GoldVersion, output: Path, max_steps: int | None,
+                   *, step_share: float = 1.0) -> Any:
+    """Train ``student`` on ``version`` with the suite's training settings (config, steps,
+    seed); ``max_steps`` overrides the steps, ``step_share`` scales them."""
+    from .runners.training import train
+
+    settings = student.train
+    steps = max_steps if max_steps is not None else (settings.max_steps if settings else None)
+    if steps is not None:
+        steps = max(int(steps * step_share), 1)
+    return train(version, output, config=settings.config if settings else None, max_steps=steps,
+                 seed=settings.seed if settings else 0)
+
+
 @dataclass(frozen=True)
 class RetrainSummary:
     model: Path
@@ -365,16 +379,12 @@ def retrain(spec: SuiteSpec, *, pipeline: str | None = None, output: str | Path 
     suite's gold eval split, record the scores in its meta; ``promote`` installs it
     as the suite's distilled model."""
     from .evaluate import evaluate_pipeline
-    from .runners.training import train
 
     store = _store(spec)
     student = spec.pipelines[pipeline] if pipeline else distilled_spec(spec)
     version = store.resolve(spec.training) if store.version_numbers(spec.training) else store.resolve(spec.gold)
     out = Path(output) if output else Path(student.path).parent / f"{spec.name}-{student.name}-{version.name}-v{version.version}"
-    train_spec = student.train
-    steps = max_steps if max_steps is not None else (train_spec.max_steps if train_spec else None)
-    trained = train(version, out, config=train_spec.config if train_spec else None, max_steps=steps,
-                    seed=train_spec.seed if train_spec else 0)
+    trained = _train_student(student, version, out, max_steps)
     gold = store.resolve(spec.gold)
     n = resamples if resamples is not None else spec.resamples
     result = evaluate_pipeline(gold, dataclasses.replace(student, path=str(trained.output)), resamples=n, seed=spec.seed,
@@ -409,29 +419,27 @@ class LoopRound:
     training: str
 
 
+def _corrected_examples(version: GoldVersion) -> list[GoldExample]:
+    return [e for e in version.iter_examples("train") if e.meta.get("corrected_from_queue")]
+
+
 def _corrected_count(version_ref: str, store: GoldStore) -> int:
-    version = store.resolve(version_ref)
-    return sum(1 for e in version.iter_examples("train") if e.meta.get("corrected_from_queue"))
+    return len(_corrected_examples(store.resolve(version_ref)))
 
 
 def _held_out_student(spec: SuiteSpec, output: Path, max_steps: int | None) -> Path | None:
     """A student trained on the corrected examples of the newest training version only
     (half the suite's steps: it only ranks the queue); None when there are too few."""
-    from .runners.training import train
-
     store = _store(spec)
     version = store.resolve(spec.training)
-    corrected = [e for e in version.iter_examples("train") if e.meta.get("corrected_from_queue")]
+    corrected = _corrected_examples(version)
     if len(corrected) < 20:
         return None
     held = store.write_version(f"{spec.training}-held-out", corrected, task=version.task,
                                source={"held_out_from": version.ref},
                                notes=f"loop: the {len(corrected)} corrected examples of {version.ref}, no silver",
                                eval_fraction=0.0, seed=0, lang=str(version.manifest.get("lang", "en")))
-    student = distilled_spec(spec).train
-    steps = max_steps if max_steps is not None else (student.max_steps if student else None)
-    return train(held, output, config=student.config if student else None,
-                 max_steps=max(steps // 2, 1) if steps else None, seed=student.seed if student else 0).output
+    return _train_student(distilled_spec(spec), held, output, max_steps, step_share=0.5).output
 
 
 def loop(spec: SuiteSpec, *, rounds: int = 3, per_round: int = 150, workdir: str | Path = "build/loop",
