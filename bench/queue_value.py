@@ -64,7 +64,9 @@ def main() -> None:
             result = evaluate_pipeline(gold, dataclasses.replace(student, path=str(model)), resamples=0)
             return result.scores.micro.f
 
-        base = train(half_version, tmp / "models" / "base", max_steps=args.max_steps, seed=0).output
+        # the suite's checkpoint choice ("best" or "last"), as harness retrain would use it
+        checkpoint = student.train.checkpoint if student.train else "best"
+        base = train(half_version, tmp / "models" / "base", max_steps=args.max_steps, seed=0, checkpoint=checkpoint).output
         base_f = evaluate(base)
         pool = [e for e in truth.values() if e.input_hash not in seen]
         texts = [e.text for e in pool]
@@ -84,7 +86,8 @@ def main() -> None:
                     name = f"bench-{strategy}-k{k}-s{seed}"
                     version = store.write_version(name, examples, task=gold.task, source={"bench": "queue_value"},
                                                   eval_fraction=0.0, seed=0)
-                    model = train(version, tmp / "models" / name, max_steps=args.max_steps, seed=seed).output
+                    model = train(version, tmp / "models" / name, max_steps=args.max_steps, seed=seed,
+                                  checkpoint=checkpoint).output
                     f = evaluate(model)
                     rows.setdefault((strategy, k), []).append(f)
                     print(f"k={k} seed={seed} {strategy:<6} F={f:.3f}", flush=True)

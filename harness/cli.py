@@ -121,12 +121,14 @@ def _gold_verify_cli(args: argparse.Namespace) -> int:
 
 
 def train(gold: str, output: str, *, gold_dir: str = "gold", config: str | None = None,
-          max_steps: int | None = None, seed: int = 0, force: bool = False, verbose: bool = False) -> Any:
+          max_steps: int | None = None, seed: int = 0, checkpoint: str = "best", force: bool = False,
+          verbose: bool = False) -> Any:
     """Train a spaCy pipeline on a gold version's train split (reused if inputs are unchanged)."""
     from .runners.training import train as train_pipeline
 
     version = GoldStore(gold_dir).resolve(gold)
-    return train_pipeline(version, output, config=config, max_steps=max_steps, seed=seed, force=force, quiet=not verbose)
+    return train_pipeline(version, output, config=config, max_steps=max_steps, seed=seed, checkpoint=checkpoint,
+                          force=force, quiet=not verbose)
 
 
 def suite_training_jobs(suite_path: str) -> list[dict[str, Any]]:
@@ -140,7 +142,8 @@ def suite_training_jobs(suite_path: str) -> list[dict[str, Any]]:
             continue
         jobs.append({"gold": str(spec.gold), "output": pipeline.path, "gold_dir": str(spec.gold_dir),
                      "config": str(pipeline.train.config) if pipeline.train.config else None,
-                     "max_steps": pipeline.train.max_steps, "seed": pipeline.train.seed})
+                     "max_steps": pipeline.train.max_steps, "seed": pipeline.train.seed,
+                     "checkpoint": pipeline.train.checkpoint})
     if not jobs:
         raise HarnessError(f"{suite_path}: no pipeline has a [pipelines.<name>.train] table")
     return jobs
@@ -153,7 +156,7 @@ def _train_cli(args: argparse.Namespace) -> int:
         jobs = suite_training_jobs(args.suite)
     elif args.gold and args.output:
         jobs = [{"gold": args.gold, "output": args.output, "gold_dir": args.gold_dir, "config": args.config,
-                 "max_steps": args.max_steps, "seed": args.seed}]
+                 "max_steps": args.max_steps, "seed": args.seed, "checkpoint": args.checkpoint}]
     else:
         raise HarnessError("harness train needs --gold and --output, or --suite")
     for job in jobs:
@@ -405,9 +408,8 @@ def _queue_review_cli(args: argparse.Namespace) -> int:
 def _distill_cli(args: argparse.Namespace) -> int:
     from .workflow import distill
 
-    version = distill(_suite(args.suite), llm_mode=args.llm_mode)
-    console.print(f"wrote training version {version.ref}: silver annotations of {version.split_size('train')} pool texts "
-                  "by the LLM pipeline (no gold labels)")
+    version = distill(_suite(args.suite), llm_mode=args.llm_mode, keep_corrected=not args.silver_only)
+    console.print(f"wrote training version {version.ref}: {version.manifest.get('notes', '')}")
     return 0
 
 
@@ -509,6 +511,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, help="spaCy training config (default: shipped CPU config for the task)")
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint", choices=["best", "last"], default="best",
+                   help="best: spaCy's model-best on a held-out 10%% of the train split; last: model-last trained on all of it")
     p.add_argument("--force", action="store_true", help="retrain even if the inputs did not change")
     p.add_argument("--verbose", action="store_true", help="show spaCy's training log")
     p.set_defaults(func=_train_cli)
@@ -560,6 +564,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("distill", help="a training version from the LLM's annotations of the pool (silver)")
     p.add_argument("suite", metavar="SUITE.toml")
     p.add_argument("--llm-mode", choices=["replay", "record", "live"], default=None)
+    p.add_argument("--silver-only", action="store_true",
+                   help="drop the corrected examples of the newest training version (default: keep them over their silver labels)")
     p.set_defaults(func=_distill_cli)
 
     p = commands.add_parser("retrain", help="train the distilled model on the newest training version and evaluate it")

@@ -39,7 +39,7 @@ from .gold import GoldRef
 PIPELINE_KINDS = ("spacy", "llm", "predictions")
 _SUITE_KEYS = {"name", "gold", "gold_dir", "description", "threshold", "resamples", "seed", "pool", "training"}
 _PIPELINE_KEYS = {"kind", "path", "config", "train", "batch_size", "latency_docs", "size_bytes", "prices", "key"}
-_TRAIN_KEYS = {"config", "max_steps", "seed"}
+_TRAIN_KEYS = {"config", "max_steps", "seed", "checkpoint"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class TrainSpec:
     config: Path | None = None
     max_steps: int | None = None
     seed: int = 0
+    checkpoint: str = "best"  # "best": spaCy's model-best on a held-out 10%; "last": model-last on all of it
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,10 @@ def parse_suite(path: str | Path) -> SuiteSpec:
                 config=(base / tdata["config"]).resolve() if "config" in tdata else None,
                 max_steps=int(_number(tdata["max_steps"], path, f"{prefix}.train.max_steps", integer=True)) if "max_steps" in tdata else None,
                 seed=int(_number(tdata.get("seed", 0), path, f"{prefix}.train.seed", integer=True)),
+                checkpoint=tdata.get("checkpoint", "best"),
             )
+            if train.checkpoint not in ("best", "last"):
+                raise _err(path, f"{prefix}.train.checkpoint", "must be 'best' or 'last'")
         pipelines[pname] = PipelineSpec(
             name=pname, kind=kind, path=_resolve_path(base, ppath) if kind == "spacy" else str((base / ppath).resolve()),
             train=train, declared_size=int(declared) if declared is not None else None,

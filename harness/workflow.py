@@ -246,6 +246,11 @@ def _answer_example(record: dict[str, Any], task: str, split: str) -> GoldExampl
                        meta={"corrected_from_queue": True}, split=split)
 
 
+def _corrected_examples(version: GoldVersion) -> list[GoldExample]:
+    """The reviewed (corrected) examples of a training version."""
+    return [e for e in version.iter_examples("train") if e.meta.get("corrected_from_queue")]
+
+
 def _base_training(spec: SuiteSpec) -> tuple[GoldVersion | None, list[GoldExample]]:
     """The newest training version's examples, else the gold's train split."""
     store = _store(spec)
@@ -314,13 +319,16 @@ def apply(spec: SuiteSpec, *, reports_dir: str | Path = "reports") -> ApplySumma
                         tuple(f"{r['_input_hash']} {r['text'][:40]!r}" for r in refused))
 
 
-def distill(spec: SuiteSpec, *, llm_mode: str | None = None, pool_fraction: float = 1.0, seed: int = 0) -> GoldVersion:
+def distill(spec: SuiteSpec, *, llm_mode: str | None = None, pool_fraction: float = 1.0, seed: int = 0,
+            keep_corrected: bool = True) -> GoldVersion:
     """A training version made of the LLM's annotations of the pool ("silver").
 
     The labels come from the LLM pipeline (its cassette when replaying), never
     from the gold, and the pool is checked against the eval split first.
     ``pool_fraction`` < 1 distils from a hash-chosen part of the pool only,
-    keeping the rest unseen for the queue.
+    keeping the rest unseen for the queue. With ``keep_corrected`` the reviewed
+    (corrected) examples of the newest training version stay, and win over the
+    silver label of the same text: re-distilling never throws away a correction.
     """
     from .gold import split_key
 
@@ -341,11 +349,16 @@ def distill(spec: SuiteSpec, *, llm_mode: str | None = None, pool_fraction: floa
             silver.append(GoldExample(example.input_hash, example.text, cats=dict(output),
                                       meta={"silver": teacher.name}, split="train"))
     parent = store.resolve(spec.training) if store.version_numbers(spec.training) else None
+    corrected = {e.input_hash: e for e in _corrected_examples(parent)} if parent is not None and keep_corrected else {}
+    merged = [corrected.pop(e.input_hash, e) for e in silver] + list(corrected.values())
+    kept = sum(1 for e in merged if e.meta.get("corrected_from_queue"))
+    notes = f"distill ({spec.name}): silver annotations of {len(silver)} pool texts by {teacher.name}; no gold labels"
+    if kept:
+        notes += f"; {kept} corrected example(s) of {parent.ref if parent else '?'} kept over their silver labels"
     return store.write_version(
-        spec.training, silver, task=gold.task,
+        spec.training, merged, task=gold.task,
         source={"silver_from": teacher.name, "config": teacher.path, "pool": f"{spec.pool[0]}:{spec.pool[1]}" if spec.pool else None},
-        notes=f"distill ({spec.name}): silver annotations of {len(silver)} pool texts by {teacher.name}; no gold labels",
-        eval_fraction=0.0, seed=0, parent=parent, lang=str(gold.manifest.get("lang", "en")),
+        notes=notes, eval_fraction=0.0, seed=0, parent=parent, lang=str(gold.manifest.get("lang", "en")),
     )
 
 
@@ -360,7 +373,7 @@ def _train_student(student: PipelineSpec, version: GoldVersion, output: Path, ma
     if steps is not None:
         steps = max(int(steps * step_share), 1)
     return train(version, output, config=settings.config if settings else None, max_steps=steps,
-                 seed=settings.seed if settings else 0)
+                 seed=settings.seed if settings else 0, checkpoint=settings.checkpoint if settings else "best")
 
 
 @dataclass(frozen=True)
@@ -417,10 +430,6 @@ class LoopRound:
     llm_f: float
     words_per_second: float
     training: str
-
-
-def _corrected_examples(version: GoldVersion) -> list[GoldExample]:
-    return [e for e in version.iter_examples("train") if e.meta.get("corrected_from_queue")]
 
 
 def _corrected_count(version_ref: str, store: GoldStore) -> int:
@@ -480,6 +489,10 @@ def loop(spec: SuiteSpec, *, rounds: int = 3, per_round: int = 150, workdir: str
             # The unseen part of the pool is used up. The round's model was trained on the
             # remaining silver texts and reproduces their labels, right or wrong, so the
             # rest of the pool is ranked with a held-out student that never saw them.
+            # Unseen texts the model and the LLM agreed on were never queued; they join
+            # the training data as silver (corrections kept) instead of being left out.
+            if {e.input_hash for e in pool_examples(scratch)} - _training_hashes(scratch):
+                distill(scratch, pool_fraction=1.0)
             held_out = _held_out_student(scratch, workdir / "models" / f"round-{number}-held-out", max_steps)
             if held_out is not None:
                 fill(scratch, reports_dir=reports, limit=per_round - filled.queued, distilled_path=str(held_out))

@@ -100,10 +100,18 @@ def test_fill_apply_retrain_loop_pieces(suite: Path, tmp_path: Path) -> None:
     silver = distill(spec)
     assert silver.ref == "mini-restaurant-train@v2" and silver.manifest["parent"] == "v1"
     assert "no gold labels" in silver.manifest["notes"]
+    # re-distilling keeps the reviewed examples (they win over their silver labels) ...
+    corrected = {e.input_hash: e.spans for e in version.iter_examples("train") if e.meta.get("corrected_from_queue")}
+    kept = {e.input_hash: e.spans for e in silver.iter_examples("train") if e.meta.get("corrected_from_queue")}
+    assert kept == corrected and f"{decided} corrected example(s) of mini-restaurant-train@v1 kept" in silver.manifest["notes"]
+    assert len({e.input_hash for e in silver.iter_examples("train")}) == silver.split_size("train")
+    # ... unless asked for silver only
+    only = distill(spec, keep_corrected=False)
+    assert not any(e.meta.get("corrected_from_queue") for e in only.iter_examples("train"))
 
     result = retrain(spec, output=tmp_path / "models" / "new", max_steps=20, evaluate_llm=False, resamples=20)
     meta = json.loads((result.model / "meta.json").read_text())["harness"]
-    assert meta["gold"] == "mini-restaurant-train" and meta["gold_version"] == 2
+    assert meta["gold"] == "mini-restaurant-train" and meta["gold_version"] == 3
     assert meta["eval"]["gold"] == "mini-restaurant@v1" and "micro_f" in meta["eval"]
 
 
@@ -240,4 +248,7 @@ def test_loop_ranks_distilled_texts_with_a_held_out_student_once_unseen_ones_are
     assert all(e.meta.get("corrected_from_queue") for e in held_out.iter_examples("train"))
     assert queued & silver and queued & unseen
     assert rows[1].corrected < rows[2].corrected == len(queued)
+    # unseen texts that were never queued (the pipelines agreed) joined the training data as silver
+    final = store.resolve(rows[2].training)
+    assert {e.input_hash for e in final.iter_examples("train")} == silver | unseen
     assert (workdir / "models" / "round-2-held-out" / "meta.json").exists()

@@ -42,6 +42,9 @@ def test_valid_suite_parses_and_expands_label_gates(tmp_path: Path) -> None:
     assert spec.name == "s" and str(spec.gold) == "data@v2"
     assert spec.gold_dir == (tmp_path / "gold").resolve()
     assert spec.pipelines["distilled"].path == str((tmp_path / "models" / "m").resolve())
+    trained = parse_suite(write(tmp_path, VALID.replace(
+        "[gates.distilled]", '[pipelines.distilled.train]\nmax_steps = 9\ncheckpoint = "last"\n\n[gates.distilled]')))
+    assert trained.pipelines["distilled"].train is not None and trained.pipelines["distilled"].train.checkpoint == "last"
     ids = [g.id for g in expand_label_gates(spec, ["LOC", "ORG"])]
     assert ids == ["f>=0.70", "words_per_second>=1000", "size_bytes<=50000000",
                    "label[LOC]::f>=0.80", "label[ORG]::f>=0.50"]
@@ -56,6 +59,8 @@ def test_valid_suite_parses_and_expands_label_gates(tmp_path: Path) -> None:
         (VALID.replace('path = "../models/m"', 'path = "../models/m"\nkind = "onnx"'), "pipelines.distilled.kind"),
         (VALID.replace("[gates.distilled]", "[gates.teacher]"), "gates.teacher"),
         (VALID.replace('name = "s"\n', ""), "suite.name"),
+        (VALID.replace("[gates.distilled]", '[pipelines.distilled.train]\ncheckpoint = "newest"\n\n[gates.distilled]'),
+         "pipelines.distilled.train.checkpoint"),
     ],
 )
 def test_invalid_suite_names_file_and_key(tmp_path: Path, text: str, key: str) -> None:
