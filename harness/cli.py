@@ -171,8 +171,8 @@ def _print_train(result: Any) -> None:
         console.print(f"{result.output}: up to date (inputs sha256 {result.inputs_sha256[:12]}), not retrained")
     else:
         shown = ", ".join(f"{k}={v:.3f}" for k, v in result.scores.items() if not k.endswith("_loss"))
-        console.print(f"trained {result.output} on {result.train_examples} examples "
-                      f"(dev {result.dev_examples}, carved from train): {shown}")
+        dev = "carved from train" if result.checkpoint == "best" else "also trained on, so these scores are not held out"
+        console.print(f"trained {result.output} on {result.train_examples} examples (dev {result.dev_examples}, {dev}): {shown}")
 
 
 def evaluate(gold: str, pipeline: str, *, gold_dir: str = "gold", resamples: int = 1000, seed: int = 0,

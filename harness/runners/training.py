@@ -43,6 +43,7 @@ class TrainResult:
     train_examples: int
     dev_examples: int
     scores: dict[str, Any]
+    checkpoint: str = "best"
 
 
 def default_config(task: str) -> Path:
@@ -123,7 +124,7 @@ def train(
         record = meta.get("harness", {})
         if record.get("inputs_sha256") == digest:
             return TrainResult(output, True, digest, record.get("train_examples", 0), record.get("dev_examples", 0),
-                               record.get("scores", {}))
+                               record.get("scores", {}), record.get("checkpoint", "best"))
     labels = gold.labels
     nlp = spacy.blank(gold.manifest.get("lang", "en"))
     train_docs, dev_docs = DocBin(store_user_data=False), DocBin(store_user_data=False)
@@ -185,4 +186,4 @@ def train(
         atomic.replace_directory(best, output)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return TrainResult(output, False, digest, n_train, n_dev, scores)
+    return TrainResult(output, False, digest, n_train, n_dev, scores, checkpoint)

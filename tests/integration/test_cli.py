@@ -86,7 +86,8 @@ def test_train_records_inputs_and_reuses(tmp_path: Path, mini_gold_dir: Path) ->
     assert "up to date" in run(*args, cwd=tmp_path).stdout
     assert "trained" in run(*args[:-1], "21", cwd=tmp_path).stdout  # changed input -> retrain
     # checkpoint "last": spaCy's model-last, trained on the whole train split (dev carve-out included)
-    assert "trained" in run(*args, "--checkpoint", "last", cwd=tmp_path).stdout
+    out = run(*args, "--checkpoint", "last", cwd=tmp_path).stdout
+    assert "trained" in out and "not held out" in " ".join(out.split())
     last = read_json(tmp_path / "models" / "tc" / "meta.json")["harness"]
     assert last["checkpoint"] == "last" and last["inputs_sha256"] != meta["inputs_sha256"]
     assert last["train_examples"] == gold["splits"]["train"]["examples"] and last["dev_examples"] > 0
