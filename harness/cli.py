@@ -18,6 +18,7 @@ from rich.table import Table
 from . import __version__
 from .errors import GoldIntegrityError, HarnessError
 from .gold import GoldDiff, GoldStore, GoldVersion, import_examples
+from .suites import CHECKPOINTS
 
 console = Console(highlight=False)
 
@@ -511,7 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, help="spaCy training config (default: shipped CPU config for the task)")
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint", choices=["best", "last"], default="best",
+    p.add_argument("--checkpoint", choices=CHECKPOINTS, default="best",
                    help="best: spaCy's model-best on a held-out 10%% of the train split; last: model-last trained on all of it")
     p.add_argument("--force", action="store_true", help="retrain even if the inputs did not change")
     p.add_argument("--verbose", action="store_true", help="show spaCy's training log")

@@ -40,6 +40,8 @@ PIPELINE_KINDS = ("spacy", "llm", "predictions")
 _SUITE_KEYS = {"name", "gold", "gold_dir", "description", "threshold", "resamples", "seed", "pool", "training"}
 _PIPELINE_KEYS = {"kind", "path", "config", "train", "batch_size", "latency_docs", "size_bytes", "prices", "key"}
 _TRAIN_KEYS = {"config", "max_steps", "seed", "checkpoint"}
+# "best": spaCy's model-best on a held-out 10% of the train split; "last": model-last trained on all of it
+CHECKPOINTS = ("best", "last")
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class TrainSpec:
     config: Path | None = None
     max_steps: int | None = None
     seed: int = 0
-    checkpoint: str = "best"  # "best": spaCy's model-best on a held-out 10%; "last": model-last on all of it
+    checkpoint: str = "best"  # one of CHECKPOINTS
 
 
 @dataclass(frozen=True)
@@ -193,8 +195,8 @@ def parse_suite(path: str | Path) -> SuiteSpec:
                 seed=int(_number(tdata.get("seed", 0), path, f"{prefix}.train.seed", integer=True)),
                 checkpoint=tdata.get("checkpoint", "best"),
             )
-            if train.checkpoint not in ("best", "last"):
-                raise _err(path, f"{prefix}.train.checkpoint", "must be 'best' or 'last'")
+            if train.checkpoint not in CHECKPOINTS:
+                raise _err(path, f"{prefix}.train.checkpoint", f"must be one of {', '.join(CHECKPOINTS)}")
         pipelines[pname] = PipelineSpec(
             name=pname, kind=kind, path=_resolve_path(base, ppath) if kind == "spacy" else str((base / ppath).resolve()),
             train=train, declared_size=int(declared) if declared is not None else None,

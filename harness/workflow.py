@@ -349,12 +349,13 @@ def distill(spec: SuiteSpec, *, llm_mode: str | None = None, pool_fraction: floa
             silver.append(GoldExample(example.input_hash, example.text, cats=dict(output),
                                       meta={"silver": teacher.name}, split="train"))
     parent = store.resolve(spec.training) if store.version_numbers(spec.training) else None
-    corrected = {e.input_hash: e for e in _corrected_examples(parent)} if parent is not None and keep_corrected else {}
-    merged = [corrected.pop(e.input_hash, e) for e in silver] + list(corrected.values())
-    kept = sum(1 for e in merged if e.meta.get("corrected_from_queue"))
     notes = f"distill ({spec.name}): silver annotations of {len(silver)} pool texts by {teacher.name}; no gold labels"
-    if kept:
-        notes += f"; {kept} corrected example(s) of {parent.ref if parent else '?'} kept over their silver labels"
+    corrected: dict[int, GoldExample] = {}
+    if parent is not None and keep_corrected:
+        corrected = {e.input_hash: e for e in _corrected_examples(parent)}
+        if corrected:
+            notes += f"; {len(corrected)} corrected example(s) of {parent.ref} kept over their silver labels"
+    merged = [corrected.pop(e.input_hash, e) for e in silver] + list(corrected.values())
     return store.write_version(
         spec.training, merged, task=gold.task,
         source={"silver_from": teacher.name, "config": teacher.path, "pool": f"{spec.pool[0]}:{spec.pool[1]}" if spec.pool else None},

@@ -28,9 +28,9 @@ from typing import Any
 from .. import atomic
 from ..errors import InputError
 from ..gold import GoldExample, GoldVersion, split_key
+from ..suites import CHECKPOINTS
 
 DEV_FRACTION = 0.1
-CHECKPOINTS = ("best", "last")
 
 
 @dataclass(frozen=True)
