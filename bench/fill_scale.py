@@ -20,10 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.gold import SPLITS, GoldStore, import_examples
-from harness.runners.spacy_pipeline import spacy_tokenizer
+from harness.gold import GoldStore, import_examples
+from harness.loop.fill import fill
+from harness.options import SPLITS
+from harness.runners.spacy_data import spacy_tokenizer
 from harness.suites import parse_suite
-from harness.workflow import fill
 
 REPO = Path(__file__).resolve().parents[1]
 LABELS = ["Amenity", "Cuisine", "Dish", "Hours", "Location", "Price", "Rating", "Restaurant_Name"]

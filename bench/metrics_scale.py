@@ -15,7 +15,7 @@ import statistics
 import time
 import tracemalloc
 
-from harness.metrics import count_spans, score_table
+from harness.core.metrics import count_spans, score_table
 
 LABELS = ["Amenity", "Cuisine", "Dish", "Hours", "Location", "Price", "Rating", "Restaurant_Name"]
 BUDGET_SECONDS = 2.0

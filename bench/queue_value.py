@@ -27,12 +27,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-from harness import queue  # noqa: E402
 from harness.evaluate import evaluate_pipeline  # noqa: E402
 from harness.gold import GoldStore  # noqa: E402
-from harness.runners.training import train  # noqa: E402
+from harness.loop import records  # noqa: E402
+from harness.loop.distill import distill  # noqa: E402
+from harness.loop.pool import pool_examples, predict_outputs  # noqa: E402
 from harness.suites import parse_suite  # noqa: E402
-from harness.workflow import _outputs, distill, distilled_spec, llm_spec, pool_examples  # noqa: E402
+from harness.training import train  # noqa: E402
 
 
 def main() -> None:
@@ -53,7 +54,7 @@ def main() -> None:
         silver_version = distill(spec)
         silver = {e.input_hash: e for e in silver_version.iter_examples("train")}
         truth = {e.input_hash: e for e in pool_examples(spec)}
-        student = distilled_spec(spec)
+        student = spec.require_distilled()
         # The starting model is distilled from the LLM's silver of half the pool; both
         # strategies pick from the other half, which that model never saw (a model
         # reproduces the silver labels it was trained on, so ranking those says little).
@@ -69,13 +70,12 @@ def main() -> None:
         base = train(half_version, tmp / "models" / "base", max_steps=args.max_steps, seed=0, checkpoint=checkpoint).output
         base_f = evaluate(base)
         pool = [e for e in truth.values() if e.input_hash not in seen]
-        texts = [e.text for e in pool]
-        mine = _outputs(dataclasses.replace(student, path=str(base)), texts, gold.task)
-        theirs = _outputs(llm_spec(spec), texts, gold.task)
-        ranked = sorted(zip(pool, mine, theirs), key=lambda t: (-queue.disagreement_score(t[1], t[2], gold.task),
+        mine = predict_outputs(dataclasses.replace(student, path=str(base)), pool, gold.task)
+        theirs = predict_outputs(spec.require_llm(), pool, gold.task)
+        ranked = sorted(zip(pool, mine, theirs), key=lambda t: (-records.disagreement_score(t[1], t[2], gold.task),
                                                                 t[0].input_hash))
         queue_order = [e.input_hash for e, _, _ in ranked]
-        disagreeing = sum(1 for _, d, m in ranked if queue.normalise(d, gold.task) != queue.normalise(m, gold.task))
+        disagreeing = sum(1 for _, d, m in ranked if records.normalise(d, gold.task) != records.normalise(m, gold.task))
         rows: dict[tuple[str, int], list[float]] = {}
         for k in args.ks:
             for seed in args.seeds:

@@ -17,9 +17,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from harness.cli import record  # noqa: E402
+from harness.api import record  # noqa: E402
 from harness.gold import GoldStore, import_examples  # noqa: E402
-from harness.runners.llm_models import SimulatedTeacherModel  # noqa: E402
+from harness.llm.simulated_teacher import SimulatedTeacherModel  # noqa: E402
 from tests.helpers.chat_server import ChatServer  # noqa: E402
 
 LABELS = ["Amenity", "Cuisine", "Dish", "Hours", "Location", "Price", "Rating", "Restaurant_Name"]
@@ -57,9 +57,9 @@ def main() -> None:
                 suite.write_text(f'[suite]\nname = "b"\ngold = "bench@v1"\ngold_dir = "{tmp / "gold"}"\n\n'
                                  f'[pipelines.llm]\nkind = "llm"\nconfig = "{cfg}"\n')
                 started = time.perf_counter()
-                summary = record(str(suite), progress=False)[0]
+                summary = record(str(suite))[0]
                 times[concurrency] = time.perf_counter() - started
-                assert summary["failed"] == 0 and summary["calls_made"] == gold.split_size("eval"), summary
+                assert summary.failed == 0 and summary.calls_made == gold.split_size("eval"), summary
     n = gold.split_size("eval")
     print(f"{n} prompts, server delay {args.delay * 1000:.0f} ms per request (127.0.0.1)")
     for concurrency, seconds in times.items():

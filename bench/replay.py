@@ -17,9 +17,10 @@ import time
 import typing
 from pathlib import Path
 
-from harness.gold import SPLITS, GoldStore
-from harness.runners.llm_models import CassetteModel
-from harness.runners.llm_pipeline import build_llm_pipeline, find_llm_component
+from harness.gold import GoldStore
+from harness.llm.cassette_model import CassetteModel
+from harness.options import SPLITS
+from harness.runners.llm_runner import build_llm_pipeline, find_llm_component
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,61 +1,36 @@
-"""The ``harness`` command. Thin: each ``x_cli`` parses arguments, calls ``x(...)``
-(which returns data) and prints it."""
+"""The ``harness`` command. Thin: each ``_x_cli`` parses arguments, calls one function
+of :mod:`harness.api` (or the loop), and renders what it returns."""
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import sys
-import time
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
+from . import __version__, api, options
 from .errors import GoldIntegrityError, HarnessError
-from .gold import GoldDiff, GoldStore, GoldVersion, import_examples
-from .suites import CHECKPOINTS
 
 console = Console(highlight=False)
 
+USAGE_EXAMPLE = """\
+examples:
+  harness gold import data.jsonl --name restaurant-reviews
+  harness train --suite suites/restaurant.toml
+  harness eval --gold restaurant-reviews@v1 --pipeline models/restaurant-ner
+  pytest suites/                      # run the suites and their gates
+"""
 
 # --------------------------------------------------------------------------- gold
 
 
-def gold_import(paths: Sequence[str], *, name: str, gold_dir: str = "gold", task: str | None = None,
-                eval_fraction: float = 0.3, seed: int = 0, lang: str = "en", notes: str = "") -> GoldVersion:
-    """Import Prodigy JSONL / spaCy DocBin files as the next version of ``name``."""
-    from .runners.spacy_pipeline import read_docbin, spacy_tokenizer
-
-    needs_tokenizer = any(not p.endswith(".spacy") for p in paths)
-    return import_examples(
-        GoldStore(gold_dir), paths, name=name, task=task, eval_fraction=eval_fraction, seed=seed,  # type: ignore[arg-type]
-        tokenizer=spacy_tokenizer(lang) if needs_tokenizer else None,
-        docbin_reader=lambda path: read_docbin(path, lang), notes=notes, lang=lang,
-    )
-
-
-def gold_list(gold_dir: str = "gold") -> list[dict[str, Any]]:
-    """One row per version: ref, task, split sizes, labels, sha256, created."""
-    store = GoldStore(gold_dir)
-    rows = []
-    for dataset in store.datasets():
-        for number in store.version_numbers(dataset):
-            version = store.resolve(f"{dataset}@v{number}", verify=False)
-            m = version.manifest
-            rows.append({"ref": version.ref, "task": m["task"], "train": m["splits"]["train"]["examples"],
-                         "eval": m["splits"]["eval"]["examples"], "labels": len(m["labels"]),
-                         "sha256": m["sha256"], "parent": m.get("parent"), "created": m.get("created")})
-    return rows
-
-
 def _gold_import_cli(args: argparse.Namespace) -> int:
-    version = gold_import(args.paths, name=args.name, gold_dir=args.gold_dir, task=args.task,
-                          eval_fraction=args.eval_fraction, seed=args.seed, lang=args.lang, notes=args.notes)
+    version = api.gold_import(args.paths, name=args.name, gold_dir=args.gold_dir, task=args.task,
+                              eval_fraction=args.eval_fraction, seed=args.seed, lang=args.lang, notes=args.notes)
     m = version.manifest
     console.print(f"wrote [bold]{version.ref}[/] at {version.path} ({m['task']}): "
                   f"{m['splits']['train']['examples']} train, {m['splits']['eval']['examples']} eval, "
@@ -64,30 +39,23 @@ def _gold_import_cli(args: argparse.Namespace) -> int:
 
 
 def _gold_list_cli(args: argparse.Namespace) -> int:
-    rows = gold_list(args.gold_dir)
     columns = ("ref", "task", "train", "eval", "labels", "sha256", "parent", "created")
     table = Table(title=f"gold in {args.gold_dir}")
     for column in columns:
         table.add_column(column, no_wrap=column in ("ref", "task"))
-    for row in rows:
+    for row in api.gold_list(args.gold_dir):
         table.add_row(*(str(row[c])[:12] if c in ("sha256", "created") else str(row[c]) for c in columns))
     console.print(table)
     return 0
 
 
 def _gold_show_cli(args: argparse.Namespace) -> int:
-    version = GoldStore(args.gold_dir).resolve(args.ref, verify=False)
-    console.print_json(json.dumps(dict(version.manifest)))
+    console.print_json(json.dumps(api.gold_show(args.ref, args.gold_dir)))
     return 0
 
 
-def gold_diff(old: str, new: str, gold_dir: str = "gold") -> GoldDiff:
-    """Compare two versions by input hash."""
-    return GoldStore(gold_dir).diff(old, new)
-
-
 def _gold_diff_cli(args: argparse.Namespace) -> int:
-    diff = gold_diff(args.old, args.new, args.gold_dir)
+    diff = api.gold_diff(args.old, args.new, args.gold_dir)
     console.print(f"{diff.old} -> {diff.new}: {len(diff.added)} added, {len(diff.removed)} removed, "
                   f"{len(diff.changed)} changed, {len(diff.moved_split)} moved between splits")
     table = Table(title="label counts")
@@ -104,57 +72,23 @@ def _gold_diff_cli(args: argparse.Namespace) -> int:
 
 
 def _gold_verify_cli(args: argparse.Namespace) -> int:
-    results = GoldStore(args.gold_dir).verify_all(args.name)
+    results = api.gold_verify(args.name, args.gold_dir)
     if not results:
         console.print(f"no gold versions found in {args.gold_dir}")
         return 1
-    failed = 0
     for ref, error in results:
-        if error is None:
-            console.print(f"[green]ok[/]      {ref}")
-        else:
-            failed += 1
-            console.print(f"[red]FAILED[/]  {ref}: {error}")
-    return 1 if failed else 0
+        console.print(f"[green]ok[/]      {ref}" if error is None else f"[red]FAILED[/]  {ref}: {error}")
+    return 1 if any(error for _, error in results) else 0
 
 
-# --------------------------------------------------------------------------- train / eval
-
-
-def train(gold: str, output: str, *, gold_dir: str = "gold", config: str | None = None,
-          max_steps: int | None = None, seed: int = 0, checkpoint: str = "best", force: bool = False,
-          verbose: bool = False) -> Any:
-    """Train a spaCy pipeline on a gold version's train split (reused if inputs are unchanged)."""
-    from .runners.training import train as train_pipeline
-
-    version = GoldStore(gold_dir).resolve(gold)
-    return train_pipeline(version, output, config=config, max_steps=max_steps, seed=seed, checkpoint=checkpoint,
-                          force=force, quiet=not verbose)
-
-
-def suite_training_jobs(suite_path: str) -> list[dict[str, Any]]:
-    """The ``train(...)`` keyword arguments for every pipeline of a suite that has a [train] table."""
-    from .suites import parse_suite
-
-    spec = parse_suite(suite_path)
-    jobs = []
-    for pipeline in spec.pipelines.values():
-        if pipeline.train is None:
-            continue
-        jobs.append({"gold": str(spec.gold), "output": pipeline.path, "gold_dir": str(spec.gold_dir),
-                     "config": str(pipeline.train.config) if pipeline.train.config else None,
-                     "max_steps": pipeline.train.max_steps, "seed": pipeline.train.seed,
-                     "checkpoint": pipeline.train.checkpoint})
-    if not jobs:
-        raise HarnessError(f"{suite_path}: no pipeline has a [pipelines.<name>.train] table")
-    return jobs
+# --------------------------------------------------------------------------- train / eval / predictions
 
 
 def _train_cli(args: argparse.Namespace) -> int:
     if args.suite:
         if args.gold or args.output:
             raise HarnessError("use either --suite or --gold/--output")
-        jobs = suite_training_jobs(args.suite)
+        jobs = api.suite_training_jobs(args.suite)
     elif args.gold and args.output:
         jobs = [{"gold": args.gold, "output": args.output, "gold_dir": args.gold_dir, "config": args.config,
                  "max_steps": args.max_steps, "seed": args.seed, "checkpoint": args.checkpoint}]
@@ -162,223 +96,100 @@ def _train_cli(args: argparse.Namespace) -> int:
         raise HarnessError("harness train needs --gold and --output, or --suite")
     for job in jobs:
         with console.status(f"training {job['output']} on {job['gold']} …"):
-            result = train(**job, force=args.force, verbose=args.verbose)
-        _print_train(result)
-    return 0
-
-
-def _print_train(result: Any) -> None:
-    if result.reused:
-        console.print(f"{result.output}: up to date (inputs sha256 {result.inputs_sha256[:12]}), not retrained")
-    else:
+            result = api.train(**job, force=args.force, verbose=args.verbose)
+        if result.reused:
+            console.print(f"{result.output}: up to date (inputs sha256 {result.inputs_sha256[:12]}), not retrained")
+            continue
         shown = ", ".join(f"{k}={v:.3f}" for k, v in result.scores.items() if not k.endswith("_loss"))
         dev = "carved from train" if result.checkpoint == "best" else "also trained on, so these scores are not held out"
         console.print(f"trained {result.output} on {result.train_examples} examples (dev {result.dev_examples}, {dev}): {shown}")
-
-
-def evaluate(gold: str, pipeline: str, *, gold_dir: str = "gold", resamples: int = 1000, seed: int = 0,
-             threshold: float = 0.5, batch_size: int = 128, llm_mode: str | None = None) -> Any:
-    """Evaluate one pipeline on a gold eval split without a suite: returns a SuiteResult.
-
-    ``pipeline`` is a spaCy pipeline (directory or package), a spacy-llm config
-    (``.cfg``) or imported predictions (``.jsonl``, keyed by ``_input_hash``).
-    """
-    from .evaluate import evaluate_pipeline, gold_info
-    from .results import SuiteResult
-    from .suites import PipelineSpec
-
-    version = GoldStore(gold_dir).resolve(gold)
-    kind = "llm" if pipeline.endswith(".cfg") else "predictions" if pipeline.endswith(".jsonl") else "spacy"
-    spec = PipelineSpec(name=Path(pipeline).stem or pipeline, kind=kind, path=pipeline, batch_size=batch_size)
-    result = evaluate_pipeline(version, spec, resamples=resamples, seed=seed, threshold=threshold, llm_mode=llm_mode)
-    return SuiteResult(f"eval-{spec.name}", "", gold_info(version), {spec.name: result}, {}, [])
+    return 0
 
 
 def _eval_cli(args: argparse.Namespace) -> int:
     from .reports.terminal import render_suite
 
-    result = evaluate(args.gold, args.pipeline, gold_dir=args.gold_dir, resamples=args.resamples, seed=args.seed,
-                      threshold=args.threshold, batch_size=args.batch_size, llm_mode=args.llm_mode)
+    result = api.evaluate(args.gold, args.pipeline, gold_dir=args.gold_dir,
+                          resamples=options.first_given(args.resamples, options.DEFAULT_RESAMPLES),
+                          seed=options.first_given(args.seed, options.DEFAULT_SEED), threshold=args.threshold,
+                          batch_size=args.batch_size, llm_mode=args.llm_mode)
     render_suite(console, result)
     if args.json:
-        import datetime as _dt
+        from .reports.json_report import write_suite_json
 
-        from . import atomic
-        from .results import suite_to_dict
-
-        created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-        atomic.write_json(args.json, suite_to_dict(result, created=created, harness_version=__version__))
-        console.print(f"results: {args.json}")
+        console.print(f"results: {write_suite_json('.', result, path=args.json)}")
     return 0
 
 
-# --------------------------------------------------------------------------- predictions
-
-
-def extract_versions(gold: str, session: str, output: str, *, gold_dir: str = "gold") -> int:
-    """Write the annotations one Prodigy session made (kept in a review dataset's
-    ``versions`` field) as an imported-predictions JSONL; returns the count written.
-
-    A record whose single version lists several sessions means they agreed.
-    """
-    from . import atomic
-    from .gold import SPLITS, canonical_json
-
-    version = GoldStore(gold_dir).resolve(gold)
-    lines, skipped = [], 0
-    for split in SPLITS:
-        for example in version.iter_examples(split):
-            found = [v for v in example.extra.get("versions", []) if session in (v.get("sessions") or [v.get("_session_id")])]
-            if not found:
-                skipped += 1
-                continue
-            spans = [{"start": s["start"], "end": s["end"], "label": s["label"]} for s in found[0].get("spans", [])]
-            lines.append(canonical_json({"text": example.text, "_input_hash": example.input_hash, "spans": spans,
-                                         "meta": {"source": f"{version.ref} versions, session {session}"}}))
-    if not lines:
-        raise HarnessError(f"no example of {version.ref} has a version from session {session!r}")
-    atomic.write_jsonl(output, lines)
-    return len(lines)
-
-
 def _predictions_cli(args: argparse.Namespace) -> int:
-    n = extract_versions(args.gold, args.session, args.output, gold_dir=args.gold_dir)
+    n = api.extract_versions(args.gold, args.session, args.output, gold_dir=args.gold_dir)
     console.print(f"wrote {n} predictions of session {args.session!r} to {args.output}")
     return 0
 
 
-# --------------------------------------------------------------------------- record
-
-
-def record(suite_path: str, *, splits: Sequence[str] = ("eval",), pipeline: str | None = None,
-           concurrency: int | None = None, mode: str = "record", progress: bool = True) -> list[dict[str, Any]]:
-    """Fill the cassettes of a suite's LLM pipelines; one summary dict per pipeline.
-
-    Only prompts missing from a cassette are sent (so an interrupted recording
-    resumes without paying twice); backend failures are counted, never a crash.
-    """
+def _record_cli(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .gold import GoldStore
-    from .runners.llm_models import CassetteModel
-    from .runners.llm_pipeline import build_llm_pipeline, find_llm_component
-    from .suites import parse_suite
-
-    spec = parse_suite(suite_path)
-    gold = GoldStore(spec.gold_dir).resolve(spec.gold)
-    targets = [p for p in spec.pipelines.values() if p.is_llm and (pipeline is None or p.name == pipeline)]
-    if not targets:
-        raise HarnessError(f"{suite_path}: no llm pipeline{f' named {pipeline!r}' if pipeline else ''} to record")
-    texts = [e.text for split in splits for e in gold.iter_examples(split)]
-    summaries = []
-    for target in targets:
-        nlp = build_llm_pipeline(target.path, mode=mode)
-        _, component = find_llm_component(nlp)
-        model = component._model
-        if not isinstance(model, CassetteModel):
-            raise HarnessError(f"{target.path}: the llm model is not wrapped in harness.Cassette.v1; nothing to record")
-        if concurrency is not None and hasattr(model.inner, "concurrency"):
-            model.inner.concurrency = concurrency
-        model.reset_log()
-        with Progress(TextColumn(f"{target.name} [{mode}]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, disable=not progress) as bar:
-            task_id = bar.add_task("record", total=len(texts))
-            model.progress = functools.partial(bar.advance, task_id)
-            started = time.perf_counter()
-            for _ in nlp.pipe(texts):
-                pass
-            elapsed = time.perf_counter() - started
-        model.progress = None
-        log = model.log
-        summaries.append({
-            "pipeline": target.name, "cassette": str(model.path), "prompts": len(log.prompts),
-            "calls_made": log.calls_made, "cached": log.cached, "failed": len(log.failures),
-            "first_failure": log.failures[0] if log.failures else None, "seconds": elapsed,
-            "simulated": model.simulated, "records": len(model.cassette.records),
-        })
-    return summaries
-
-
-def _record_cli(args: argparse.Namespace) -> int:
     splits = ("train", "eval") if args.split == "all" else (args.split,)
-    summaries = record(args.suite, splits=splits, pipeline=args.pipeline, concurrency=args.concurrency,
-                       progress=not args.no_progress)
-    failed = 0
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=args.no_progress) as bar:
+        def progress(name: str, total: int) -> Callable[[], None]:
+            task_id = bar.add_task(f"{name} [record]", total=total)
+            return lambda: bar.advance(task_id)
+
+        summaries = api.record(args.suite, splits=splits, pipeline=args.pipeline, concurrency=args.concurrency,
+                               progress=progress)
     for s in summaries:
-        kind = " (simulated teacher)" if s["simulated"] else ""
-        console.print(f"{s['pipeline']}{kind}: {s['prompts']} prompts, {s['calls_made']} calls made, {s['cached']} cached, "
-                      f"{s['failed']} failed in {s['seconds']:.1f} s -> {s['cassette']} ({s['records']} records)")
-        if s["first_failure"]:
-            console.print(f"  first failure: {s['first_failure']}")
-        failed += s["failed"]
-    return 1 if failed else 0
+        kind = " (simulated teacher)" if s.simulated else ""
+        console.print(f"{s.pipeline}{kind}: {s.prompts} prompts, {s.calls_made} calls made, {s.cached} cached, "
+                      f"{s.failed} failed in {s.seconds:.1f} s -> {s.cassette} ({s.records} records)")
+        if s.first_failure:
+            console.print(f"  first failure: {s.first_failure}")
+    return 1 if any(s.failed for s in summaries) else 0
 
 
 # --------------------------------------------------------------------------- queue, distill, retrain, loop
 
 
-def _suite(path: str) -> Any:
-    from .suites import parse_suite
-
-    return parse_suite(path)
-
-
-def queue_show(suite: str, *, reports_dir: str = "reports", limit: int = 20, show_all: bool = False) -> list[dict[str, Any]]:
-    """Queue records, most useful first (open ones only unless ``show_all``)."""
-    from . import queue
-
-    spec = _suite(suite)
-    records = queue.load(queue.queue_path(reports_dir, spec.name))
-    if not show_all:
-        records = [r for r in records if r["harness"].get("status") == "open"]
-    return records[:limit] if limit else records
+def _shown_annotation(value: Any, text: str) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dict):  # categories: the positive labels
+        return ", ".join(k for k, v in sorted(value.items()) if v >= options.DEFAULT_THRESHOLD) or "(none)"
+    return ", ".join(f"{text[s:e]!r} {label}" for s, e, label in value) or "(no spans)"
 
 
 def _queue_show_cli(args: argparse.Namespace) -> int:
-    from collections import Counter
-
-    from . import queue
-
-    spec = _suite(args.suite)
-    everything = queue.load(queue.queue_path(args.reports, spec.name))
-    counts = Counter((r["harness"]["status"], r["harness"]["category"]) for r in everything)
-    console.print(f"queue {queue.queue_path(args.reports, spec.name)}: " +
+    path, everything = api.queue_records(args.suite, reports_dir=args.reports)
+    counts = api.queue_counts(everything)
+    console.print(f"queue {path}: " +
                   (", ".join(f"{n} {cat} ({status})" for (status, cat), n in sorted(counts.items())) or "empty"))
     table = Table(title="most useful first")
     for column in ("#", "category", "score", "decision", "text", "gold", "predictions"):
         table.add_column(column, overflow="fold")
-    def shown(value: Any, text: str) -> str:
-        if value is None:
-            return "-"
-        if isinstance(value, dict):  # categories: the positive labels
-            return ", ".join(k for k, v in sorted(value.items()) if v >= 0.5) or "(none)"
-        return ", ".join(f"{text[s:e]!r} {label}" for s, e, label in value) or "(no spans)"
-
-    for i, r in enumerate(queue_show(args.suite, reports_dir=args.reports, limit=args.limit, show_all=args.all), start=1):
+    for i, r in enumerate(api.queue_show(args.suite, reports_dir=args.reports, limit=args.limit, show_all=args.all), 1):
         meta = r["harness"]
-        preds = "\n".join(f"{k}: {shown(v, r['text'])}" for k, v in meta["predictions"].items())
+        preds = "\n".join(f"{k}: {_shown_annotation(v, r['text'])}" for k, v in meta["predictions"].items())
         table.add_row(str(i), meta["category"], f"{meta.get('informativeness', 0):.2f}", str(meta.get("decision") or "-"),
-                      r["text"][:120], shown(meta.get("gold"), r["text"]), preds)
+                      r["text"][:120], _shown_annotation(meta.get("gold"), r["text"]), preds)
     console.print(table)
     return 0
 
 
 def _queue_fill_cli(args: argparse.Namespace) -> int:
-    from .workflow import fill
+    from .loop.fill import fill
 
-    summary = fill(_suite(args.suite), reports_dir=args.reports, limit=args.limit, llm_mode=args.llm_mode)
+    summary = fill(api.parse_suite(args.suite), reports_dir=args.reports, limit=args.limit, llm_mode=args.llm_mode)
     console.print(f"pool of {summary.pool}: {summary.disagreements} new disagreement(s), {summary.queued} queued "
                   f"(most informative first) -> {summary.path}")
     return 0
 
 
 def _queue_apply_cli(args: argparse.Namespace) -> int:
-    from .workflow import apply, simulated_review
+    from .loop.apply import apply, import_prodigy_answers, simulated_review
 
-    spec = _suite(args.suite)
+    spec = api.parse_suite(args.suite)
     if args.prodigy:
-        from .workflow import import_prodigy_answers
-
         n = import_prodigy_answers(spec, args.prodigy, reports_dir=args.reports)
         console.print(f"took {n} decision(s) from the Prodigy export {args.prodigy}")
     if args.simulated_reviewer:
@@ -399,50 +210,36 @@ def _queue_apply_cli(args: argparse.Namespace) -> int:
 
 
 def _queue_review_cli(args: argparse.Namespace) -> int:
-    from .review import review
+    from .loop.review import review
 
-    done = review(_suite(args.suite), reports_dir=args.reports, console=console)
+    done = review(api.parse_suite(args.suite), reports_dir=args.reports, console=console)
     console.print(f"{done} decision(s) saved")
     return 0
 
 
 def _distill_cli(args: argparse.Namespace) -> int:
-    from .workflow import distill
+    from .loop.distill import distill
 
-    version = distill(_suite(args.suite), llm_mode=args.llm_mode, keep_corrected=not args.silver_only)
+    version = distill(api.parse_suite(args.suite), llm_mode=args.llm_mode, keep_corrected=not args.silver_only)
     console.print(f"wrote training version {version.ref}: {version.manifest.get('notes', '')}")
     return 0
 
 
 def _retrain_cli(args: argparse.Namespace) -> int:
     from .reports.terminal import render_suite
-    from .results import SuiteResult
-    from .workflow import retrain
 
-    spec = _suite(args.suite)
     with console.status("retraining …"):
-        summary = retrain(spec, pipeline=args.pipeline, output=args.output, promote=args.promote,
-                          max_steps=args.max_steps)
-    from .compare import compare
-    from .evaluate import gold_info
-    from .gold import GoldStore
-
-    pipelines = {summary.result.name: summary.result}
-    comparisons = []
-    if summary.llm is not None:
-        pipelines[summary.llm.name] = summary.llm
-        comparisons.append(compare(summary.result, summary.llm, resamples=spec.resamples, seed=spec.seed))
-    gold = GoldStore(spec.gold_dir).resolve(spec.gold)
-    render_suite(console, SuiteResult(f"{spec.name} (retrained)", str(spec.file), gold_info(gold), pipelines, {}, [],
-                                      comparisons))
-    console.print(f"model {summary.model} trained on {summary.training}"
-                  + (f"; promoted to {spec.pipelines[args.pipeline or summary.result.name].path}" if summary.promoted else
-                     "; run with --promote to make it the suite's distilled model"))
+        summary, result, spec = api.retrain_and_compare(args.suite, pipeline=args.pipeline, output=args.output,
+                                                        promote=args.promote, max_steps=args.max_steps)
+    render_suite(console, result)
+    promoted = f"; promoted to {spec.pipelines[args.pipeline or summary.result.name].path}" if summary.promoted else \
+        "; run with --promote to make it the suite's distilled model"
+    console.print(f"model {summary.model} trained on {summary.training}{promoted}")
     return 0
 
 
 def _loop_cli(args: argparse.Namespace) -> int:
-    from .workflow import loop
+    from .loop.demo import LoopRound, loop
 
     table = Table(title=f"demo loop on {args.suite} (corrections by a SIMULATED reviewer: the pool's real gold labels)",
                   caption="sim. LLM F: the simulated teacher; data: version of the training dataset")
@@ -450,12 +247,12 @@ def _loop_cli(args: argparse.Namespace) -> int:
     for column in ("round", "corrected", "distilled F", "95% CI", "sim. LLM F", "words/s", "data"):
         table.add_column(column, justify="left" if column == "data" else "right", no_wrap=True)
 
-    def show(row: Any) -> None:
+    def show(row: LoopRound) -> None:
         console.print(f"round {row.round}: corrected {row.corrected}, distilled F {row.distilled_f:.3f} "
                       f"[{row.distilled_f_ci[0]:.3f}-{row.distilled_f_ci[1]:.3f}], LLM F {row.llm_f:.3f}, "
                       f"{row.words_per_second:,.0f} words/s ({row.training})")
 
-    rows = loop(_suite(args.suite), rounds=args.rounds, per_round=args.per_round, workdir=args.workdir,
+    rows = loop(api.parse_suite(args.suite), rounds=args.rounds, per_round=args.per_round, workdir=args.workdir,
                 max_steps=args.max_steps, on_round=show, distill_fraction=args.distill_fraction)
     for row in rows:
         table.add_row(str(row.round), str(row.corrected), f"{row.distilled_f:.3f}",
@@ -472,89 +269,100 @@ def _loop_cli(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="harness", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"distill-harness {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+def _with_gold_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--gold-dir", default=options.DEFAULT_GOLD_DIR,
+                   help=f"gold store directory (default: {options.DEFAULT_GOLD_DIR})")
+    return p
 
-    def with_gold_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--gold-dir", default="gold", help="gold store directory (default: gold)")
-        return p
 
+def _add_gold_commands(commands: Any) -> None:
     gold = commands.add_parser("gold", help="versioned gold fixtures").add_subparsers(dest="gold_command", required=True)
-    p = with_gold_dir(gold.add_parser("import", help="import Prodigy JSONL or spaCy .spacy as a new version"))
-    p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--name", required=True, help="dataset name")
-    p.add_argument("--task", choices=["ner", "textcat", "textcat_multilabel"], default=None,
-                   help="default: inferred from the data")
-    p.add_argument("--eval-fraction", type=float, default=0.3)
-    p.add_argument("--seed", type=int, default=0)
+    p = _with_gold_dir(gold.add_parser("import", help="import Prodigy JSONL or spaCy .spacy as a new version"))
+    p.add_argument("paths", nargs="+", metavar="PATH", help="Prodigy JSONL or spaCy .spacy files (duplicates merged)")
+    p.add_argument("--name", required=True, help="dataset name (letters, digits, '.', '_', '-')")
+    p.add_argument("--task", choices=options.TASKS, default=None, help="default: inferred from the data")
+    p.add_argument("--eval-fraction", type=float, default=options.DEFAULT_EVAL_FRACTION,
+                   help=f"share of new examples put in the eval split (default: {options.DEFAULT_EVAL_FRACTION})")
+    p.add_argument("--seed", type=int, default=options.DEFAULT_SEED, help="seed of the hash-based split")
     p.add_argument("--lang", default="en", help="spaCy language for tokenizing records without tokens")
-    p.add_argument("--notes", default="")
+    p.add_argument("--notes", default="", help="free text kept in the manifest")
     p.set_defaults(func=_gold_import_cli)
-    with_gold_dir(gold.add_parser("list", help="list versions")).set_defaults(func=_gold_list_cli)
-    p = with_gold_dir(gold.add_parser("show", help="show a version's manifest"))
-    p.add_argument("ref", metavar="NAME[@vN]")
+    _with_gold_dir(gold.add_parser("list", help="list versions")).set_defaults(func=_gold_list_cli)
+    p = _with_gold_dir(gold.add_parser("show", help="show a version's manifest"))
+    p.add_argument("ref", metavar="NAME[@vN]", help="dataset and version (default: the latest)")
     p.set_defaults(func=_gold_show_cli)
-    p = with_gold_dir(gold.add_parser("diff", help="compare two versions"))
-    p.add_argument("old", metavar="NAME@vA")
-    p.add_argument("new", metavar="NAME@vB")
+    p = _with_gold_dir(gold.add_parser("diff", help="compare two versions"))
+    p.add_argument("old", metavar="NAME@vA", help="the older version")
+    p.add_argument("new", metavar="NAME@vB", help="the newer version")
     p.set_defaults(func=_gold_diff_cli)
-    p = with_gold_dir(gold.add_parser("verify", help="check every version against its manifest (exit 1 if not)"))
-    p.add_argument("name", nargs="?", default=None)
+    p = _with_gold_dir(gold.add_parser("verify", help="check every version against its manifest (exit 1 if not)"))
+    p.add_argument("name", nargs="?", default=None, help="only this dataset (default: all)")
     p.set_defaults(func=_gold_verify_cli)
 
-    p = with_gold_dir(commands.add_parser("train", help="train a spaCy pipeline on a gold train split"))
-    p.add_argument("--gold", default=None, metavar="NAME[@vN]")
-    p.add_argument("--output", default=None, metavar="DIR")
+
+def _add_train_eval_commands(commands: Any) -> None:
+    p = _with_gold_dir(commands.add_parser("train", help="train a spaCy pipeline on a gold train split"))
+    p.add_argument("--gold", default=None, metavar="NAME[@vN]", help="gold version to train on")
+    p.add_argument("--output", default=None, metavar="DIR", help="where the trained pipeline goes")
     p.add_argument("--suite", default=None, metavar="SUITE.toml",
                    help="train every pipeline of a suite that has a [pipelines.<name>.train] table")
     p.add_argument("--config", default=None, help="spaCy training config (default: shipped CPU config for the task)")
-    p.add_argument("--max-steps", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint", choices=CHECKPOINTS, default="best",
+    p.add_argument("--max-steps", type=options.positive_int, default=None, help="training steps (default: the config's)")
+    p.add_argument("--seed", type=int, default=options.DEFAULT_TRAIN_SEED, help="training seed")
+    p.add_argument("--checkpoint", choices=options.CHECKPOINTS, default=options.DEFAULT_CHECKPOINT,
                    help="best: spaCy's model-best on a held-out 10%% of the train split; last: model-last trained on all of it")
     p.add_argument("--force", action="store_true", help="retrain even if the inputs did not change")
     p.add_argument("--verbose", action="store_true", help="show spaCy's training log")
     p.set_defaults(func=_train_cli)
 
-    p = with_gold_dir(commands.add_parser("eval", help="evaluate one pipeline on a gold eval split"))
-    p.add_argument("--gold", required=True, metavar="NAME[@vN]")
-    p.add_argument("--pipeline", required=True, metavar="PATH")
-    p.add_argument("--json", default=None, metavar="OUT")
-    p.add_argument("--resamples", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threshold", type=float, default=0.5)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--llm-mode", choices=["replay", "record", "live"], default=None)
+    p = _with_gold_dir(commands.add_parser("eval", help="evaluate one pipeline on a gold eval split"))
+    p.add_argument("--gold", required=True, metavar="NAME[@vN]", help="gold version whose eval split is used")
+    p.add_argument("--pipeline", required=True, metavar="PATH",
+                   help="spaCy pipeline (directory or package), spacy-llm config (.cfg) or predictions (.jsonl)")
+    p.add_argument("--json", default=None, metavar="OUT", help="also write the JSON results here")
+    options.RESAMPLES.add_to(p.add_argument, "--resamples")
+    options.SEED.add_to(p.add_argument, "--seed")
+    p.add_argument("--threshold", type=float, default=options.DEFAULT_THRESHOLD, help="textcat decision threshold")
+    p.add_argument("--batch-size", type=options.positive_int, default=options.DEFAULT_BATCH_SIZE, help="nlp.pipe batch size")
+    options.LLM_MODE.add_to(p.add_argument, "--llm-mode")
     p.set_defaults(func=_eval_cli)
 
     predictions = commands.add_parser("predictions", help="imported predictions").add_subparsers(
         dest="predictions_command", required=True)
-    p = with_gold_dir(predictions.add_parser("extract", help="one Prodigy session's annotations from a review dataset's versions"))
-    p.add_argument("--gold", required=True, metavar="NAME[@vN]")
+    p = _with_gold_dir(predictions.add_parser("extract", help="one Prodigy session's annotations from a review dataset's versions"))
+    p.add_argument("--gold", required=True, metavar="NAME[@vN]", help="gold version holding the review dataset")
     p.add_argument("--session", required=True, help="e.g. ner_model")
-    p.add_argument("--output", required=True, metavar="PATH.jsonl")
+    p.add_argument("--output", required=True, metavar="PATH.jsonl", help="predictions file to write")
     p.set_defaults(func=_predictions_cli)
 
+    p = commands.add_parser("record", help="fill a suite's LLM cassettes (calls the model for missing prompts only)")
+    p.add_argument("suite", metavar="SUITE.toml", help="suite whose llm pipelines are recorded")
+    p.add_argument("--split", choices=["eval", "train", "all"], default="eval", help="gold split(s) to record (default: eval)")
+    p.add_argument("--pipeline", default=None, help="only this llm pipeline")
+    p.add_argument("--concurrency", type=options.positive_int, default=None,
+                   help="concurrent requests (OpenAI-compatible backends)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_record_cli)
+
+
+def _add_loop_commands(commands: Any) -> None:
     queue_cmd = commands.add_parser("queue", help="the correction queue").add_subparsers(dest="queue_command", required=True)
 
     def queue_parser(name: str, help_text: str) -> argparse.ArgumentParser:
         q = queue_cmd.add_parser(name, help=help_text)
-        q.add_argument("suite", metavar="SUITE.toml")
-        q.add_argument("--reports", default="reports", help="reports directory (queue under reports/queue/)")
+        q.add_argument("suite", metavar="SUITE.toml", help="the suite whose queue this is")
+        q.add_argument("--reports", default=options.DEFAULT_REPORTS_DIR, help="reports directory (queue under reports/queue/)")
         return q
 
     q = queue_parser("show", "what to look at, most useful first")
-    q.add_argument("--limit", type=int, default=20)
+    q.add_argument("--limit", type=options.positive_int, default=20, help="records shown (default: 20)")
     q.add_argument("--all", action="store_true", help="include resolved records")
     q.set_defaults(func=_queue_show_cli)
     q = queue_parser("fill", "queue LLM/distilled disagreements on the suite's unlabelled pool")
-    q.add_argument("--limit", type=int, default=100)
-    q.add_argument("--llm-mode", choices=["replay", "record", "live"], default=None)
+    q.add_argument("--limit", type=options.positive_int, default=100, help="records queued at most (default: 100)")
+    options.LLM_MODE.add_to(q.add_argument, "--llm-mode")
     q.set_defaults(func=_queue_fill_cli)
-    q = queue_parser("review", "review records in the terminal (saved after every decision)")
-    q.set_defaults(func=_queue_review_cli)
+    queue_parser("review", "review records in the terminal (saved after every decision)").set_defaults(func=_queue_review_cli)
     q = queue_parser("apply", "reviewed records -> new gold / training versions")
     q.add_argument("--simulated-reviewer", action="store_true",
                    help="demo only: answer open pool records with their real gold labels first")
@@ -563,37 +371,41 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=_queue_apply_cli)
 
     p = commands.add_parser("distill", help="a training version from the LLM's annotations of the pool (silver)")
-    p.add_argument("suite", metavar="SUITE.toml")
-    p.add_argument("--llm-mode", choices=["replay", "record", "live"], default=None)
+    p.add_argument("suite", metavar="SUITE.toml", help="suite naming the pool and the LLM")
+    options.LLM_MODE.add_to(p.add_argument, "--llm-mode")
     p.add_argument("--silver-only", action="store_true",
                    help="drop the corrected examples of the newest training version (default: keep them over their silver labels)")
     p.set_defaults(func=_distill_cli)
 
     p = commands.add_parser("retrain", help="train the distilled model on the newest training version and evaluate it")
-    p.add_argument("suite", metavar="SUITE.toml")
-    p.add_argument("--pipeline", default=None)
-    p.add_argument("--output", default=None)
-    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("suite", metavar="SUITE.toml", help="suite whose distilled pipeline is retrained")
+    p.add_argument("--pipeline", default=None, help="pipeline to retrain (default: the distilled one)")
+    p.add_argument("--output", default=None, help="where the new model goes (default: beside the current one)")
+    p.add_argument("--max-steps", type=options.positive_int, default=None, help="training steps (default: the suite's)")
     p.add_argument("--promote", action="store_true", help="make the new model the suite's distilled model")
     p.set_defaults(func=_retrain_cli)
 
     p = commands.add_parser("loop", help="demo: distil -> evaluate -> queue -> simulated corrections -> retrain, N rounds")
-    p.add_argument("suite", metavar="SUITE.toml")
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--per-round", type=int, default=150)
-    p.add_argument("--max-steps", type=int, default=None)
-    p.add_argument("--workdir", default="build/loop")
+    p.add_argument("suite", metavar="SUITE.toml", help="suite with a pool and an LLM pipeline")
+    p.add_argument("--rounds", type=options.positive_int, default=3, help="correction rounds (default: 3)")
+    p.add_argument("--per-round", type=options.positive_int, default=150, help="corrections per round (default: 150)")
+    p.add_argument("--max-steps", type=options.positive_int, default=None, help="training steps (default: the suite's)")
+    p.add_argument("--workdir", default="build/loop", help="scratch directory (default: build/loop)")
     p.add_argument("--distill-fraction", type=float, default=0.5,
                    help="share of the pool distilled from the LLM; the queue fills from the rest")
     p.set_defaults(func=_loop_cli)
 
-    p = commands.add_parser("record", help="fill a suite's LLM cassettes (calls the model for missing prompts only)")
-    p.add_argument("suite", metavar="SUITE.toml")
-    p.add_argument("--split", choices=["eval", "train", "all"], default="eval", help="gold split(s) to record (default: eval)")
-    p.add_argument("--pipeline", default=None, help="only this llm pipeline")
-    p.add_argument("--concurrency", type=int, default=None, help="concurrent requests (OpenAI-compatible backends)")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=_record_cli)
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``harness`` argument parser: one sub-command per workflow step."""
+    parser = argparse.ArgumentParser(
+        prog="harness", epilog=USAGE_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Evaluate distilled spaCy pipelines against versioned gold and the LLM they replace.")
+    parser.add_argument("--version", action="version", version=f"distill-harness {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_gold_commands(commands)
+    _add_train_eval_commands(commands)
+    _add_loop_commands(commands)
     return parser
 
 

@@ -1,11 +1,21 @@
-"""Evaluate one pipeline on a gold version's eval split: predictions -> metrics -> result."""
+"""Evaluate one pipeline on a gold version's eval split: runner -> counts -> scores -> result."""
 
 from __future__ import annotations
 
-from .gold import GoldVersion
-from .metrics import count_cats, count_spans, macro_auc, score_table
-from .results import GoldInfo, PipelineResult
-from .suites import PipelineSpec
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .core.metrics import Counts, ScoreTable, count_cats, count_spans, score_table
+from .core.results import GoldInfo, Output, PipelineResult
+from .options import DEFAULT_RESAMPLES, DEFAULT_SEED, DEFAULT_THRESHOLD
+from .runners import get_runner
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from .gold.records import GoldExample
+    from .gold.store import GoldVersion
+    from .suites import PipelineSpec
 
 
 def gold_info(gold: GoldVersion) -> GoldInfo:
@@ -13,90 +23,50 @@ def gold_info(gold: GoldVersion) -> GoldInfo:
     return GoldInfo(gold.name, gold.version, gold.sha256, gold.task, gold.split_size("train"), gold.split_size("eval"))
 
 
-def eval_labels(gold: GoldVersion) -> list[str]:
-    """Labels scored for this gold: every label of the version (zero-support ones too)."""
-    return gold.labels
+def score_outputs(
+    task: str, examples: Sequence[GoldExample], outputs: Sequence[Output], labels: Sequence[str], *,
+    resamples: int, seed: int, threshold: float,
+) -> tuple[ScoreTable, ScoreTable | None, float | None, Mapping[str, Counts]]:
+    """(strict or threshold scores, overlap scores, macro ROC-AUC, per-label counts) of
+    ``outputs`` against the examples' gold."""
+    n = len(examples)
+    if task == "ner":
+        counts = count_spans((e.spans for e in examples), outputs, labels)  # type: ignore[arg-type]
+        strict = score_table(counts.strict, n, variant="strict", resamples=resamples, seed=seed)
+        overlap = score_table(counts.overlap, n, variant="overlap", resamples=resamples, seed=seed)
+        return strict, overlap, None, counts.strict
+    from .runners.spacy_scoring import macro_auc
+
+    cat_counts = count_cats((e.cats or {} for e in examples), outputs, labels,  # type: ignore[arg-type]
+                            multi_label=task == "textcat_multilabel", threshold=threshold)
+    scores = score_table(cat_counts.per_label, n, variant="threshold", resamples=resamples, seed=seed,
+                         extras={"threshold": threshold})
+    return scores, None, macro_auc(cat_counts.auc_pairs), cat_counts.per_label
 
 
 def evaluate_pipeline(
     gold: GoldVersion,
     spec: PipelineSpec,
     *,
-    resamples: int = 1000,
-    seed: int = 0,
-    threshold: float = 0.5,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    threshold: float = DEFAULT_THRESHOLD,
     llm_mode: str | None = None,
 ) -> PipelineResult:
-    """Run ``spec`` on ``gold``'s eval split and score it (strict + overlap, or threshold).
+    """Run ``spec`` on ``gold``'s eval split with its kind's runner and score it.
 
-    ``spec.kind`` picks the runner: ``spacy`` (a pipeline directory or package),
-    ``llm`` (a spacy-llm config, replayed from its cassette unless ``llm_mode``
-    says otherwise) or ``predictions`` (an imported JSONL).
+    Every gold label is scored, zero-support ones too: a label the model never
+    predicts and the split never contains still shows up (as 0) in the table.
     """
     examples = list(gold.iter_examples("eval"))
-    texts = [e.text for e in examples]
-    llm = None
-    missing = 0
-    n_params: int | None = None
-    training: dict = {}
-    if spec.kind == "spacy":
-        from .runners.spacy_pipeline import run_spacy_pipeline
-
-        run = run_spacy_pipeline(spec.path, texts, task=gold.task, latency_docs=spec.latency_docs, batch_size=spec.batch_size)
-        predictions, speed, size, size_source, path = run.predictions, run.speed, run.size_bytes, "disk", run.path
-        n_params = run.n_params
-        training = dict(run.meta.get("harness", {}))
-    elif spec.kind == "llm":
-        from .runners.llm_pipeline import run_llm_pipeline
-
-        run, llm = run_llm_pipeline(spec.path, texts, task=gold.task, mode=llm_mode, prices=spec.prices,
-                                    latency_docs=spec.latency_docs, batch_size=spec.batch_size,
-                                    declared_size=spec.declared_size)
-        predictions, speed, path = run.predictions, run.speed, run.path
-        size, size_source = (spec.declared_size, "declared") if spec.declared_size else (0, "unknown")
-    elif spec.kind == "predictions":
-        from .runners.predictions import NO_SPEED, predict_from_file
-
-        predictions, missing = predict_from_file(spec.path, examples, key=spec.key, task=gold.task)  # type: ignore[assignment]
-        speed, size, size_source, path = NO_SPEED, 0, "unknown", spec.path
-    else:  # pragma: no cover - suites reject unknown kinds
-        raise ValueError(spec.kind)
-    labels = eval_labels(gold)
-    n = len(examples)
-    if gold.task == "ner":
-        counts = count_spans((e.spans for e in examples), (p.spans for p in predictions), labels)
-        per_label = counts.strict
-        scores = score_table(counts.strict, n, variant="strict", resamples=resamples, seed=seed)
-        overlap = score_table(counts.overlap, n, variant="overlap", resamples=resamples, seed=seed)
-        auc = None
-    else:
-        cat_counts = count_cats(
-            (e.cats or {} for e in examples), (p.cats or {} for p in predictions), labels,
-            multi_label=gold.task == "textcat_multilabel", threshold=threshold,
-        )
-        per_label = cat_counts.per_label
-        scores = score_table(cat_counts.per_label, n, variant="threshold", resamples=resamples, seed=seed,
-                             extras={"threshold": threshold})
-        overlap = None
-        auc = macro_auc(cat_counts.auc_pairs)
+    run = get_runner(spec.kind).run(spec, examples, task=gold.task, llm_mode=llm_mode)
+    outputs = run.outputs(gold.task)
+    scores, overlap, auc, counts = score_outputs(gold.task, examples, outputs, gold.labels, resamples=resamples, seed=seed,
+                                                 threshold=threshold)
     return PipelineResult(
-        name=spec.name,
-        kind=spec.kind,
-        path=path,
-        task=gold.task,
-        scores=scores,
-        overlap=overlap,
-        macro_auc=auc,
-        speed=speed,
-        size_bytes=size,
-        n_params=n_params,
-        train_examples=training.get("train_examples") if spec.kind == "spacy" else (0 if spec.kind == "llm" else None),
-        eval_examples=n,
-        example_ids=tuple(e.input_hash for e in examples),
-        training=training,
-        size_source=size_source,
-        llm=llm,
-        missing_predictions=missing,
-        counts=per_label,
-        outputs=tuple(p.spans if gold.task == "ner" else dict(p.cats or {}) for p in predictions),
+        name=spec.name, kind=spec.kind, path=run.path, task=gold.task, scores=scores, overlap=overlap, macro_auc=auc,
+        speed=run.speed, size_bytes=run.size_bytes, n_params=run.n_params, train_examples=run.train_examples,
+        eval_examples=len(examples), example_ids=tuple(e.input_hash for e in examples), training=run.training,
+        size_source=run.size_source, llm=run.llm, missing_predictions=run.missing, counts=counts,
+        outputs=tuple(outputs),
     )

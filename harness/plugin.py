@@ -1,14 +1,17 @@
 """pytest plugin (entry point ``pytest11: harness``): suite files become test items.
 
 Hooks only: each hands off to the :class:`harness.session.HarnessSession` kept in
-``config.stash``. Nothing heavy is imported at module level (no spaCy, no numpy),
-so installing the harness does not slow down ``pytest`` on unrelated projects.
+``config.stash``. The session is made when the first suite file is collected, so
+a run that collects no suite does no harness work at all, and nothing heavy is
+imported at module level (no spaCy, no numpy): installing the harness does not
+slow down ``pytest`` on unrelated projects.
 
 Collection tree for ``suites/restaurant.toml``::
 
     suites/restaurant.toml                      SuiteFile
       restaurant-ner                            SuiteNode
         distilled                               PipelineNode
+          evaluate                              EvaluateItem
           label[Location]::f>=0.80              GateItem
 """
 
@@ -21,11 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import options
+
 if TYPE_CHECKING:
-    from .gates import Gate
+    from .core.gates import Gate
     from .session import HarnessSession, LoadedSuite
 
 SESSION_KEY: pytest.StashKey[HarnessSession] = pytest.StashKey()
+WRITTEN_KEY: pytest.StashKey[list[Path]] = pytest.StashKey()
 WORKER_OUTPUT_KEY = "harness_session"
 
 
@@ -36,26 +42,28 @@ class GateFailure(AssertionError):
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "distill-harness evaluation suites")
     group.addoption("--harness-reports", metavar="DIR", default=None,
-                    help="directory for JSON results (default: ini harness_reports, 'reports')")
+                    help=f"directory for JSON results and queues (default: ini harness_reports, '{options.DEFAULT_REPORTS_DIR}')")
     group.addoption("--harness-no-reports", action="store_true", default=False, help="do not write result files")
-    group.addoption("--harness-resamples", type=int, default=None, metavar="N",
-                    help="bootstrap resamples for confidence intervals (default: the suite's, 1000)")
-    group.addoption("--harness-seed", type=int, default=None, metavar="N", help="bootstrap seed (default: the suite's, 0)")
-    group.addoption("--llm-mode", choices=("replay", "record", "live"), default=None,
-                    help="LLM cassettes: replay (default, offline), record (call the model for missing entries), "
-                         "live (no cassette)")
-    parser.addini("harness_reports", "directory for JSON results", default="reports")
+    options.RESAMPLES.add_to(group.addoption, "--harness-resamples")
+    options.SEED.add_to(group.addoption, "--harness-seed")
+    options.LLM_MODE.add_to(group.addoption, "--llm-mode")
+    parser.addini("harness_reports", "directory for JSON results", default=options.DEFAULT_REPORTS_DIR)
     parser.addini("harness_suites", "glob patterns (relative to rootdir) of suite files", type="args",
-                  default=["suites/*.toml", "**/suites/*.toml"])
+                  default=list(options.DEFAULT_SUITE_GLOBS))
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    from .session import HarnessSession
+def _session(config: pytest.Config) -> HarnessSession:
+    """The run's session, made on first use (the first suite collected, or a worker's results)."""
+    session = config.stash.get(SESSION_KEY, None)
+    if session is None:
+        from .session import HarnessSession
 
-    config.stash[SESSION_KEY] = HarnessSession(
-        resamples=config.getoption("harness_resamples"), seed=config.getoption("harness_seed"),
-        llm_mode=config.getoption("llm_mode"),
-    )
+        session = HarnessSession(options.EvalSettings(
+            resamples=config.getoption("harness_resamples"), seed=config.getoption("harness_seed"),
+            llm_mode=config.getoption("llm_mode"),
+        ))
+        config.stash[SESSION_KEY] = session
+    return session
 
 
 def _is_suite(file_path: Path, config: pytest.Config) -> bool:
@@ -74,23 +82,39 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
-class SuiteFile(pytest.File):
+class _HarnessErrorRepr:
+    """Harness errors (bad input, failed gates) are shown as their message, not a traceback."""
+
+    shown_as_message: tuple[type[BaseException], ...] = ()
+    collection_error = False  # a file that fails to collect: "InputError: <message>"
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        from .errors import HarnessError
+
+        if isinstance(excinfo.value, (HarnessError, *self.shown_as_message)):
+            if self.collection_error:
+                return f"{type(excinfo.value).__name__}: {excinfo.value}"
+            return f"{self.nodeid}\n  {excinfo.value}"  # type: ignore[attr-defined]
+        return str(super().repr_failure(excinfo))  # type: ignore[misc]
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        # An empty domain makes pytest show the node id verbatim; a dotted domain
+        # would be rewritten ("f>=0.80" -> "f>=0::80") by the terminal reporter.
+        return self.path, None, ""  # type: ignore[attr-defined]
+
+
+class SuiteFile(_HarnessErrorRepr, pytest.File):
     """A ``suites/*.toml`` file: parsing and gold verification happen at collection,
     so a bad suite or a tampered gold stops the run before any pipeline runs."""
+
+    collection_error = True
 
     def collect(self):  # type: ignore[no-untyped-def]
         from .session import load_suite
 
         suite = load_suite(self.path)
-        self.config.stash[SESSION_KEY].add_suite(suite)
+        _session(self.config).add_suite(suite)
         yield SuiteNode.from_parent(self, name=suite.spec.name, suite=suite)
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
-        from .errors import HarnessError
-
-        if isinstance(excinfo.value, HarnessError):
-            return f"{type(excinfo.value).__name__}: {excinfo.value}"
-        return str(super().repr_failure(excinfo))
 
 
 class SuiteNode(pytest.Collector):
@@ -119,7 +143,7 @@ class PipelineNode(pytest.Collector):
             yield GateItem.from_parent(self, name=gate.id, suite=self.suite, gate=gate)
 
 
-class EvaluateItem(pytest.Item):
+class EvaluateItem(_HarnessErrorRepr, pytest.Item):
     """Runs one pipeline on the gold eval split (once per session, shared with its gates)."""
 
     def __init__(self, *, suite: LoadedSuite, **kwargs: Any) -> None:
@@ -128,23 +152,15 @@ class EvaluateItem(pytest.Item):
 
     def runtest(self) -> None:
         assert self.parent is not None  # always a PipelineNode
-        result = self.config.stash[SESSION_KEY].pipeline_result(self.suite.spec.name, self.parent.name)
+        result = _session(self.config).pipeline_result(self.suite.spec.name, self.parent.name)
         self.user_properties.append(("micro_f", result.scores.micro.f))
         self.user_properties.append(("gold", str(self.suite.gold.ref)))
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
-        from .errors import HarnessError
 
-        if isinstance(excinfo.value, HarnessError):
-            return f"{self.nodeid}\n  {excinfo.value}"
-        return str(super().repr_failure(excinfo))
-
-    def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, ""
-
-
-class GateItem(pytest.Item):
+class GateItem(_HarnessErrorRepr, pytest.Item):
     """One gate of one pipeline. The pipeline runs once, on the first gate that needs it."""
+
+    shown_as_message = (GateFailure,)
 
     def __init__(self, *, suite: LoadedSuite, gate: Gate, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -152,7 +168,7 @@ class GateItem(pytest.Item):
         self.gate = gate
 
     def runtest(self) -> None:
-        verdict = self.config.stash[SESSION_KEY].check(self.suite.spec.name, self.gate)
+        verdict = _session(self.config).check(self.suite.spec.name, self.gate)
         for key in ("measured", "threshold", "op"):
             self.user_properties.append((key, getattr(verdict, key)))
         if verdict.ci is not None:
@@ -161,18 +177,6 @@ class GateItem(pytest.Item):
         self.user_properties.append(("gold", str(self.suite.gold.ref)))
         if not verdict.passed:
             raise GateFailure(verdict.message)
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
-        from .errors import HarnessError
-
-        if isinstance(excinfo.value, (GateFailure, HarnessError)):
-            return f"{self.nodeid}\n  {excinfo.value}"
-        return str(super().repr_failure(excinfo))
-
-    def reportinfo(self) -> tuple[Path, int | None, str]:
-        # An empty domain makes pytest show the node id verbatim; a dotted domain
-        # would be rewritten ("f>=0.80" -> "f>=0::80") by the terminal reporter.
-        return self.path, None, ""
 
 
 def _reports_dir(config: pytest.Config) -> Path | None:
@@ -192,16 +196,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         config.workeroutput[WORKER_OUTPUT_KEY] = harness.export()  # type: ignore[attr-defined]
         return
     reports = _reports_dir(config)
-    written = []
-    if reports is not None:
-        from .reports.json_report import write_suite_json
-
-        written = [write_suite_json(reports, result) for result in harness.suite_results()]
-        written += harness.export_queue(reports)
-    config.stash[_WRITTEN_KEY] = written
-
-
-_WRITTEN_KEY: pytest.StashKey[list[Path]] = pytest.StashKey()
+    config.stash[WRITTEN_KEY] = harness.write_reports(reports) if reports is not None else []
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -209,7 +204,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     """xdist controller: merge a finished worker's results."""
     payload = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
     if payload:
-        node.config.stash[SESSION_KEY].merge(payload)
+        _session(node.config).merge(payload)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -241,7 +236,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     # CI logs are not terminals (80 columns); tables need a little more to stay readable.
     width = max(110, min(terminalreporter._tw.fullwidth, 160))
     terminalreporter.write(render_to_string(results, width=width, color=terminalreporter.hasmarkup))
-    for path in config.stash.get(_WRITTEN_KEY, []):
+    for path in config.stash.get(WRITTEN_KEY, []):
         try:
             shown = os.path.relpath(path)
         except ValueError:

@@ -1,53 +1,64 @@
-"""The evaluation session: loads suites, runs each pipeline once, collects verdicts.
+"""One pytest run: loads suites, runs each pipeline once, collects verdicts, writes reports.
 
-The pytest plugin keeps one of these in ``config.stash`` and only hands off to it.
-Under pytest-xdist each worker has its own session; workers ship their state to
-the controller (:meth:`export` / :meth:`merge`), which writes reports and prints once.
+The pytest plugin keeps one of these in ``config.stash`` (made when the first suite
+file is collected) and only hands off to it. Under pytest-xdist each worker has
+its own session; workers ship what they measured to the controller as JSON
+(:meth:`HarnessSession.export` / :meth:`HarnessSession.merge`), which writes the
+reports and prints once.
 """
 
 from __future__ import annotations
 
-import base64
-import pickle
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .compare import compare
+from .core.compare import compare
+from .core.gates import Gate
+from .core.results import Comparison, PipelineResult, SuiteResult, Verdict
 from .errors import HarnessError, InputError
 from .evaluate import evaluate_pipeline, gold_info
-from .gates import Gate, judge
-from .gold import GoldStore, GoldVersion
-from .results import Comparison, PipelineResult, SuiteResult, Verdict
-from .suites import SuiteSpec, expand_label_gates, parse_suite
+from .gold.store import GoldStore, GoldVersion
+from .options import EvalSettings
+from .suites import SuiteSpec, build_gates, parse_suite
+
+PAYLOAD_SCHEMA = "distill-harness/xdist/v1"
 
 
 @dataclass
 class LoadedSuite:
-    """A parsed suite whose gold was resolved and verified."""
+    """A parsed suite whose gold was resolved (and verified) and whose gates were built."""
 
     spec: SuiteSpec
     gold: GoldVersion
     gates: tuple[Gate, ...]
 
 
-def load_suite(path: str | Path) -> LoadedSuite:
+def load_suite(path: str | Path, *, verify: bool = True) -> LoadedSuite:
     """Parse a suite, resolve and *verify* its gold (a tampered gold fails here, before
-    any pipeline runs) and expand per-label gates against the gold's labels."""
+    any pipeline runs) and build its gates against the gold's labels."""
     spec = parse_suite(path)
     try:
-        gold = GoldStore(spec.gold_dir).resolve(spec.gold, verify=True)
+        gold = GoldStore(spec.gold_dir).resolve(spec.gold, verify=verify)
     except InputError as err:
         raise InputError(err.reason, path=spec.file, field="suite.gold") from err
-    return LoadedSuite(spec, gold, expand_label_gates(spec, gold.labels))
+    return LoadedSuite(spec, gold, build_gates(spec, gold.labels))
+
+
+def _adapters() -> dict[str, Any]:
+    """pydantic adapters for the result types (built on first use: pydantic is not
+    imported by a run that never merges workers)."""
+    from pydantic import TypeAdapter
+
+    return {"result": TypeAdapter(PipelineResult), "verdict": TypeAdapter(Verdict), "comparison": TypeAdapter(Comparison)}
 
 
 @dataclass
 class HarnessSession:
     """State of one run: cached pipeline results, verdicts, errors per suite."""
 
-    resamples: int | None = None  # None: each suite's own setting
-    seed: int | None = None
-    llm_mode: str | None = None  # None: each cassette's configured mode (replay by default)
+    settings: EvalSettings = field(default_factory=EvalSettings)
     suites: dict[str, LoadedSuite] = field(default_factory=dict)
     results: dict[tuple[str, str], PipelineResult] = field(default_factory=dict)
     errors: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -60,6 +71,10 @@ class HarnessSession:
             raise HarnessError(f"suite name {suite.spec.name!r} is used by both {existing.spec.file} and {suite.spec.file}")
         self.suites[suite.spec.name] = suite
 
+    def _resamples_seed(self, suite_name: str) -> tuple[int, int]:
+        spec = self.suites[suite_name].spec
+        return self.settings.resamples_for(spec.resamples), self.settings.seed_for(spec.seed)
+
     def pipeline_result(self, suite_name: str, pipeline: str) -> PipelineResult:
         """Evaluate a pipeline on first use; later gates reuse the result (or the error)."""
         key = (suite_name, pipeline)
@@ -68,41 +83,30 @@ class HarnessSession:
         if key in self.errors:
             raise HarnessError(self.errors[key])
         suite = self.suites[suite_name]
-        spec = suite.spec
+        resamples, seed = self._resamples_seed(suite_name)
         try:
-            result = evaluate_pipeline(
-                suite.gold, spec.pipelines[pipeline],
-                resamples=self.resamples if self.resamples is not None else spec.resamples,
-                seed=self.seed if self.seed is not None else spec.seed,
-                threshold=spec.threshold, llm_mode=self.llm_mode,
-            )
+            result = evaluate_pipeline(suite.gold, suite.spec.pipelines[pipeline], resamples=resamples, seed=seed,
+                                       threshold=suite.spec.threshold, llm_mode=self.settings.llm_mode)
         except HarnessError as err:
             self.errors[key] = str(err)
             raise
         self.results[key] = result
         return result
 
-    def _settings(self, suite_name: str) -> tuple[int, int]:
-        spec = self.suites[suite_name].spec
-        return (self.resamples if self.resamples is not None else spec.resamples,
-                self.seed if self.seed is not None else spec.seed)
-
     def comparison(self, suite_name: str, a: str, b: str) -> Comparison:
         """Paired comparison of pipeline ``a`` against ``b`` (both run if needed), cached."""
         key = (suite_name, a, b)
         if key not in self.comparisons:
-            resamples, seed = self._settings(suite_name)
+            resamples, seed = self._resamples_seed(suite_name)
             self.comparisons[key] = compare(self.pipeline_result(suite_name, a), self.pipeline_result(suite_name, b),
                                             resamples=resamples, seed=seed)
         return self.comparisons[key]
 
     def check(self, suite_name: str, gate: Gate) -> Verdict:
         """Judge one gate (running its pipeline if needed) and remember the verdict."""
-        comparison = None
-        if gate.metric == "vs_llm":
-            assert gate.reference is not None
-            comparison = self.comparison(suite_name, gate.pipeline, gate.reference)
-        verdict = judge(gate, self.pipeline_result(suite_name, gate.pipeline), comparison)
+        reference = gate.reference
+        comparison = self.comparison(suite_name, gate.pipeline, reference) if reference is not None else None
+        verdict = gate.judge(self.pipeline_result(suite_name, gate.pipeline), comparison)
         self.verdicts.setdefault(suite_name, {})[f"{gate.pipeline}::{gate.id}"] = verdict
         return verdict
 
@@ -118,14 +122,11 @@ class HarnessSession:
             # Suite order, not run order (which differs between workers under xdist).
             order = {f"{g.pipeline}::{g.id}": i for i, g in enumerate(suite.gates)}
             ranked = sorted(self.verdicts.get(name, {}).items(), key=lambda kv: order.get(kv[0], len(order)))
-            verdicts = [v for _, v in ranked]
-            comparisons = []
-            for a, a_spec in suite.spec.pipelines.items():
-                for b, b_spec in suite.spec.pipelines.items():
-                    if not a_spec.is_llm and b_spec.is_llm and a in pipelines and b in pipelines:
-                        comparisons.append(self.comparison(name, a, b))
-            out.append(SuiteResult(name, str(suite.spec.file), gold_info(suite.gold), ordered, errors, verdicts,
-                                   comparisons))
+            comparisons = [self.comparison(name, a, b)
+                           for a, a_spec in suite.spec.pipelines.items() for b, b_spec in suite.spec.pipelines.items()
+                           if not a_spec.is_llm and b_spec.is_llm and a in pipelines and b in pipelines]
+            out.append(SuiteResult(name, str(suite.spec.file), gold_info(suite.gold), ordered, errors,
+                                   [v for _, v in ranked], comparisons))
         return out
 
     def export_queue(self, reports_dir: Path) -> list[Path]:
@@ -134,39 +135,66 @@ class HarnessSession:
         Only when the suite's distilled pipeline and (if it has one) its LLM both
         ran: with one missing the categories would be wrong, so nothing is written.
         """
-        from . import queue
+        from .loop import queue
+        from .loop.records import eval_records
 
         written = []
         for name, suite in sorted(self.suites.items()):
-            specs = suite.spec.pipelines
-            distilled = next((p for p in specs if specs[p].kind == "spacy"), None)
-            llm = next((p for p in specs if specs[p].is_llm), None)
-            if distilled is None or (name, distilled) not in self.results or (llm and (name, llm) not in self.results):
+            distilled, llm = suite.spec.distilled, suite.spec.llm
+            if distilled is None or (name, distilled.name) not in self.results:
                 continue
-            outputs = {p: self.results[(name, p)].outputs for p in specs if (name, p) in self.results}
-            examples = list(suite.gold.iter_examples("eval"))
-            fresh = queue.eval_records(suite=name, task=suite.gold.task, examples=examples, outputs=outputs,
-                                       distilled=distilled, llm=llm, threshold=suite.spec.threshold)
+            if llm is not None and (name, llm.name) not in self.results:
+                continue
+            outputs = {p: self.results[(name, p)].outputs for p in suite.spec.pipelines if (name, p) in self.results}
+            fresh = eval_records(suite=name, task=suite.gold.task, examples=list(suite.gold.iter_examples("eval")),
+                                 outputs=outputs, distilled=distilled.name, llm=llm.name if llm else None,
+                                 threshold=suite.spec.threshold)
             path = queue.queue_path(reports_dir, name)
             queue.update(path, fresh, scope="eval")
             written.append(path)
         return written
 
+    def write_reports(self, reports_dir: Path) -> list[Path]:
+        """The JSON results of every suite, then the correction queues; returns the paths."""
+        from .reports.json_report import write_suite_json
+
+        written = [write_suite_json(reports_dir, result) for result in self.suite_results()]
+        return written + self.export_queue(reports_dir)
+
     # -- xdist: workers export, the controller merges -------------------------------
 
     def export(self) -> str:
-        """Serialise what this worker measured (an execnet-safe string)."""
-        state = (self.suites, self.results, self.errors, self.verdicts, self.comparisons)
-        return base64.b64encode(pickle.dumps(state)).decode("ascii")
+        """What this worker measured, as a JSON string (execnet carries strings)."""
+        adapters = _adapters()
+
+        def dump(kind: str, value: Any) -> Any:
+            return adapters[kind].dump_python(value, mode="python")
+
+        payload = {
+            "schema": PAYLOAD_SCHEMA,
+            "suites": sorted(str(s.spec.file) for s in self.suites.values()),
+            "results": [[s, p, dump("result", r)] for (s, p), r in self.results.items()],
+            "errors": [[s, p, e] for (s, p), e in self.errors.items()],
+            "verdicts": [[s, k, dump("verdict", v)] for s, items in self.verdicts.items() for k, v in items.items()],
+            "comparisons": [[s, a, b, dump("comparison", c)] for (s, a, b), c in self.comparisons.items()],
+        }
+        # NaN (e.g. the CI of an empty split) survives as JSON's NaN token, which json.loads reads back.
+        return json.dumps(payload)
 
     def merge(self, payload: str) -> None:
         """Fold a worker's exported state into this (controller) session."""
-        suites, results, errors, verdicts, comparisons = pickle.loads(base64.b64decode(payload))
-        self.comparisons.update(comparisons)
-        for name, suite in suites.items():
-            self.suites.setdefault(name, suite)
-        self.results.update(results)
-        for key, error in errors.items():
-            self.errors.setdefault(key, error)
-        for name, items in verdicts.items():
-            self.verdicts.setdefault(name, {}).update(items)
+        data = json.loads(payload)
+        if data.get("schema") != PAYLOAD_SCHEMA:
+            raise HarnessError(f"xdist worker payload has schema {data.get('schema')!r}, expected {PAYLOAD_SCHEMA}")
+        adapters = _adapters()
+        for file in data["suites"]:
+            suite = load_suite(file, verify=False)  # the worker verified it at collection
+            self.suites.setdefault(suite.spec.name, suite)
+        for s, p, value in data["results"]:
+            self.results[(s, p)] = adapters["result"].validate_python(value)
+        for s, p, error in data["errors"]:
+            self.errors.setdefault((s, p), error)
+        for s, key, value in data["verdicts"]:
+            self.verdicts.setdefault(s, {})[key] = adapters["verdict"].validate_python(value)
+        for s, a, b, value in data["comparisons"]:
+            self.comparisons[(s, a, b)] = adapters["comparison"].validate_python(value)

@@ -1,1 +1,1 @@
-"""Reports: terminal (rich) and JSON results; HTML and Markdown come later."""
+"""Reports people and scripts read: the terminal summary and the JSON results."""

@@ -1,13 +1,21 @@
-"""JSON results per suite, schema in docs/results-schema.md, written atomically."""
+"""JSON results per suite (schema in docs/results-schema.md), written atomically."""
 
 from __future__ import annotations
 
-import datetime as _dt
+import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from .. import __version__, atomic
-from ..results import SuiteResult, suite_to_dict
+from .. import __version__
+from ..core.metrics import LabelScore, ScoreTable
+from ..core.results import Comparison, Difference, LLMStats, PipelineResult, SuiteResult, Verdict
+from ..io import atomic
+from ..io.clock import now_iso
+from ..options import CONFIDENCE
+
+RESULTS_SCHEMA = "distill-harness/results/v1"
 
 
 def report_path(reports_dir: Path, suite_name: str) -> Path:
@@ -16,9 +24,127 @@ def report_path(reports_dir: Path, suite_name: str) -> Path:
     return reports_dir / f"{safe}.json"
 
 
-def write_suite_json(reports_dir: str | Path, result: SuiteResult) -> Path:
-    """Write one suite's results; returns the path written."""
-    path = report_path(Path(reports_dir), result.name)
-    created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    atomic.write_json(path, suite_to_dict(result, created=created, harness_version=__version__))
-    return path
+def write_suite_json(reports_dir: str | Path, result: SuiteResult, path: str | Path | None = None) -> Path:
+    """Write one suite's results (to ``path``, else ``reports/<suite>.json``); returns the path written."""
+    target = Path(path) if path is not None else report_path(Path(reports_dir), result.name)
+    atomic.write_json(target, suite_to_dict(result, created=now_iso(), harness_version=__version__))
+    return target
+
+
+def _num(value: float | None) -> float | None:
+    """JSON has no NaN: undefined figures become null."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _ci(interval: tuple[float, float] | None) -> list[float | None] | None:
+    return None if interval is None else [_num(interval[0]), _num(interval[1])]
+
+
+def label_score_to_dict(score: LabelScore, example_ids: Sequence[int] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "p": score.p, "r": score.r, "f": score.f,
+        "tp": score.tp, "fp": score.fp, "fn": score.fn, "support": score.support,
+        "p_ci": _ci(score.p_ci), "r_ci": _ci(score.r_ci), "f_ci": _ci(score.f_ci),
+    }
+    if example_ids is not None:
+        out["fp_examples"] = [example_ids[i] for i in score.fp_examples]
+        out["fn_examples"] = [example_ids[i] for i in score.fn_examples]
+    return out
+
+
+def score_table_to_dict(table: ScoreTable, example_ids: Sequence[int]) -> dict[str, Any]:
+    return {
+        "variant": table.variant,
+        "micro": label_score_to_dict(table.micro),
+        "macro": {"p": table.macro_p, "r": table.macro_r, "f": table.macro_f, "f_ci": _ci(table.macro_f_ci)},
+        "labels": {s.label: label_score_to_dict(s, example_ids) for s in table.labels},
+    }
+
+
+def pipeline_to_dict(result: PipelineResult) -> dict[str, Any]:
+    strict = score_table_to_dict(result.scores, result.example_ids)
+    speed = result.speed
+    return {
+        "kind": result.kind,
+        "path": result.path,
+        "task": result.task,
+        "micro": strict["micro"],
+        "macro": strict["macro"],
+        "labels": strict["labels"],
+        "match": result.scores.variant,
+        "overlap": score_table_to_dict(result.overlap, result.example_ids) if result.overlap else None,
+        "macro_auc": _num(result.macro_auc),
+        "words_per_second": _num(result.words_per_second),
+        "speed": {
+            "words_per_second": _num(speed.words_per_second), "words": speed.words, "docs": speed.docs,
+            "seconds": speed.seconds, "latency_p50_ms": _num(speed.latency_p50_ms),
+            "latency_p95_ms": _num(speed.latency_p95_ms), "timed_batches": speed.timed_batches,
+            "batch_size": speed.batch_size, "method": speed.method,
+        },
+        "size_bytes": result.size_bytes,
+        "size_source": result.size_source,
+        "n_params": result.n_params,
+        "train_examples": result.train_examples,
+        "eval_examples": result.eval_examples,
+        "bootstrap": {"resamples": result.scores.resamples, "seed": result.scores.seed, "confidence": CONFIDENCE,
+                      "unit": "document"},
+        "training": dict(result.training),
+        "llm": llm_to_dict(result.llm) if result.llm is not None else None,
+        "missing_predictions": result.missing_predictions,
+    }
+
+
+def llm_to_dict(stats: LLMStats) -> dict[str, Any]:
+    return {
+        "mode": stats.mode, "simulated": stats.simulated, "model": dict(stats.model),
+        "responses": stats.responses, "unparseable": stats.unparseable, "unparseable_share": stats.unparseable_share,
+        "unparseable_examples": [{"text": t, "response": r} for t, r in stats.unparseable_examples],
+        "prompt_tokens": stats.prompt_tokens, "completion_tokens": stats.completion_tokens,
+        "tokens_estimated": stats.tokens_estimated, "cost_usd": _num(stats.cost_usd),
+        "recorded_latency_p50_ms": _num(stats.recorded_latency_p50_ms),
+        "recorded_latency_p95_ms": _num(stats.recorded_latency_p95_ms),
+        "record_words_per_second": _num(stats.record_words_per_second),
+        "calls_made": stats.calls_made, "cached": stats.cached, "failures": stats.failures,
+    }
+
+
+def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "id": verdict.gate_id, "pipeline": verdict.pipeline, "passed": verdict.passed,
+        "measured": _num(verdict.measured), "threshold": verdict.threshold, "op": verdict.op,
+        "ci": _ci(verdict.ci), "message": verdict.message,
+    }
+
+
+def _difference(d: Difference) -> dict[str, Any]:
+    return {"a_f": d.a_f, "b_f": d.b_f, "diff": d.diff, "ci": _ci(d.ci), "significant": d.significant}
+
+
+def comparison_to_dict(c: Comparison) -> dict[str, Any]:
+    """``a`` minus ``b`` (e.g. distilled minus LLM), paired bootstrap CIs."""
+    return {
+        "a": c.a, "b": c.b, "micro": _difference(c.micro), "macro": _difference(c.macro),
+        "labels": {d.label: _difference(d) for d in c.labels},
+        "speed_ratio": _num(c.speed_ratio), "size_ratio": _num(c.size_ratio),
+        "bootstrap": {"resamples": c.resamples, "seed": c.seed, "paired": True},
+    }
+
+
+def suite_to_dict(result: SuiteResult, *, created: str, harness_version: str) -> dict[str, Any]:
+    """The JSON document written to ``reports/<suite>.json``."""
+    gold = result.gold
+    return {
+        "schema": RESULTS_SCHEMA,
+        "harness_version": harness_version,
+        "created": created,
+        "suite": {"name": result.name, "file": result.file},
+        "gold": {"name": gold.name, "version": gold.version, "ref": gold.ref, "sha256": gold.sha256,
+                 "task": gold.task, "train_examples": gold.train_examples, "eval_examples": gold.eval_examples},
+        "pipelines": {name: pipeline_to_dict(p) for name, p in result.pipelines.items()},
+        "errors": dict(result.errors),
+        "gates": [verdict_to_dict(v) for v in result.verdicts],
+        "comparisons": [comparison_to_dict(c) for c in result.comparisons],
+        "passed": result.passed,
+    }

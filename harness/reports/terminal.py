@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..metrics import ScoreTable
-from ..results import Comparison, PipelineResult, SuiteResult
+from ..core.metrics import ScoreTable
+from ..core.results import Comparison, PipelineResult, SuiteResult
 
 
 def _ci(interval: tuple[float, float]) -> str:

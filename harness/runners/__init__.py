@@ -1,6 +1,11 @@
-"""Runners: the only code that imports spaCy (and, later, spacy-llm), always lazily.
+"""Runners: one :class:`~harness.runners.base.Runner` per pipeline kind, the code that
+runs pipelines (spaCy, spacy-llm, imported predictions).
 
-Import the submodules (``harness.runners.spacy_pipeline``, ``harness.runners.training``)
-only when a pipeline actually has to run, so that importing the pytest plugin or
-the pure core stays free of spaCy's import cost.
+spaCy and spacy-llm are imported lazily, inside the functions that need them, so
+importing the pytest plugin or the pure core stays free of their import cost.
+:func:`get_runner` is the one place that dispatches on a pipeline's ``kind``.
 """
+
+from .base import Prediction, Runner, RunOutput, get_runner
+
+__all__ = ["Prediction", "RunOutput", "Runner", "get_runner"]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from harness.gold import GoldStore, GoldVersion, import_examples
-from harness.runners.spacy_pipeline import spacy_tokenizer
-from harness.runners.training import train
+from harness.runners.spacy_data import spacy_tokenizer
+from harness.training import train
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_GOLD = REPO / "gold"

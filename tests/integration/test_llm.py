@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from harness.cli import record
+from harness.api import record
 from harness.errors import InputError, PipelineError
 from harness.evaluate import evaluate_pipeline
 from harness.gold import GoldStore, GoldVersion
-from harness.runners.llm_models import OpenAICompatibleModel, SimulatedTeacherModel
+from harness.llm.openai_compatible import OpenAICompatibleModel
+from harness.llm.simulated_teacher import SimulatedTeacherModel
 from harness.suites import PipelineSpec
 
 from ..helpers.chat_server import ChatServer
@@ -56,11 +57,11 @@ def llm_spec(config: Path) -> PipelineSpec:
 
 def test_record_then_replay_offline(teacher_config: Path, mini_gold_dir: Path, mini_restaurant: GoldVersion,
                                     tmp_path: Path) -> None:
-    summary = record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)), progress=False)[0]
+    summary = record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)))[0]
     n_eval = mini_restaurant.split_size("eval")
-    assert summary["calls_made"] == n_eval and summary["failed"] == 0 and summary["simulated"]
-    again = record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)), progress=False)[0]
-    assert again["calls_made"] == 0 and again["cached"] == n_eval  # resumes without paying twice
+    assert summary.calls_made == n_eval and summary.failed == 0 and summary.simulated
+    again = record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)))[0]
+    assert again.calls_made == 0 and again.cached == n_eval  # resumes without paying twice
 
     lines = (tmp_path / "cassette.jsonl").read_text().splitlines()
     first = json.loads(lines[0])
@@ -78,7 +79,7 @@ def test_record_then_replay_offline(teacher_config: Path, mini_gold_dir: Path, m
 
 def test_missing_entries_fail_with_count_and_nearest_prompt(teacher_config: Path, mini_gold_dir: Path,
                                                           mini_restaurant: GoldVersion, tmp_path: Path) -> None:
-    record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)), progress=False)
+    record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)))
     cassette = tmp_path / "cassette.jsonl"
     lines = cassette.read_text().splitlines()
     cassette.write_text("\n".join(lines[3:]) + "\n")  # lose three recordings
@@ -91,7 +92,7 @@ def test_missing_entries_fail_with_count_and_nearest_prompt(teacher_config: Path
 
 def test_changed_model_or_template_is_reported_as_stale(teacher_config: Path, mini_gold_dir: Path,
                                                        mini_restaurant: GoldVersion, tmp_path: Path) -> None:
-    record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)), progress=False)
+    record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)))
     n = mini_restaurant.split_size("eval")
     other_seed = write_config(tmp_path / "seed1.cfg", tmp_path / "cassette.jsonl", "harness.SimulatedTeacher.v1",
                               {"gold": "mini-restaurant@v1", "gold_dir": str(mini_gold_dir), "task": "ner", "seed": 1})
@@ -107,7 +108,7 @@ def test_changed_model_or_template_is_reported_as_stale(teacher_config: Path, mi
 
 def test_cassette_line_not_json_names_file_and_line(teacher_config: Path, mini_gold_dir: Path,
                                                     mini_restaurant: GoldVersion, tmp_path: Path) -> None:
-    record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)), progress=False)
+    record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)))
     cassette = tmp_path / "cassette.jsonl"
     lines = cassette.read_text().splitlines()
     lines[1] = lines[1][:40]
@@ -153,8 +154,8 @@ def test_openai_compatible_record_and_replay_without_leaking_the_key(
         config = write_config(tmp_path / "oai.cfg", tmp_path / "oai.jsonl", "harness.OpenAICompatible.v1",
                               {"base_url": server.base_url, "name": "llama3.1:8b", "api_key_env": "HARNESS_TEST_KEY",
                                "timeout": 5, "backoff": 0.01, "config": {"temperature": 0.0}})
-        summary = record(str(suite_file(tmp_path, mini_gold_dir, config)), progress=False, concurrency=4)[0]
-        assert summary["failed"] == 0 and summary["calls_made"] == mini_restaurant.split_size("eval")
+        summary = record(str(suite_file(tmp_path, mini_gold_dir, config)), concurrency=4)[0]
+        assert summary.failed == 0 and summary.calls_made == mini_restaurant.split_size("eval")
         assert server.requests[0]["body"]["model"] == "llama3.1:8b"
         assert server.requests[0]["body"]["temperature"] == 0.0
         assert server.requests[0]["path"] == "/v1/chat/completions"
@@ -192,12 +193,12 @@ def test_record_counts_failures_and_keeps_what_succeeded(tmp_path: Path, mini_go
         config = write_config(tmp_path / "oai.cfg", tmp_path / "oai.jsonl", "harness.OpenAICompatible.v1",
                               {"base_url": server.base_url, "name": "m", "max_tries": 2, "backoff": 0.01,
                                "concurrency": 1})
-        summary = record(str(suite_file(tmp_path, mini_gold_dir, config)), progress=False)[0]
+        summary = record(str(suite_file(tmp_path, mini_gold_dir, config)))[0]
         n = mini_restaurant.split_size("eval")
-        assert summary["failed"] == 4 and summary["calls_made"] == n and summary["records"] == n - 4
-        assert "malformed" in (summary["first_failure"] or "") or "HTTP 500" in (summary["first_failure"] or "")
-        again = record(str(suite_file(tmp_path, mini_gold_dir, config)), progress=False)[0]
-        assert again["calls_made"] == 4 and again["failed"] == 0 and again["records"] == n
+        assert summary.failed == 4 and summary.calls_made == n and summary.records == n - 4
+        assert "malformed" in (summary.first_failure or "") or "HTTP 500" in (summary.first_failure or "")
+        again = record(str(suite_file(tmp_path, mini_gold_dir, config)))[0]
+        assert again.calls_made == 4 and again.failed == 0 and again.records == n
 
 
 def test_suite_with_llm_and_distilled_side_by_side(pytester: pytest.Pytester, mini_gold_dir: Path, ner_model: Path,
@@ -236,7 +237,7 @@ def test_no_real_network_needed_for_replay(teacher_config: Path, mini_gold_dir: 
     with ChatServer(teacher_answers(mini_gold_dir)) as server:
         config = write_config(tmp_path / "oai.cfg", tmp_path / "oai.jsonl", "harness.OpenAICompatible.v1",
                               {"base_url": server.base_url, "name": "m"})
-        record(str(suite_file(tmp_path, mini_gold_dir, config)), progress=False)
+        record(str(suite_file(tmp_path, mini_gold_dir, config)))
         seen = len(server.requests)
         evaluate_pipeline(mini_restaurant, llm_spec(config), resamples=10)
         assert len(server.requests) == seen
@@ -304,12 +305,12 @@ def test_calibration_interval_coverage_over_seeds(restaurant_all: GoldVersion, t
 
 def test_interrupted_recording_resumes_without_paying_twice(teacher_config: Path, mini_gold_dir: Path,
                                                             mini_restaurant: GoldVersion, tmp_path: Path) -> None:
-    from harness.cassette import Cassette
-    from harness.runners.llm_models import CassetteModel
-    from harness.runners.llm_pipeline import build_llm_pipeline, find_llm_component
+    from harness.llm.cassette import Cassette
+    from harness.llm.cassette_model import CassetteModel
+    from harness.runners.llm_runner import build_llm_pipeline, find_llm_component, llm_model_of
 
     nlp = build_llm_pipeline(teacher_config, mode="record")
-    model = find_llm_component(nlp)[1]._model
+    model = llm_model_of(find_llm_component(nlp)[1])
     assert isinstance(model, CassetteModel)
     seen = []
 
@@ -323,8 +324,8 @@ def test_interrupted_recording_resumes_without_paying_twice(teacher_config: Path
     with pytest.raises(KeyboardInterrupt):
         list(nlp.pipe(texts))
     assert len(Cassette.load(tmp_path / "cassette.jsonl").records) == 12  # nothing half-written, nothing lost
-    summary = record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)), progress=False)[0]
-    assert summary["calls_made"] == len(texts) - 12 and summary["cached"] == 12
+    summary = record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)))[0]
+    assert summary.calls_made == len(texts) - 12 and summary.cached == 12
 
 
 def test_plain_spacy_llm_loads_harness_blocks_through_entry_points(teacher_config: Path, mini_gold_dir: Path,
@@ -333,7 +334,7 @@ def test_plain_spacy_llm_loads_harness_blocks_through_entry_points(teacher_confi
     import subprocess
     import sys
 
-    record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)), progress=False)
+    record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)))
     code = ("import sys; from spacy_llm.util import assemble; nlp = assemble(sys.argv[1]); "
             "assert 'harness.plugin' not in sys.modules; print(type(nlp.get_pipe('llm')._model).__name__)")
     out = subprocess.run([sys.executable, "-c", code, str(teacher_config)], capture_output=True, text=True, check=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import extract_versions
+from harness.api import extract_versions
 from harness.errors import InputError
 from harness.evaluate import evaluate_pipeline
 from harness.gold import GoldVersion

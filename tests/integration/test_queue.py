@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from harness import queue
 from harness.errors import InputError
 from harness.gold import GoldStore
+from harness.loop import queue, records
+from harness.loop.apply import apply, simulated_review
+from harness.loop.distill import distill
+from harness.loop.fill import fill
+from harness.loop.retrain import retrain
 from harness.suites import parse_suite
-from harness.workflow import apply, distill, fill, retrain, simulated_review
 
 from .test_llm import write_config
 
@@ -65,7 +68,7 @@ def test_merge_resolves_records_that_now_pass_without_deleting() -> None:
     from harness.gold import GoldExample
 
     example = GoldExample(5, "a b", spans=((0, 1, "X"),), tokens=((0, 1, "a", True), (2, 3, "b", False)))
-    record = queue.make_record(suite="s", scope="eval", category="hard_case", example=example, task="ner",
+    record = records.make_record(suite="s", scope="eval", category="hard_case", example=example, task="ner",
                                best=example.spans, gold=example.spans, predictions={"d": ()}, informativeness=1.0)
     once = queue.merge([], [record], scope="eval")
     assert once[0]["harness"]["status"] == "open"
@@ -193,7 +196,7 @@ def test_terminal_review_saves_each_decision_and_resumes(suite: Path, tmp_path: 
 
 
 def test_prodigy_export_comes_back_as_decisions(suite: Path, tmp_path: Path) -> None:
-    from harness.workflow import import_prodigy_answers
+    from harness.loop.apply import import_prodigy_answers
 
     spec = parse_suite(suite)
     reports = tmp_path / "reports"
@@ -215,7 +218,7 @@ def test_prodigy_export_comes_back_as_decisions(suite: Path, tmp_path: Path) -> 
 
 
 def test_demo_loop_runs_rounds_on_a_scratch_copy(suite: Path, tmp_path: Path) -> None:
-    from harness.workflow import loop
+    from harness.loop.demo import loop
 
     spec = parse_suite(suite)
     rows = loop(spec, rounds=1, per_round=10, workdir=tmp_path / "loop", max_steps=20)
@@ -229,7 +232,7 @@ def test_demo_loop_runs_rounds_on_a_scratch_copy(suite: Path, tmp_path: Path) ->
 
 def test_loop_ranks_distilled_texts_with_a_held_out_student_once_unseen_ones_are_used_up(
         suite: Path, tmp_path: Path) -> None:
-    from harness.workflow import loop
+    from harness.loop.demo import loop
 
     spec = parse_suite(suite)
     workdir = tmp_path / "loop"

@@ -17,9 +17,10 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import filter_spans
 
+from harness.core.metrics import count_cats, count_spans, score_table
+from harness.runners.spacy_scoring import macro_auc
 from harness.evaluate import evaluate_pipeline
 from harness.gold import GoldExample, GoldStore, GoldVersion
-from harness.metrics import count_cats, count_spans, macro_auc, score_table
 from harness.suites import PipelineSpec
 
 from .conftest import SHIPPED, SHIPPED_GOLD

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.cassette import Cassette, cassette_key, model_identity, scrub
-from harness.compare import paired_differences
+from harness.core.compare import paired_differences
+from harness.core.metrics import Counts
 from harness.errors import InputError
 from harness.gold import GoldExample
-from harness.metrics import Counts
-from harness.simulated import UNPARSEABLE_ANSWER, ErrorRates, simulate_ner_answer, simulate_textcat_answer, text_from_prompt
+from harness.llm.cassette import Cassette, cassette_key, model_identity, scrub
+from harness.llm.simulated_answers import UNPARSEABLE_ANSWER, ErrorRates, simulate_ner_answer, simulate_textcat_answer, text_from_prompt
 
 TEXT = "cheap thai food near boston"
 TOKENS = ((0, 5, "cheap", True), (6, 10, "thai", True), (11, 15, "food", True), (16, 20, "near", True), (21, 27, "boston", False))

@@ -10,16 +10,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness import atomic
 from harness.errors import GoldIntegrityError, InputError
 from harness.gold import (
     GoldRef,
     GoldStore,
     assign_splits,
-    canonical_json,
     import_examples,
     parse_prodigy_file,
 )
+from harness.io import atomic
+from harness.io.jsonl import canonical_json
 
 
 def whitespace_tokenizer(text: str) -> list[tuple[int, int, str, bool]]:

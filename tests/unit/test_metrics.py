@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -10,15 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.metrics import (
+from harness.core.metrics import (
     Counts,
     bootstrap_sums,
     count_cats,
     count_matrix,
     count_spans,
-    macro_auc,
     precision_recall_f,
-    roc_auc,
     score_table,
 )
 
@@ -120,15 +117,32 @@ def test_bootstrap_is_seeded_and_bounded(corpus: list, seed: int) -> None:
                 assert math.isnan(low) and math.isnan(high)
 
 
-def test_bootstrap_sums_equal_explicit_resampling() -> None:
-    """The weight-matrix shortcut gives the same sums as drawing indices one by one."""
+def test_bootstrap_sums_are_sums_of_n_drawn_rows() -> None:
+    """Each resample is the column sum of exactly n rows of the matrix (with repeats):
+    grouping identical rows changes the cost, not what is summed."""
     rng = np.random.default_rng(1)
     matrix = rng.integers(0, 3, size=(37, 6)).astype(float)
-    matrix[5] = 0  # inactive rows are skipped in the product; results must not change
-    sums = bootstrap_sums(matrix, 10, seed=7)
-    draws = np.random.default_rng(7).integers(0, 37, size=(10, 37))
-    expected = np.stack([matrix[row].sum(axis=0) for row in draws])
-    np.testing.assert_allclose(sums, expected)
+    matrix[5] = 0
+    matrix[6] = matrix[7]  # identical rows form one group
+    marker = np.hstack([matrix, np.ones((37, 1))])  # a column of ones counts the rows drawn
+    sums = bootstrap_sums(marker, 200, seed=7)
+    assert sums.shape == (200, 7)
+    np.testing.assert_array_equal(sums[:, -1], 37.0)
+    assert (sums[:, :-1] >= 0).all() and (sums[:, :-1] <= 37 * matrix.max(axis=0)).all()
+    np.testing.assert_array_equal(sums, bootstrap_sums(marker, 200, seed=7))  # seeded
+
+
+def test_bootstrap_distribution_matches_index_resampling() -> None:
+    """Mean and variance of the resampled sums equal those of drawing n indices with
+    replacement (E = column sum, Var = n * var of a single draw), within sampling error."""
+    rng = np.random.default_rng(3)
+    matrix = rng.integers(0, 4, size=(50, 3)).astype(float)
+    sums = bootstrap_sums(matrix, 20_000, seed=11)
+    n = matrix.shape[0]
+    expected_mean = matrix.sum(axis=0)
+    expected_var = n * matrix.var(axis=0)  # population variance of one draw, times n draws
+    np.testing.assert_allclose(sums.mean(axis=0), expected_mean, rtol=0.01)
+    np.testing.assert_allclose(sums.var(axis=0), expected_var, rtol=0.05)
 
 
 def test_count_matrix_puts_each_bucket_in_its_column() -> None:
@@ -144,23 +158,6 @@ def test_macro_is_mean_of_label_f_and_keeps_failing_examples() -> None:
     assert table.macro_f == pytest.approx((table.label("A").f + table.label("B").f) / 2)
     assert table.label("B").fn_examples == (1, 2)
     assert table.label("A").fp_examples == (2,)
-
-
-def _auc_bruteforce(pairs: list[tuple[float, float]]) -> float:
-    pos = [s for s, g in pairs if g == 1.0]
-    neg = [s for s, g in pairs if g == 0.0]
-    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p, n in itertools.product(pos, neg))
-    return wins / (len(pos) * len(neg))
-
-
-@given(st.lists(st.tuples(st.sampled_from([0.0, 0.1, 0.5, 0.5, 0.9, 1.0]), st.sampled_from([0.0, 1.0])),
-                min_size=1, max_size=40))
-def test_roc_auc_equals_pairwise_definition(pairs: list[tuple[float, float]]) -> None:
-    auc = roc_auc(pairs)
-    if len({g for _, g in pairs}) < 2:
-        assert auc is None
-    else:
-        assert auc == pytest.approx(_auc_bruteforce(pairs))
 
 
 def test_multilabel_cats_threshold_and_missing_gold_label() -> None:
@@ -179,4 +176,4 @@ def test_exclusive_cats_use_argmax() -> None:
     counts = count_cats(gold, pred, ["x", "y"], multi_label=False)
     assert counts.per_label["x"] == Counts(tp=(0,), fp=(1,), fn=())
     assert counts.per_label["y"] == Counts(tp=(), fp=(), fn=(1,))
-    assert macro_auc(counts.auc_pairs) == pytest.approx((0.0 + 1.0) / 2)
+    assert counts.auc_pairs["x"] == ((0.4, 1.0), (0.6, 0.0))

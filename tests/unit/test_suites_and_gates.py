@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.core.gates import LabelFGate, MacroFGate, MicroFGate, SizeGate, WordsPerSecondGate, judge
+from harness.core.metrics import Counts, score_table
+from harness.core.results import PipelineResult, SpeedStats
 from harness.errors import InputError
-from harness.gates import Gate, judge
-from harness.metrics import Counts, score_table
-from harness.results import PipelineResult, SpeedStats
-from harness.suites import expand_label_gates, parse_suite
+from harness.suites import build_gates, parse_suite
 
 VALID = """
 [suite]
@@ -45,7 +45,7 @@ def test_valid_suite_parses_and_expands_label_gates(tmp_path: Path) -> None:
     trained = parse_suite(write(tmp_path, VALID.replace(
         "[gates.distilled]", '[pipelines.distilled.train]\nmax_steps = 9\ncheckpoint = "last"\n\n[gates.distilled]')))
     assert trained.pipelines["distilled"].train is not None and trained.pipelines["distilled"].train.checkpoint == "last"
-    ids = [g.id for g in expand_label_gates(spec, ["LOC", "ORG"])]
+    ids = [g.id for g in build_gates(spec, ["LOC", "ORG"])]
     assert ids == ["f>=0.70", "words_per_second>=1000", "size_bytes<=50000000",
                    "label[LOC]::f>=0.80", "label[ORG]::f>=0.50"]
 
@@ -79,12 +79,12 @@ def test_toml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
 def test_unknown_label_override_is_an_error(tmp_path: Path) -> None:
     spec = parse_suite(write(tmp_path, VALID.replace("LOC = 0.8", "LOCATION = 0.8")))
     with pytest.raises(InputError, match=r"field 'gates.distilled.label_f_min_overrides.LOCATION'.*unknown label"):
-        expand_label_gates(spec, ["LOC", "ORG"])
+        build_gates(spec, ["LOC", "ORG"])
 
 
 def test_overrides_without_default_gate_only_named_labels(tmp_path: Path) -> None:
     spec = parse_suite(write(tmp_path, VALID.replace("label_f_min = 0.5\n", "")))
-    labels = [g.label for g in expand_label_gates(spec, ["LOC", "ORG"]) if g.metric == "label_f"]
+    labels = [g.label for g in build_gates(spec, ["LOC", "ORG"]) if g.metric == "label_f"]
     assert labels == ["LOC"]
 
 
@@ -97,7 +97,7 @@ def result_with(tp: int, fp: int, fn: int, wps: float = 5000.0, size: int = 1000
 
 
 def test_failing_gate_message_has_measured_threshold_and_ci() -> None:
-    verdict = judge(Gate("distilled", "f", ">=", 0.8), result_with(tp=6, fp=2, fn=2))
+    verdict = judge(MicroFGate("distilled", 0.8), result_with(tp=6, fp=2, fn=2))
     assert not verdict.passed and verdict.measured == pytest.approx(0.75)
     assert "micro F = 0.750 (95% CI" in verdict.message and "fails >= 0.800" in verdict.message
     assert verdict.ci is not None and verdict.ci[0] <= verdict.ci[1]
@@ -105,10 +105,10 @@ def test_failing_gate_message_has_measured_threshold_and_ci() -> None:
 
 def test_speed_size_and_label_gates() -> None:
     result = result_with(tp=8, fp=0, fn=0, wps=1500.0, size=2_000_000)
-    assert not judge(Gate("distilled", "words_per_second", ">=", 2000), result).passed
-    assert judge(Gate("distilled", "size_bytes", "<=", 5_000_000), result).passed
-    assert not judge(Gate("distilled", "size_bytes", "<=", 1_000_000), result).passed
-    assert judge(Gate("distilled", "label_f", ">=", 0.9, "LOC"), result).passed
-    missing = judge(Gate("distilled", "label_f", ">=", 0.1, "ORG"), result)
+    assert not judge(WordsPerSecondGate("distilled", 2000), result).passed
+    assert judge(SizeGate("distilled", 5_000_000), result).passed
+    assert not judge(SizeGate("distilled", 1_000_000), result).passed
+    assert judge(LabelFGate("distilled", 0.9, label="LOC"), result).passed
+    missing = judge(LabelFGate("distilled", 0.1, label="ORG"), result)
     assert not missing.passed and missing.measured == 0.0
-    assert not math.isnan(judge(Gate("distilled", "macro_f", ">=", 0.5), result).measured)
+    assert not math.isnan(judge(MacroFGate("distilled", 0.5), result).measured)

@@ -18,7 +18,6 @@ a rename, so an interrupted recording leaves the last complete flush.
 
 from __future__ import annotations
 
-import datetime as _dt
 import difflib
 import hashlib
 import json
@@ -27,12 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import atomic
-from .errors import InputError
-from .gold import read_jsonl
+from ..errors import InputError
+from ..io import atomic
+from ..io.clock import now_iso
+from ..io.jsonl import read_jsonl
 
 _SECRET_MARKERS = ("key", "token", "secret", "password", "authorization", "auth", "header")
-MODES = ("replay", "record", "live")
 
 
 def scrub(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,6 +97,35 @@ class CassetteRecord:
         )
 
 
+def _typed(obj: Mapping[str, Any], name: str, types: tuple[type, ...], path: Path, line: int, *, required: bool = True) -> Any:
+    """``obj[name]`` if it has one of ``types`` (bool is never a number), else an error naming the field."""
+    if name not in obj:
+        if required:
+            raise InputError("cassette record is missing this field", path=path, line=line, field=name)
+        return None
+    value = obj[name]
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+        expected = " or ".join(t.__name__ for t in types)
+        raise InputError(f"expected {expected}, got {type(value).__name__} {value!r:.60}", path=path, line=line, field=name)
+    return value
+
+
+def _record_from_json(obj: Mapping[str, Any], path: Path, line: int) -> CassetteRecord:
+    usage = _typed(obj, "usage", (dict,), path, line, required=False)
+    if usage is not None and not all(isinstance(v, int) and not isinstance(v, bool) for v in usage.values()):
+        raise InputError("token counts must be integers", path=path, line=line, field="usage")
+    latency = _typed(obj, "latency_s", (int, float), path, line, required=False)
+    return CassetteRecord(
+        key=_typed(obj, "key", (str,), path, line), model=dict(_typed(obj, "model", (dict,), path, line)),
+        prompt=_typed(obj, "prompt", (str,), path, line), response=_typed(obj, "response", (str,), path, line),
+        latency_s=float(latency) if latency is not None else None, usage=usage,
+        recorded_at=_typed(obj, "recorded_at", (str,), path, line, required=False) or "",
+        simulated=bool(_typed(obj, "simulated", (bool,), path, line, required=False)),
+    )
+
+
 @dataclass
 class MissReport:
     """Why prompts were not found: how many, and what the first one looks like."""
@@ -132,25 +160,24 @@ class Cassette:
 
     @classmethod
     def load(cls, path: str | Path) -> Cassette:
-        """Read a cassette (a missing file is an empty cassette). Bad lines name file and line."""
+        """Read a cassette (a missing file is an empty cassette). Bad lines name file, line and field."""
         path = Path(path)
         cassette = cls(path)
         if not path.exists():
             return cassette
         for number, obj in read_jsonl(path):
-            try:
-                record = CassetteRecord(
-                    key=str(obj["key"]), model=dict(obj["model"]), prompt=str(obj["prompt"]),
-                    response=str(obj["response"]), latency_s=obj.get("latency_s"), usage=obj.get("usage"),
-                    recorded_at=str(obj.get("recorded_at", "")), simulated=bool(obj.get("simulated", False)),
-                )
-            except (KeyError, TypeError, ValueError) as err:
-                raise InputError(f"cassette record is missing or has a bad {err}", path=path, line=number) from None
+            record = _record_from_json(obj, path, number)
             if cassette_key(record.prompt, record.model) != record.key:
                 raise InputError("cassette record's key does not match its prompt and model (edited by hand?)",
                                  path=path, line=number, field="key")
             cassette.records[record.key] = record
         return cassette
+
+    def index(self, identity: Mapping[str, Any]) -> dict[str, CassetteRecord]:
+        """Prompt -> record for one model identity: replay looks prompts up here, a
+        plain dict lookup, instead of hashing each prompt again."""
+        wanted = identity_json(identity)  # canonical JSON: tuples and lists compare alike, as in the key
+        return {r.prompt: r for r in self.records.values() if identity_json(r.model) == wanted}
 
     def get(self, prompt: str, identity: Mapping[str, Any] | str) -> CassetteRecord | None:
         return self.records.get(cassette_key(prompt, identity))
@@ -160,7 +187,7 @@ class Cassette:
         record = CassetteRecord(
             key=cassette_key(prompt, identity), model=dict(identity), prompt=prompt, response=response,
             latency_s=latency_s, usage=dict(usage) if usage else None,
-            recorded_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), simulated=simulated,
+            recorded_at=now_iso(), simulated=simulated,
         )
         self.records[record.key] = record
         self.dirty = True

@@ -22,9 +22,11 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from ..core.spans import first_overlap
+from ..errors import InputError
+from ..options import DEFAULT_REPORTS_DIR
+from ..suites import SuiteSpec
 from . import queue
-from .errors import InputError
-from .suites import SuiteSpec
 
 COLOURS = ("bold green", "bold cyan", "bold magenta", "bold yellow", "bold blue")
 
@@ -80,9 +82,8 @@ def parse_edit(argument: str, record: dict[str, Any]) -> Any:
                 raise InputError(f"token range {first}-{last} outside 0-{len(tokens) - 1}")
             spans.append([tokens[first]["start"], tokens[last]["end"], match.group(3)])
         spans.sort()
-        for a, b in zip(spans, spans[1:]):
-            if b[0] < a[1]:
-                raise InputError("edited spans overlap")
+        if first_overlap(spans) is not None:
+            raise InputError("edited spans overlap")
         return spans
     labels = {p.strip() for p in argument.split(",") if p.strip()}
     known = set()
@@ -94,7 +95,7 @@ def parse_edit(argument: str, record: dict[str, Any]) -> Any:
     return {label: 1.0 if label in labels else 0.0 for label in sorted(known)}
 
 
-def review(spec: SuiteSpec, *, reports_dir: str | Path = "reports", console: Console | None = None) -> int:
+def review(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR, console: Console | None = None) -> int:
     """Review open, undecided records; returns how many decisions were saved."""
     console = console or Console()
     path = queue.queue_path(reports_dir, spec.name)
@@ -141,13 +142,6 @@ def _save_decision(path: Path, input_hash: int, decision: str, answer: Any) -> N
         records = queue.load(path)
         for record in records:
             if record["_input_hash"] == input_hash:
-                record["harness"]["decision"] = decision
-                record["harness"]["answer"] = answer
-                record["harness"]["reviewer"] = "harness queue review"
-                record["answer"] = {"reject": "reject", "skip": "ignore", "flag": "ignore"}.get(decision, "accept")
-                if answer is not None:
-                    if isinstance(answer, list):
-                        record["spans"] = [{"start": s, "end": e, "label": label} for s, e, label in answer]
-                    else:
-                        record["cats"] = answer
+                queue.decide(record, decision, answer, reviewer="harness queue review",
+                             task="ner" if "spans" in record else "textcat")
         queue.save(path, records)

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .metrics import Counts, _interval, _prf_arrays, bootstrap_sums, count_matrix, precision_recall_f
+from ..options import DEFAULT_RESAMPLES, DEFAULT_SEED
+from .metrics import Counts, bootstrap_sums, count_matrix, percentile_interval, precision_recall_f, prf_arrays
 from .results import Comparison, Difference, PipelineResult
 
 
@@ -32,12 +33,12 @@ def paired_differences(
 
     a_tp, a_fp, a_fn = side(0)
     b_tp, b_fp, b_fn = side(3 * k)
-    a_f = _prf_arrays(a_tp, a_fp, a_fn)[2]  # (resamples x labels)
-    b_f = _prf_arrays(b_tp, b_fp, b_fn)[2]
+    a_f = prf_arrays(a_tp, a_fp, a_fn)[2]  # (resamples x labels)
+    b_f = prf_arrays(b_tp, b_fp, b_fn)[2]
     per_label = []
     for j, label in enumerate(labels):
         pa, pb = a.get(label, Counts()).prf[2], b.get(label, Counts()).prf[2]
-        per_label.append(Difference(label, pa, pb, pa - pb, _interval(a_f[:, j] - b_f[:, j])))
+        per_label.append(Difference(label, pa, pb, pa - pb, percentile_interval(a_f[:, j] - b_f[:, j])))
 
     def total(counts: Mapping[str, Counts]) -> float:
         tp = sum(len(counts.get(x, Counts()).tp) for x in labels)
@@ -46,18 +47,18 @@ def paired_differences(
         return precision_recall_f(tp, fp, fn)[2]
 
     ma, mb = total(a), total(b)
-    micro_boot = (_prf_arrays(a_tp.sum(axis=1), a_fp.sum(axis=1), a_fn.sum(axis=1))[2]
-                  - _prf_arrays(b_tp.sum(axis=1), b_fp.sum(axis=1), b_fn.sum(axis=1))[2])
-    micro = Difference("micro", ma, mb, ma - mb, _interval(micro_boot))
+    micro_boot = (prf_arrays(a_tp.sum(axis=1), a_fp.sum(axis=1), a_fn.sum(axis=1))[2]
+                  - prf_arrays(b_tp.sum(axis=1), b_fp.sum(axis=1), b_fn.sum(axis=1))[2])
+    micro = Difference("micro", ma, mb, ma - mb, percentile_interval(micro_boot))
     n = k + 1e-100
     macro_a = sum(d.a_f for d in per_label) / n
     macro_b = sum(d.b_f for d in per_label) / n
     macro_boot = (a_f.sum(axis=1) - b_f.sum(axis=1)) / n
-    macro = Difference("macro", macro_a, macro_b, macro_a - macro_b, _interval(np.asarray(macro_boot)))
+    macro = Difference("macro", macro_a, macro_b, macro_a - macro_b, percentile_interval(np.asarray(macro_boot)))
     return micro, macro, tuple(per_label)
 
 
-def compare(a: PipelineResult, b: PipelineResult, *, resamples: int = 1000, seed: int = 0) -> Comparison:
+def compare(a: PipelineResult, b: PipelineResult, *, resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> Comparison:
     """Compare two results computed on the same gold examples, in the same order."""
     if a.example_ids != b.example_ids:
         raise ValueError(f"{a.name} and {b.name} were not evaluated on the same examples")

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
+from ..core.results import SpeedStats
 from ..errors import InputError, PipelineError
-from ..gold import GoldExample, read_jsonl, stable_hash
-from ..results import SpeedStats
-from .spacy_pipeline import Prediction
+from ..gold.records import GoldExample, stable_hash
+from ..io.jsonl import read_jsonl
+from .base import Prediction, RunOutput
+
+if TYPE_CHECKING:
+    from ..suites import PipelineSpec
 
 
 def load_predictions(path: str | Path, *, key: str, task: str) -> dict[object, Prediction]:
@@ -62,3 +67,14 @@ def predict_from_file(path: str | Path, examples: Sequence[GoldExample], *, key:
 
 
 NO_SPEED = SpeedStats(float("nan"), 0, 0, 0.0, float("nan"), float("nan"), 0, 0, "not measured: imported predictions")
+
+
+class PredictionsRunner:
+    """Imported predictions: nothing runs, so there is no speed or size to measure."""
+
+    kind: ClassVar[str] = "predictions"
+
+    def run(self, spec: PipelineSpec, examples: Sequence[GoldExample], *, task: str, llm_mode: str | None = None,
+            timed: bool = True) -> RunOutput:
+        predictions, missing = predict_from_file(spec.path, examples, key=spec.key, task=task)
+        return RunOutput(predictions=tuple(predictions), speed=NO_SPEED, path=spec.path, missing=missing)

@@ -28,7 +28,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .gold import GoldExample
+from ..gold.records import GoldExample
 
 UNPARSEABLE_ANSWER = "I'm sorry, but as a (simulated) language model I can't help with that request."
 REASON = "simulated teacher"

@@ -1,0 +1,258 @@
+"""The importable functions behind every ``harness`` command. Each returns data (result
+objects, dicts, paths) and prints nothing; :mod:`harness.cli` renders what they return.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import HarnessError
+from .gold.store import GoldDiff, GoldStore, GoldVersion
+from .options import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CHECKPOINT,
+    DEFAULT_EVAL_FRACTION,
+    DEFAULT_GOLD_DIR,
+    DEFAULT_REPORTS_DIR,
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    DEFAULT_THRESHOLD,
+    DEFAULT_TRAIN_SEED,
+)
+from .suites import PipelineSpec, SuiteSpec, parse_suite
+
+# --------------------------------------------------------------------------- gold
+
+
+def gold_import(paths: Sequence[str], *, name: str, gold_dir: str = DEFAULT_GOLD_DIR, task: str | None = None,
+                eval_fraction: float = DEFAULT_EVAL_FRACTION, seed: int = DEFAULT_SEED, lang: str = "en",
+                notes: str = "") -> GoldVersion:
+    """Import Prodigy JSONL / spaCy DocBin files as the next version of ``name``."""
+    from .gold.importer import import_examples
+    from .runners.spacy_data import read_docbin, spacy_tokenizer
+
+    needs_tokenizer = any(not p.endswith(".spacy") for p in paths)
+    return import_examples(
+        GoldStore(gold_dir), paths, name=name, task=task, eval_fraction=eval_fraction, seed=seed,  # type: ignore[arg-type]
+        tokenizer=spacy_tokenizer(lang) if needs_tokenizer else None,
+        docbin_reader=lambda path: read_docbin(path, lang), notes=notes, lang=lang,
+    )
+
+
+def gold_list(gold_dir: str = DEFAULT_GOLD_DIR) -> list[dict[str, Any]]:
+    """One row per version: ref, task, split sizes, labels, sha256, parent, created."""
+    store = GoldStore(gold_dir)
+    rows = []
+    for dataset in store.datasets():
+        for number in store.version_numbers(dataset):
+            version = store.resolve(f"{dataset}@v{number}", verify=False)
+            m = version.manifest
+            rows.append({"ref": version.ref, "task": m["task"], "train": m["splits"]["train"]["examples"],
+                         "eval": m["splits"]["eval"]["examples"], "labels": len(m["labels"]),
+                         "sha256": m["sha256"], "parent": m.get("parent"), "created": m.get("created")})
+    return rows
+
+
+def gold_show(ref: str, gold_dir: str = DEFAULT_GOLD_DIR) -> dict[str, Any]:
+    """A version's manifest."""
+    return dict(GoldStore(gold_dir).resolve(ref, verify=False).manifest)
+
+
+def gold_diff(old: str, new: str, gold_dir: str = DEFAULT_GOLD_DIR) -> GoldDiff:
+    """Compare two versions by input hash."""
+    return GoldStore(gold_dir).diff(old, new)
+
+
+def gold_verify(name: str | None = None, gold_dir: str = DEFAULT_GOLD_DIR) -> list[tuple[str, str | None]]:
+    """``[(ref, error or None)]`` for every version (or those of ``name``)."""
+    return GoldStore(gold_dir).verify_all(name)
+
+
+# --------------------------------------------------------------------------- train / eval
+
+
+def train(gold: str, output: str, *, gold_dir: str = DEFAULT_GOLD_DIR, config: str | None = None,
+          max_steps: int | None = None, seed: int = DEFAULT_TRAIN_SEED, checkpoint: str = DEFAULT_CHECKPOINT,
+          force: bool = False, verbose: bool = False) -> Any:
+    """Train a spaCy pipeline on a gold version's train split (reused if inputs are unchanged)."""
+    from .training import train as train_pipeline
+
+    version = GoldStore(gold_dir).resolve(gold)
+    return train_pipeline(version, output, config=config, max_steps=max_steps, seed=seed, checkpoint=checkpoint,
+                          force=force, quiet=not verbose)
+
+
+def suite_training_jobs(suite_path: str) -> list[dict[str, Any]]:
+    """The :func:`train` keyword arguments for every pipeline of a suite that has a [train] table."""
+    spec = parse_suite(suite_path)
+    jobs = []
+    for pipeline in spec.pipelines.values():
+        if pipeline.train is None:
+            continue
+        jobs.append({"gold": str(spec.gold), "output": pipeline.path, "gold_dir": str(spec.gold_dir),
+                     "config": str(pipeline.train.config) if pipeline.train.config else None,
+                     "max_steps": pipeline.train.max_steps, "seed": pipeline.train.seed,
+                     "checkpoint": pipeline.train.checkpoint})
+    if not jobs:
+        raise HarnessError(f"{suite_path}: no pipeline has a [pipelines.<name>.train] table")
+    return jobs
+
+
+def pipeline_kind(pipeline: str) -> str:
+    """What ``--pipeline PATH`` is: a spacy-llm config, imported predictions, or a spaCy pipeline."""
+    return "llm" if pipeline.endswith(".cfg") else "predictions" if pipeline.endswith(".jsonl") else "spacy"
+
+
+def evaluate(gold: str, pipeline: str, *, gold_dir: str = DEFAULT_GOLD_DIR, resamples: int = DEFAULT_RESAMPLES,
+             seed: int = DEFAULT_SEED, threshold: float = DEFAULT_THRESHOLD, batch_size: int = DEFAULT_BATCH_SIZE,
+             llm_mode: str | None = None) -> Any:
+    """Evaluate one pipeline on a gold eval split without a suite: returns a SuiteResult.
+
+    ``pipeline`` is a spaCy pipeline (directory or package), a spacy-llm config
+    (``.cfg``) or imported predictions (``.jsonl``, keyed by ``_input_hash``).
+    """
+    from .core.results import SuiteResult
+    from .evaluate import evaluate_pipeline, gold_info
+
+    version = GoldStore(gold_dir).resolve(gold)
+    spec = PipelineSpec(name=Path(pipeline).stem or pipeline, kind=pipeline_kind(pipeline), path=pipeline,
+                        batch_size=batch_size)
+    result = evaluate_pipeline(version, spec, resamples=resamples, seed=seed, threshold=threshold, llm_mode=llm_mode)
+    return SuiteResult(f"eval-{spec.name}", "", gold_info(version), {spec.name: result}, {}, [])
+
+
+def extract_versions(gold: str, session: str, output: str, *, gold_dir: str = DEFAULT_GOLD_DIR) -> int:
+    """Write the annotations one Prodigy session made (kept in a review dataset's
+    ``versions`` field) as an imported-predictions JSONL; returns the count written.
+
+    A record whose single version lists several sessions means they agreed.
+    """
+    from .io import atomic
+    from .io.jsonl import canonical_json
+    from .options import SPLITS
+
+    version = GoldStore(gold_dir).resolve(gold)
+    lines = []
+    for split in SPLITS:
+        for example in version.iter_examples(split):
+            found = [v for v in example.extra.get("versions", []) if session in (v.get("sessions") or [v.get("_session_id")])]
+            if not found:
+                continue
+            spans = [{"start": s["start"], "end": s["end"], "label": s["label"]} for s in found[0].get("spans", [])]
+            lines.append(canonical_json({"text": example.text, "_input_hash": example.input_hash, "spans": spans,
+                                         "meta": {"source": f"{version.ref} versions, session {session}"}}))
+    if not lines:
+        raise HarnessError(f"no example of {version.ref} has a version from session {session!r}")
+    atomic.write_jsonl(output, lines)
+    return len(lines)
+
+
+# --------------------------------------------------------------------------- record
+
+
+@dataclass(frozen=True)
+class RecordSummary:
+    """What recording one LLM pipeline did."""
+
+    pipeline: str
+    cassette: str
+    prompts: int
+    calls_made: int
+    cached: int
+    failed: int
+    first_failure: str | None
+    seconds: float
+    simulated: bool
+    records: int
+
+
+def record(suite_path: str, *, splits: Sequence[str] = ("eval",), pipeline: str | None = None,
+           concurrency: int | None = None, mode: str = "record",
+           progress: Callable[[str, int], Callable[[], None]] | None = None) -> list[RecordSummary]:
+    """Fill the cassettes of a suite's LLM pipelines; one summary per pipeline.
+
+    Only prompts missing from a cassette are sent (so an interrupted recording
+    resumes without paying twice); backend failures are counted, never a crash.
+    ``progress(pipeline, total)`` may return a callback called once per prompt.
+    """
+    from .runners.llm_runner import build_llm_pipeline, cassette_of
+
+    spec = parse_suite(suite_path)
+    gold = GoldStore(spec.gold_dir).resolve(spec.gold)
+    targets = [p for p in spec.pipelines.values() if p.is_llm and (pipeline is None or p.name == pipeline)]
+    if not targets:
+        raise HarnessError(f"{suite_path}: no llm pipeline{f' named {pipeline!r}' if pipeline else ''} to record")
+    texts = [e.text for split in splits for e in gold.iter_examples(split)]
+    summaries = []
+    for target in targets:
+        nlp = build_llm_pipeline(target.path, mode=mode)
+        _, model = cassette_of(nlp)
+        if concurrency is not None and hasattr(model.inner, "concurrency"):
+            model.inner.concurrency = concurrency
+        model.reset_log()
+        model.progress = progress(target.name, len(texts)) if progress is not None else None
+        started = time.perf_counter()
+        try:
+            for _ in nlp.pipe(texts):
+                pass
+        finally:
+            model.progress = None
+        log = model.log
+        summaries.append(RecordSummary(
+            pipeline=target.name, cassette=str(model.path), prompts=len(log.prompts), calls_made=log.calls_made,
+            cached=log.cached, failed=len(log.failures), first_failure=log.failures[0] if log.failures else None,
+            seconds=time.perf_counter() - started, simulated=model.simulated, records=len(model.cassette.records),
+        ))
+    return summaries
+
+
+# --------------------------------------------------------------------------- queue, distill, retrain
+
+
+def queue_records(suite: str, *, reports_dir: str = DEFAULT_REPORTS_DIR) -> tuple[Path, list[dict[str, Any]]]:
+    """The suite's queue file and all its records, most useful first."""
+    from .loop import queue
+
+    spec = parse_suite(suite)
+    path = queue.queue_path(reports_dir, spec.name)
+    return path, queue.load(path)
+
+
+def queue_show(suite: str, *, reports_dir: str = DEFAULT_REPORTS_DIR, limit: int = 20,
+               show_all: bool = False) -> list[dict[str, Any]]:
+    """Queue records, most useful first (open ones only unless ``show_all``)."""
+    _, records = queue_records(suite, reports_dir=reports_dir)
+    if not show_all:
+        records = [r for r in records if r["harness"].get("status") == "open"]
+    return records[:limit] if limit else records
+
+
+def queue_counts(records: Sequence[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    """How many records per (status, category)."""
+    return Counter((r["harness"]["status"], r["harness"]["category"]) for r in records)
+
+
+def retrain_and_compare(suite: str, *, pipeline: str | None = None, output: str | None = None, promote: bool = False,
+                        max_steps: int | None = None) -> tuple[Any, Any, SuiteSpec]:
+    """Retrain the distilled model (``harness retrain``) and evaluate it beside the LLM:
+    (retrain summary, suite result of the new model, the suite)."""
+    from .core.compare import compare
+    from .core.results import SuiteResult
+    from .evaluate import gold_info
+    from .loop.retrain import retrain
+
+    spec = parse_suite(suite)
+    summary = retrain(spec, pipeline=pipeline, output=output, promote=promote, max_steps=max_steps)
+    pipelines = {summary.result.name: summary.result}
+    comparisons = []
+    if summary.llm is not None:
+        pipelines[summary.llm.name] = summary.llm
+        comparisons.append(compare(summary.result, summary.llm, resamples=spec.resamples, seed=spec.seed))
+    gold = GoldStore(spec.gold_dir).resolve(spec.gold)
+    result = SuiteResult(f"{spec.name} (retrained)", str(spec.file), gold_info(gold), pipelines, {}, [], comparisons)
+    return summary, result, spec

@@ -1,0 +1,180 @@
+"""Frozen result types: what one run measured. Their JSON form is in :mod:`harness.reports.json_report`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .metrics import Counts, ScoreTable
+from .spans import SpanTuple
+
+#: One pipeline's answer for one example: spans (NER) or label scores (textcat).
+Output = tuple[SpanTuple, ...] | dict[str, float]
+
+
+@dataclass(frozen=True)
+class SpeedStats:
+    """Throughput and latency, measured during the prediction pass itself.
+
+    The first ``latency_docs`` texts go through ``nlp(text)`` one at a time: they
+    warm the pipeline up and give per-document latency. The rest go through
+    ``nlp.pipe`` in batches, each timed on its own; ``words_per_second`` is the
+    median over those timed batches (words = tokens, as ``spacy benchmark speed``
+    counts them). No text is processed twice, so evaluation costs one pass.
+    """
+
+    words_per_second: float
+    words: int
+    docs: int
+    seconds: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    timed_batches: int
+    batch_size: int
+    method: str = "median words/s over timed nlp.pipe batches after per-doc warm-up"
+
+
+@dataclass(frozen=True)
+class LLMStats:
+    """What is particular to an LLM pipeline (figures from the run and its cassette)."""
+
+    mode: str  # replay | record | live
+    simulated: bool
+    model: Mapping[str, Any]
+    responses: int
+    unparseable: int  # empty answers or answers the task's parser takes nothing from
+    unparseable_examples: tuple[tuple[str, str], ...]  # (text, response) of the first few
+    prompt_tokens: int
+    completion_tokens: int
+    tokens_estimated: bool  # True when the backend reported no usage (chars / 4)
+    cost_usd: float | None
+    recorded_latency_p50_ms: float | None
+    recorded_latency_p95_ms: float | None
+    record_words_per_second: float | None  # words / sum of recorded latencies (sequential)
+    calls_made: int
+    cached: int
+    failures: int
+
+    @property
+    def unparseable_share(self) -> float:
+        return self.unparseable / self.responses if self.responses else 0.0
+
+
+@dataclass(frozen=True)
+class GoldInfo:
+    """Which gold a result was computed on: results only compare on the same sha256."""
+
+    name: str
+    version: int
+    sha256: str
+    task: str
+    train_examples: int
+    eval_examples: int
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@v{self.version}"
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    """Everything measured about one pipeline on one gold eval split."""
+
+    name: str
+    kind: str
+    path: str
+    task: str
+    scores: ScoreTable
+    overlap: ScoreTable | None
+    macro_auc: float | None
+    speed: SpeedStats
+    size_bytes: int
+    n_params: int | None
+    train_examples: int | None
+    eval_examples: int
+    example_ids: tuple[int, ...]  # position -> gold input hash
+    training: Mapping[str, Any] = field(default_factory=dict)
+    size_source: str = "disk"  # disk | declared | unknown
+    llm: LLMStats | None = None
+    missing_predictions: int = 0  # imported predictions: eval examples without one
+    counts: Mapping[str, Counts] = field(default_factory=dict)  # per label, for paired comparisons
+    # Per example (same order as example_ids): spans tuples (NER) or cats dicts, for the queue.
+    outputs: tuple[Output, ...] = ()
+
+    @property
+    def words_per_second(self) -> float:
+        """The speed a user gets: for an LLM, the recorded calls' (replaying a cassette
+        is not running the model); for anything else, the measured speed."""
+        if self.llm is not None and self.llm.record_words_per_second is not None:
+            return self.llm.record_words_per_second
+        return self.speed.words_per_second
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one gate: pure data, no printing."""
+
+    gate_id: str
+    pipeline: str
+    passed: bool
+    measured: float
+    threshold: float
+    op: str
+    ci: tuple[float, float] | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Difference:
+    """F of a, F of b, a - b and its paired 95% CI."""
+
+    label: str
+    a_f: float
+    b_f: float
+    diff: float
+    ci: tuple[float, float]
+
+    @property
+    def significant(self) -> bool:
+        """The CI excludes zero."""
+        return not math.isnan(self.ci[0]) and (self.ci[0] > 0 or self.ci[1] < 0)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``a`` (e.g. the distilled model) against ``b`` (e.g. the LLM)."""
+
+    a: str
+    b: str
+    micro: Difference
+    macro: Difference
+    labels: tuple[Difference, ...]
+    speed_ratio: float | None  # words/s of a over b
+    size_ratio: float | None  # size of a over b
+    resamples: int
+    seed: int
+
+    def label(self, name: str) -> Difference:
+        for difference in self.labels:
+            if difference.label == name:
+                return difference
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    """One suite's gold, pipeline results (or errors) and gate verdicts."""
+
+    name: str
+    file: str
+    gold: GoldInfo
+    pipelines: Mapping[str, PipelineResult]
+    errors: Mapping[str, str]
+    verdicts: Sequence[Verdict]
+    comparisons: Sequence[Comparison] = ()
+
+    @property
+    def passed(self) -> bool:
+        return not self.errors and all(v.passed for v in self.verdicts)

@@ -1,0 +1,103 @@
+"""``harness loop``: the whole human-in-the-loop cycle as a demo, with a simulated reviewer."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..gold.store import GoldStore
+from ..suites import SuiteSpec
+from .apply import apply, corrected_examples, simulated_review
+from .distill import distill
+from .fill import fill
+from .pool import gold_store, pool_examples, training_hashes
+from .retrain import RetrainSummary, retrain, train_student
+
+
+@dataclass(frozen=True)
+class LoopRound:
+    """One row of the demo loop's table."""
+
+    round: int
+    corrected: int
+    distilled_f: float
+    distilled_f_ci: tuple[float, float]
+    llm_f: float
+    words_per_second: float
+    training: str
+
+
+def corrected_count(version_ref: str, store: GoldStore) -> int:
+    """How many corrected (reviewed) examples a training version holds."""
+    return len(corrected_examples(store.resolve(version_ref)))
+
+
+def held_out_student(spec: SuiteSpec, output: Path, max_steps: int | None) -> Path | None:
+    """A student trained on the corrected examples of the newest training version only
+    (half the suite's steps: it only ranks the queue); None when there are too few."""
+    store = gold_store(spec)
+    version = store.resolve(spec.training)
+    corrected = corrected_examples(version)
+    if len(corrected) < 20:
+        return None
+    held = store.write_version(f"{spec.training}-held-out", corrected, task=version.task,
+                               source={"held_out_from": version.ref},
+                               notes=f"loop: the {len(corrected)} corrected examples of {version.ref}, no silver",
+                               eval_fraction=0.0, seed=0, lang=str(version.manifest.get("lang", "en")))
+    return train_student(spec.require_distilled(), held, output, max_steps, step_share=0.5).output
+
+
+def loop(spec: SuiteSpec, *, rounds: int = 3, per_round: int = 150, workdir: str | Path = "build/loop",
+         max_steps: int | None = None, on_round: Callable[[LoopRound], None] | None = None, distill_fraction: float = 0.5) -> list[LoopRound]:
+    """The demo loop on a scratch copy of the gold: distil from the (simulated) LLM's
+    annotations of part of the pool -> evaluate -> fill the queue from the rest ->
+    the simulated reviewer applies the pool's real gold labels -> apply -> retrain
+    -> evaluate, ``rounds`` times. Once the unseen texts are used up, the rest of
+    the pool is ranked with a held-out student trained on the corrections only."""
+    workdir = Path(workdir)
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    scratch_gold = workdir / "gold"
+    datasets = {spec.gold.name} | ({spec.pool[0].name} if spec.pool else set())
+    for name in datasets:
+        shutil.copytree(spec.gold_dir / name, scratch_gold / name)
+    scratch = dataclasses.replace(spec, gold_dir=scratch_gold.resolve())
+    reports = workdir / "reports"
+    store = gold_store(scratch)
+    rows: list[LoopRound] = []
+
+    def record_round(number: int, summary: RetrainSummary, llm_f: float) -> None:
+        row = LoopRound(number, corrected_count(summary.training, store), summary.result.scores.micro.f,
+                        summary.result.scores.micro.f_ci, llm_f, summary.result.words_per_second, summary.training)
+        rows.append(row)
+        if on_round is not None:
+            on_round(row)
+
+    distill(scratch, pool_fraction=distill_fraction)
+    first = retrain(scratch, output=workdir / "models" / "round-0", max_steps=max_steps)
+    assert first.llm is not None
+    llm_f = first.llm.scores.micro.f
+    record_round(0, first, llm_f)
+    model = first.model
+    for number in range(1, rounds + 1):
+        filled = fill(scratch, reports_dir=reports, limit=per_round, distilled_path=str(model), skip_trained=True)
+        if filled.queued < per_round:
+            # The unseen part of the pool is used up. The round's model was trained on the
+            # remaining silver texts and reproduces their labels, right or wrong, so the
+            # rest of the pool is ranked with a held-out student that never saw them.
+            # Unseen texts the model and the LLM agreed on were never queued; they join
+            # the training data as silver (corrections kept) instead of being left out.
+            if {e.input_hash for e in pool_examples(scratch)} - training_hashes(scratch):
+                distill(scratch, pool_fraction=1.0)
+            held_out = held_out_student(scratch, workdir / "models" / f"round-{number}-held-out", max_steps)
+            if held_out is not None:
+                fill(scratch, reports_dir=reports, limit=per_round - filled.queued, distilled_path=str(held_out))
+        simulated_review(scratch, reports_dir=reports)
+        apply(scratch, reports_dir=reports)
+        summary = retrain(scratch, output=workdir / "models" / f"round-{number}", max_steps=max_steps, evaluate_llm=False)
+        record_round(number, summary, llm_f)
+        model = summary.model
+    return rows

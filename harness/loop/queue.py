@@ -1,0 +1,143 @@
+"""The correction queue: failing and informative cases as Prodigy-compatible tasks.
+
+``reports/queue/<suite>.jsonl`` holds one Prodigy task per input hash::
+
+    {"text": ..., "tokens": [...], "spans": [...] | "cats": {...},   # pre-filled best answer
+     "meta": {"suite": ..., "category": ..., "score": ...},
+     "_input_hash": ..., "_task_hash": ...,
+     "harness": {"suite", "scope": "eval" | "pool", "category", "status": "open" | "resolved",
+                 "decision": null | "gold" | "llm" | "distilled" | "edited" | "reject" | "flag" | "skip",
+                 "answer": <spans or cats chosen by the reviewer>, "gold": ..., "predictions": {name: ...},
+                 "informativeness": float, "first_seen", "last_seen", "applied_to": null | "dataset@vN"}}
+
+Categories (eval scope): ``train_signal`` (distilled wrong, LLM right), ``hard_case``
+(both wrong, differently), ``gold_suspect`` (LLM and distilled agree against the gold).
+Pool scope: ``disagreement`` (LLM and distilled differ on an unlabelled text).
+
+Exports are idempotent: one record per input hash; re-exporting keeps reviewers'
+decisions, updates predictions, and marks records that now pass ``resolved``
+(never deletes them). Writes hold an exclusive lock and replace the file atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..core.spans import tokens_from_records
+from ..errors import InputError
+from ..io import atomic
+from ..io.clock import now_iso
+from ..io.jsonl import read_jsonl
+from .records import CATEGORY_ORDER, annotation_fields
+
+#: What the Prodigy ``answer`` field says for each reviewer decision.
+PRODIGY_ANSWER = {"reject": "reject", "skip": "ignore", "flag": "ignore"}
+
+
+def merge(existing: Sequence[Mapping[str, Any]], fresh: Sequence[dict[str, Any]], *, scope: str) -> list[dict[str, Any]]:
+    """Fold a new export into the queue (idempotent).
+
+    - a fresh record for a known input hash updates predictions and category but
+      keeps the reviewer's decision and answer (and first_seen);
+    - an open record of the same scope that is no longer failing becomes
+      ``resolved`` (kept, so its history and any decision survive);
+    - everything else is kept as it was.
+    """
+    by_hash: dict[int, dict[str, Any]] = {int(r["_input_hash"]): json.loads(json.dumps(r)) for r in existing}
+    seen = set()
+    for record in fresh:
+        key = int(record["_input_hash"])
+        seen.add(key)
+        old = by_hash.get(key)
+        if old is None:
+            by_hash[key] = record
+            continue
+        keep = old["harness"]
+        new = record["harness"]
+        for name in ("decision", "answer", "first_seen", "applied_to"):
+            new[name] = keep.get(name)
+        if keep.get("decision") is None and keep.get("status") == "resolved":
+            new["status"] = "open"  # failing again
+        elif keep.get("decision") is not None:
+            new["status"] = keep.get("status", "open")
+        by_hash[key] = record
+    for key, record in by_hash.items():
+        meta = record["harness"]
+        # Only eval failures can "now pass"; an undecided pool record not in this
+        # (capped) fill is still unlabelled, so it stays open.
+        if (key not in seen and scope == "eval" and meta.get("scope") == "eval" and meta.get("status") == "open"
+                and meta.get("decision") is None):
+            meta["status"] = "resolved"
+            meta["last_seen"] = now_iso()
+    return sort_records(by_hash.values())
+
+
+def sort_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Most useful first: open before resolved, category order, then informativeness."""
+    return sorted(records, key=lambda r: (r["harness"].get("status") != "open",
+                                          CATEGORY_ORDER.get(r["harness"].get("category"), 9),
+                                          -float(r["harness"].get("informativeness") or 0.0), r["_input_hash"]))
+
+
+def load(path: str | Path) -> list[dict[str, Any]]:
+    """Read a queue file; a line broken by hand is an error naming file and line."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    records = []
+    for number, obj in read_jsonl(path):
+        if "_input_hash" not in obj or "text" not in obj or not isinstance(obj.get("harness"), dict):
+            raise InputError("queue record needs 'text', '_input_hash' and a 'harness' object", path=path, line=number)
+        records.append(obj)
+    return records
+
+
+@contextlib.contextmanager
+def locked(path: str | Path) -> Iterator[None]:
+    """Exclusive lock on ``<queue>.lock`` for a read-modify-write of the queue."""
+    lock_path = Path(str(path) + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def save(path: str | Path, records: Iterable[Mapping[str, Any]]) -> None:
+    """Atomically replace the queue file."""
+    atomic.write_jsonl(path, (json.dumps(r, ensure_ascii=False, sort_keys=True) for r in records))
+
+
+def update(path: str | Path, fresh: Sequence[dict[str, Any]], *, scope: str) -> list[dict[str, Any]]:
+    """Locked load + merge + atomic save; returns the new queue."""
+    with locked(path):
+        records = merge(load(path), fresh, scope=scope)
+        save(path, records)
+    return records
+
+
+def queue_path(reports_dir: str | Path, suite: str) -> Path:
+    """``reports/queue/<suite>.jsonl`` with the suite name made file-safe."""
+    from ..reports.json_report import report_path
+
+    return report_path(Path(reports_dir) / "queue", suite).with_suffix(".jsonl")
+
+
+def decide(record: dict[str, Any], decision: str, answer: Any, *, reviewer: str, task: str) -> None:
+    """Record a reviewer's decision, the one way every reviewer (terminal, Prodigy,
+    the simulated one) writes it: the harness fields, and the Prodigy fields a
+    re-export to Prodigy shows (``answer``, and the chosen ``spans`` or ``cats``)."""
+    meta = record["harness"]
+    meta["decision"] = decision
+    meta["answer"] = answer
+    meta["reviewer"] = reviewer
+    record["answer"] = PRODIGY_ANSWER.get(decision, "accept")
+    if answer is not None:
+        record.update(annotation_fields(task, answer, tokens_from_records(record.get("tokens") or ()) or None))

@@ -1,0 +1,129 @@
+"""Queue records: categories, the pre-filled answer and the informativeness score.
+
+A record is a Prodigy task (``text``, ``tokens``, ``spans`` or ``cats``, ``meta``,
+``_input_hash``, ``_task_hash``) plus a ``harness`` object with what the reviewer
+needs: the category, every pipeline's prediction, the gold, and the decision.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..core.spans import spans_to_records, tokens_to_records
+from ..gold.records import GoldExample, stable_hash
+from ..io.clock import now_iso
+from ..options import DEFAULT_THRESHOLD
+
+CATEGORIES = ("train_signal", "hard_case", "gold_suspect", "disagreement")
+DECISIONS = ("gold", "llm", "distilled", "edited", "reject", "flag", "skip")
+ACCEPTING = ("gold", "llm", "distilled", "edited")  # decisions that carry an answer to apply
+# Review order: what most needs a human first.
+CATEGORY_ORDER = {"gold_suspect": 0, "train_signal": 1, "disagreement": 2, "hard_case": 3}
+
+
+def normalise(value: Any, task: str, threshold: float = DEFAULT_THRESHOLD) -> Any:
+    """Comparable form of an annotation: a sorted span tuple list, or the set of positive labels."""
+    if task == "ner":
+        return tuple(sorted(tuple(s) for s in value or ()))
+    return tuple(sorted(label for label, score in (value or {}).items() if score >= threshold))
+
+
+def categorize(gold: Any, distilled: Any, llm: Any | None, task: str, threshold: float = DEFAULT_THRESHOLD) -> str | None:
+    """Which queue category an eval example falls in, or None if the distilled model is right.
+
+    Without an LLM, every distilled error is a ``hard_case``.
+    """
+    g, d = normalise(gold, task, threshold), normalise(distilled, task, threshold)
+    if llm is None:
+        return None if d == g else "hard_case"
+    m = normalise(llm, task, threshold)
+    if d == g:
+        return None
+    if m == g:
+        return "train_signal"
+    return "gold_suspect" if m == d else "hard_case"
+
+
+def disagreement_score(distilled: Any, llm: Any, task: str) -> float:
+    """How informative a pool text is: the size of the disagreement.
+
+    NER: differing spans over all spans (0..1) plus one per differing span, so that
+    larger disagreements come first. Text classification: the summed absolute
+    difference of label scores (a margin: close calls between the two models
+    score low, flat contradictions high).
+    """
+    if task == "ner":
+        a, b = set(normalise(distilled, task)), set(normalise(llm, task))
+        diff = len(a ^ b)
+        return diff + diff / max(1, len(a | b))
+    labels = set(distilled or {}) | set(llm or {})
+    return float(sum(abs(float((distilled or {}).get(x, 0.0)) - float((llm or {}).get(x, 0.0))) for x in labels))
+
+
+def annotation_fields(task: str, value: Any, tokens: Sequence[Any] | None) -> dict[str, Any]:
+    """The Prodigy ``spans`` or ``cats`` field for an annotation."""
+    if task == "ner":
+        return {"spans": spans_to_records((tuple(s) for s in value or ()), tokens)}  # type: ignore[misc]
+    return {"cats": {k: float(v) for k, v in (value or {}).items()}}
+
+
+def _plain(value: Any, task: str) -> Any:
+    """JSON form of spans (lists) or cats (dict)."""
+    if task == "ner":
+        return [list(s) for s in value or ()]
+    return {k: float(v) for k, v in (value or {}).items()}
+
+
+def make_record(
+    *, suite: str, scope: str, category: str, example: GoldExample, task: str, best: Any, gold: Any | None,
+    predictions: Mapping[str, Any], informativeness: float,
+) -> dict[str, Any]:
+    """One queue task, pre-filled with ``best`` (the answer most likely right)."""
+    record: dict[str, Any] = {
+        "text": example.text,
+        "_input_hash": example.input_hash,
+        "meta": {"suite": suite, "category": category, "score": round(informativeness, 4)},
+        **annotation_fields(task, best, example.tokens),
+    }
+    if example.tokens is not None:
+        record["tokens"] = tokens_to_records(example.tokens)
+    annotation = json.dumps(record.get("spans", record.get("cats")), sort_keys=True)
+    record["_task_hash"] = stable_hash(f"{example.input_hash}|{suite}|{annotation}")
+    now = now_iso()
+    record["harness"] = {
+        "suite": suite, "scope": scope, "category": category, "status": "open", "decision": None, "answer": None,
+        "gold": _plain(gold, task) if gold is not None else None,
+        "predictions": {name: _plain(v, task) for name, v in predictions.items()},
+        "informativeness": informativeness, "first_seen": now, "last_seen": now, "applied_to": None,
+    }
+    return record
+
+
+def eval_records(
+    *, suite: str, task: str, examples: Sequence[GoldExample], outputs: Mapping[str, Sequence[Any]],
+    distilled: str, llm: str | None, threshold: float = DEFAULT_THRESHOLD,
+) -> list[dict[str, Any]]:
+    """Queue records for the eval examples the distilled pipeline gets wrong.
+
+    ``outputs`` maps pipeline name -> per-example predictions (same order as
+    ``examples``). The pre-filled answer is the one most likely right: the LLM's
+    for a training signal (it equals the gold), the models' shared answer for a
+    suspected gold error, the gold for a hard case.
+    """
+    records = []
+    for i, example in enumerate(examples):
+        gold = example.spans if task == "ner" else dict(example.cats or {})
+        mine = outputs[distilled][i]
+        theirs = outputs[llm][i] if llm is not None else None
+        category = categorize(gold, mine, theirs, task, threshold)
+        if category is None:
+            continue
+        best = {"train_signal": theirs, "gold_suspect": mine}.get(category, gold)
+        score = disagreement_score(mine, gold, task)
+        records.append(make_record(
+            suite=suite, scope="eval", category=category, example=example, task=task, best=best, gold=gold,
+            predictions={name: values[i] for name, values in outputs.items()}, informativeness=score,
+        ))
+    return records

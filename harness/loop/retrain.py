@@ -1,0 +1,76 @@
+"""``harness retrain``: a new distilled model from the newest training version, evaluated."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..core.results import PipelineResult
+from ..gold.store import GoldVersion
+from ..io import atomic
+from ..suites import PipelineSpec, SuiteSpec
+from .pool import gold_store
+
+
+def train_student(student: PipelineSpec, version: GoldVersion, output: Path, max_steps: int | None,
+                   *, step_share: float = 1.0) -> Any:
+    """Train ``student`` on ``version`` with the suite's training settings (config, steps,
+    seed); ``max_steps`` overrides the steps, ``step_share`` scales them."""
+    from ..training import train
+
+    settings = student.train
+    steps = max_steps if max_steps is not None else (settings.max_steps if settings else None)
+    if steps is not None:
+        steps = max(int(steps * step_share), 1)
+    return train(version, output, config=settings.config if settings else None, max_steps=steps,
+                 seed=settings.seed if settings else 0, checkpoint=settings.checkpoint if settings else "best")
+
+
+@dataclass(frozen=True)
+class RetrainSummary:
+    """The new model, the training version it learnt from, its (and the LLM's) results."""
+
+    model: Path
+    training: str
+    result: PipelineResult
+    promoted: bool
+    llm: PipelineResult | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def retrain(spec: SuiteSpec, *, pipeline: str | None = None, output: str | Path | None = None, promote: bool = False,
+            max_steps: int | None = None, evaluate_llm: bool = True, resamples: int | None = None) -> RetrainSummary:
+    """Train the distilled pipeline on the newest training version, evaluate it on the
+    suite's gold eval split, record the scores in its meta; ``promote`` installs it
+    as the suite's distilled model."""
+    from ..evaluate import evaluate_pipeline
+
+    store = gold_store(spec)
+    student = spec.pipelines[pipeline] if pipeline else spec.require_distilled()
+    version = store.resolve(spec.training) if store.version_numbers(spec.training) else store.resolve(spec.gold)
+    out = Path(output) if output else Path(student.path).parent / f"{spec.name}-{student.name}-{version.name}-v{version.version}"
+    trained = train_student(student, version, out, max_steps)
+    gold = store.resolve(spec.gold)
+    n = resamples if resamples is not None else spec.resamples
+    result = evaluate_pipeline(gold, dataclasses.replace(student, path=str(trained.output)), resamples=n, seed=spec.seed,
+                               threshold=spec.threshold)
+    meta_path = trained.output / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["harness"]["eval"] = {"gold": gold.ref, "gold_sha256": gold.sha256, "micro_f": result.scores.micro.f,
+                               "micro_f_ci": list(result.scores.micro.f_ci), "macro_f": result.scores.macro_f}
+    atomic.write_json(meta_path, meta)
+    llm_result = None
+    if evaluate_llm and any(p.is_llm for p in spec.pipelines.values()):
+        llm_result = evaluate_pipeline(gold, spec.require_llm(), resamples=n, seed=spec.seed, threshold=spec.threshold)
+    if promote:
+        target = Path(student.path)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.promote.", dir=target.parent))
+        shutil.rmtree(staging)
+        shutil.copytree(trained.output, staging)
+        atomic.replace_directory(staging, target)
+    return RetrainSummary(trained.output, version.ref, result, promote, llm_result)

@@ -1,0 +1,123 @@
+"""Every shared choice and default, defined once, and how a run resolves them.
+
+The pytest plugin, the ``harness`` CLI and the suite parser all read from here:
+the choices (LLM modes, checkpoints, pipeline kinds, tasks), the defaults
+(resamples, seed, threshold, ...) and the command-line options they share.
+Like pytest-benchmark's option table, an option is described once and added to
+either an ``argparse`` parser or pytest's parser (whose ``addoption`` takes the
+same keywords).
+
+Resolution order everywhere: a value given on the command line, else the
+suite's, else the default here (:func:`first_given`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+# -- choices -----------------------------------------------------------------------
+
+#: LLM cassette modes: answer from the cassette only / call the model for missing
+#: prompts and record them / bypass the cassette.
+LLM_MODES: tuple[str, ...] = ("replay", "record", "live")
+DEFAULT_LLM_MODE = "replay"
+#: "best": spaCy's model-best on a held-out 10% of the train split; "last": model-last trained on all of it.
+CHECKPOINTS: tuple[str, ...] = ("best", "last")
+DEFAULT_CHECKPOINT = "best"
+#: Pipeline kinds a suite may name; each has one runner (``harness.runners.get_runner``).
+PIPELINE_KINDS: tuple[str, ...] = ("spacy", "llm", "predictions")
+TASKS: tuple[str, ...] = ("ner", "textcat", "textcat_multilabel")
+SPLITS: tuple[str, ...] = ("train", "eval")
+#: How imported predictions are matched with gold examples.
+PREDICTION_KEYS: tuple[str, ...] = ("input_hash", "text")
+
+# -- defaults ----------------------------------------------------------------------
+
+DEFAULT_RESAMPLES = 1000
+DEFAULT_SEED = 0
+#: Confidence level of every interval the harness reports (percentile bootstrap).
+CONFIDENCE = 0.95
+DEFAULT_THRESHOLD = 0.5  # textcat decision threshold
+DEFAULT_BATCH_SIZE = 128
+DEFAULT_LATENCY_DOCS = 32  # texts run one by one (warm-up + per-doc latency) before batching
+DEFAULT_EVAL_FRACTION = 0.3
+DEFAULT_GOLD_DIR = "gold"
+DEFAULT_REPORTS_DIR = "reports"
+DEFAULT_SUITE_GLOBS: tuple[str, ...] = ("suites/*.toml", "**/suites/*.toml")
+DEFAULT_TRAIN_SEED = 0
+
+
+def first_given(*values: Any) -> Any:
+    """The first value that is not None: CLI value, else the suite's, else a default."""
+    for value in values:
+        if value is not None:
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """How pipelines are scored in one run. ``None`` means "the suite's own setting"."""
+
+    resamples: int | None = None
+    seed: int | None = None
+    llm_mode: str | None = None  # None: each cassette's configured mode (replay by default)
+
+    def resamples_for(self, suite_value: int | None) -> int:
+        return int(first_given(self.resamples, suite_value, DEFAULT_RESAMPLES))
+
+    def seed_for(self, suite_value: int | None) -> int:
+        return int(first_given(self.seed, suite_value, DEFAULT_SEED))
+
+
+# -- argument types ------------------------------------------------------------------
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (e.g. resamples, steps, limits)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+# -- options shared by the CLI and the pytest plugin ---------------------------------
+
+
+class _AddsOptions(Protocol):
+    def __call__(self, *flags: str, **kwargs: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class SharedOption:
+    """One option, described once: ``add_to`` puts it on an argparse parser
+    (``parser.add_argument``) or a pytest option group (``group.addoption``) under
+    that face's flag (``--resamples`` in the CLI, ``--harness-resamples`` in pytest,
+    where a prefix keeps it apart from other plugins' options)."""
+
+    name: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def add_to(self, add: _AddsOptions | Callable[..., Any], flag: str) -> None:
+        add(flag, **self.kwargs)
+
+
+LLM_MODE = SharedOption("llm_mode", {
+    "choices": LLM_MODES, "default": None,
+    "help": "LLM cassettes: replay (default: offline, answers from the cassette), record (call the model for "
+            "missing prompts and save them), live (no cassette)",
+})
+RESAMPLES = SharedOption("resamples", {
+    "type": positive_int, "default": None, "metavar": "N",
+    "help": f"bootstrap resamples for the {CONFIDENCE:.0%} confidence intervals (default: the suite's, {DEFAULT_RESAMPLES})",
+})
+SEED = SharedOption("seed", {
+    "type": int, "default": None, "metavar": "N",
+    "help": f"bootstrap seed (default: the suite's, {DEFAULT_SEED})",
+})

@@ -1,0 +1,80 @@
+"""The Runner protocol: every pipeline kind returns the same :class:`RunOutput`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from ..core.results import LLMStats, Output, SpeedStats
+from ..core.spans import SpanTuple
+from ..errors import InputError
+from ..options import PIPELINE_KINDS
+
+if TYPE_CHECKING:
+    from ..gold.records import GoldExample
+    from ..suites import PipelineSpec
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What a pipeline said about one text."""
+
+    spans: tuple[SpanTuple, ...] = ()
+    cats: Mapping[str, float] | None = None
+    n_words: int = 0
+
+    def output(self, task: str) -> Output:
+        """The annotation alone: spans for NER, label scores otherwise."""
+        return self.spans if task == "ner" else dict(self.cats or {})
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """What any runner returns: predictions (in input order) plus the figures about
+    the pipeline that produced them."""
+
+    predictions: tuple[Prediction, ...]
+    speed: SpeedStats
+    path: str
+    size_bytes: int = 0
+    size_source: str = "unknown"  # disk | declared | unknown
+    n_params: int | None = None
+    training: Mapping[str, Any] = field(default_factory=dict)  # the model's harness training record
+    train_examples: int | None = None
+    llm: LLMStats | None = None
+    missing: int = 0  # imported predictions: examples without one
+    latencies_ms: tuple[float, ...] = ()  # per-document timings of the texts run one by one
+
+    def outputs(self, task: str) -> list[Output]:
+        return [p.output(task) for p in self.predictions]
+
+
+class Runner(Protocol):
+    """Runs one kind of pipeline over gold examples.
+
+    ``timed=False`` skips the one-by-one latency pass (e.g. predicting a pool);
+    ``llm_mode`` overrides an LLM cassette's mode (other kinds ignore it).
+    """
+
+    kind: ClassVar[str]
+
+    def run(self, spec: PipelineSpec, examples: Sequence[GoldExample], *, task: str, llm_mode: str | None = None,
+            timed: bool = True) -> RunOutput: ...
+
+
+def get_runner(kind: str) -> Runner:
+    """The runner for a pipeline kind (imported on first use: spaCy loads only when needed)."""
+    if kind == "spacy":
+        from .spacy_runner import SpacyRunner
+
+        return SpacyRunner()
+    if kind == "llm":
+        from .llm_runner import LLMRunner
+
+        return LLMRunner()
+    if kind == "predictions":
+        from .predictions_runner import PredictionsRunner
+
+        return PredictionsRunner()
+    raise InputError(f"unknown pipeline kind {kind!r} (supported: {', '.join(PIPELINE_KINDS)})", field="kind")
