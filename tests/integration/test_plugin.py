@@ -125,10 +125,31 @@ def test_missing_pipeline_path_fails_gates_clearly(project: pytest.Pytester, tmp
     assert "no-such-model" in report["errors"]["distilled"]
 
 
+HEAVY = ("spacy", "spacy_llm", "numpy", "thinc", "pydantic", "rich", "harness.session", "harness.core.metrics")
+
+
 def test_plugin_import_does_not_import_spacy() -> None:
-    code = "import sys, harness.plugin; print(sorted(m for m in ('spacy', 'numpy', 'thinc') if m in sys.modules))"
+    code = f"import json, sys, harness.plugin; print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert json.loads(out.strip().replace("'", '"')) == []
+    assert json.loads(out) == []
+
+
+def test_run_without_suites_does_no_harness_work(pytester: pytest.Pytester) -> None:
+    """A project with no suite file: no session is made and nothing heavy is imported,
+    checked in the pytest process itself (a subprocess, so this test's imports don't count)."""
+    pytester.makepyfile("def test_ok():\n    assert True\n")
+    pytester.makeconftest(f"""
+import json, sys
+def pytest_unconfigure(config):
+    from harness.plugin import SESSION_KEY
+    loaded = sorted(m for m in {HEAVY!r} if m in sys.modules)
+    with open("harness-probe.json", "w") as handle:
+        json.dump({{"session": config.stash.get(SESSION_KEY, None) is not None, "loaded": loaded}}, handle)
+""")
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=1)
+    probe = json.loads((pytester.path / "harness-probe.json").read_text())
+    assert probe == {"session": False, "loaded": []}
 
 
 def test_unrelated_project_is_unaffected(pytester: pytest.Pytester) -> None:

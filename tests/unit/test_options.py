@@ -1,0 +1,71 @@
+"""Shared options: defined once, resolved the same way by the CLI, pytest and suites."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from harness import options
+from harness.options import EvalSettings, first_given, positive_int
+
+
+def test_first_given_prefers_cli_then_suite_then_default() -> None:
+    assert first_given(5, 7, 1000) == 5
+    assert first_given(None, 7, 1000) == 7
+    assert first_given(None, None, 1000) == 1000
+    assert first_given(0, 7) == 0  # 0 is a value, not "not given"
+    assert first_given(None, None) is None
+
+
+def test_eval_settings_fall_back_to_the_suite_and_the_defaults() -> None:
+    assert EvalSettings().resamples_for(None) == options.DEFAULT_RESAMPLES
+    assert EvalSettings().resamples_for(200) == 200
+    assert EvalSettings(resamples=50).resamples_for(200) == 50
+    assert EvalSettings().seed_for(3) == 3 and EvalSettings(seed=9).seed_for(3) == 9
+    assert EvalSettings().seed_for(None) == options.DEFAULT_SEED
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "x", "1.5"])
+def test_positive_int_refuses_what_is_not_a_count(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError):
+        positive_int(text)
+    assert positive_int("12") == 12
+
+
+def test_a_shared_option_reads_the_same_in_any_parser() -> None:
+    """The CLI and the plugin add the same definition under their own flag."""
+    cli = argparse.ArgumentParser()
+    options.LLM_MODE.add_to(cli.add_argument, "--llm-mode")
+    options.RESAMPLES.add_to(cli.add_argument, "--resamples")
+    plugin_like = argparse.ArgumentParser()
+    options.LLM_MODE.add_to(plugin_like.add_argument, "--llm-mode")
+    options.RESAMPLES.add_to(plugin_like.add_argument, "--harness-resamples")
+    assert cli.parse_args(["--llm-mode", "record", "--resamples", "50"]) == argparse.Namespace(llm_mode="record", resamples=50)
+    assert plugin_like.parse_args([]) == argparse.Namespace(llm_mode=None, harness_resamples=None)
+    for parser, flag in ((cli, "--resamples"), (plugin_like, "--harness-resamples")):
+        with pytest.raises(SystemExit):
+            parser.parse_args([flag, "0"])
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--llm-mode", "cached"])
+
+
+def test_choices_are_the_ones_the_suite_models_accept() -> None:
+    """The pydantic suite models spell the choices as Literals; they must match options."""
+    import typing
+
+    from harness.suites import PipelineTable, TrainTable
+
+    assert typing.get_args(TrainTable.model_fields["checkpoint"].annotation) == options.CHECKPOINTS
+    assert typing.get_args(PipelineTable.model_fields["kind"].annotation) == options.PIPELINE_KINDS
+    assert typing.get_args(PipelineTable.model_fields["key"].annotation) == options.PREDICTION_KEYS
+
+
+def test_no_pickle_anywhere_in_the_package() -> None:
+    from pathlib import Path
+
+    import harness
+
+    root = Path(harness.__file__).parent
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py") if "pickle" in p.read_text(encoding="utf-8")]
+    assert offenders == []
