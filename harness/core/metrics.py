@@ -203,28 +203,48 @@ def count_cats(
 def bootstrap_sums(matrix: np.ndarray, resamples: int, seed: int, *, max_cells: int = 4_000_000) -> np.ndarray:
     """Column sums of ``matrix`` (examples x k) under each bootstrap resample: (resamples, k).
 
-    A resample draws ``n`` examples with replacement. Examples whose rows are
-    identical are interchangeable in every sum, so instead of drawing ``n``
-    example indices we draw how often each *distinct row* is drawn: for groups of
-    sizes ``s_1..s_G`` those totals are exactly Multinomial(n, s_g / n). The
-    result has the same distribution as index-by-index resampling, at a cost of
-    G (not n) per resample: a corpus of 100,000 documents has a few hundred
-    distinct count rows. Seeded, so two pipelines scored on the same examples get
-    the same draws when their matrices are stacked side by side (paired).
+    A resample draws ``n`` examples with replacement; each resample's sums are
+    ``weights @ matrix`` where ``weights`` counts how often each example was drawn.
+    Two exact ways to draw those counts, the cheaper one is used:
+
+    - grouped: examples with identical rows are interchangeable in every sum, so
+      draw how often each *distinct row* is drawn, Multinomial(n, group sizes / n):
+      G variates per resample (a real eval split has few distinct rows);
+    - thinned: draws that land on all-zero rows add nothing, so draw how many land
+      on active rows (Binomial(n, active / n)) and spread only those uniformly:
+      about ``active`` variates per resample, vectorised in chunks.
+
+    Both have the distribution of index-by-index resampling. Seeded; stacking two
+    pipelines' matrices side by side gives both the same draws (paired).
     """
     n_examples = matrix.shape[0]
     if n_examples == 0 or resamples <= 0:
         return np.zeros((0, matrix.shape[1]))
-    patterns, sizes = np.unique(matrix, axis=0, return_counts=True)
-    probabilities = sizes / n_examples
     rng = np.random.default_rng(seed)
-    # Chunk the resamples so that the (resamples x groups) totals stay bounded in memory.
-    rows = max(1, min(resamples, max_cells // max(1, len(sizes))))
-    blocks = []
-    for done in range(0, resamples, rows):
-        totals = rng.multinomial(n_examples, probabilities, size=min(rows, resamples - done))
-        blocks.append(totals.astype(np.float64) @ patterns)
-    return np.vstack(blocks)
+    compact = matrix.astype(np.uint16) if matrix.max(initial=0) < 2**16 and np.all(matrix == np.round(matrix)) else matrix
+    rows = np.ascontiguousarray(compact).view(np.dtype((np.void, compact.dtype.itemsize * compact.shape[1]))).ravel()
+    _, first, sizes = np.unique(rows, return_index=True, return_counts=True)
+    active = np.flatnonzero(matrix.any(axis=1))
+    if len(active) == 0:
+        return np.zeros((resamples, matrix.shape[1]))
+    if len(sizes) * 8 <= len(active):  # a binomial costs about 8 uniform index draws
+        patterns = matrix[first]
+        chunk = max(1, min(resamples, max_cells // len(sizes)))
+        blocks = [rng.multinomial(n_examples, sizes / n_examples, size=min(chunk, resamples - done)) @ patterns
+                  for done in range(0, resamples, chunk)]
+        return np.vstack(blocks).astype(np.float64)
+    sub = matrix[active]
+    n_active = len(active)
+    landed = rng.binomial(n_examples, n_active / n_examples, size=resamples)
+    out = np.empty((resamples, matrix.shape[1]))
+    chunk = max(1, min(resamples, max_cells // max(1, n_active)))
+    for start in range(0, resamples, chunk):
+        counts = landed[start:start + chunk]
+        owner = np.repeat(np.arange(len(counts)), counts)
+        draws = rng.integers(0, n_active, size=int(counts.sum()))
+        weights = np.bincount(owner * n_active + draws, minlength=len(counts) * n_active).reshape(len(counts), n_active)
+        out[start:start + len(counts)] = weights.astype(np.float32) @ sub.astype(np.float32)
+    return out
 
 
 def count_matrix(counts: Mapping[str, Counts], labels: Sequence[str], n_examples: int) -> np.ndarray:
