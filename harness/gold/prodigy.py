@@ -129,44 +129,48 @@ def parse_prodigy_file(
         if answer == "reject" and not is_binary_label:
             stats.skipped_reject += 1
             continue
-        input_hash = obj.get("_input_hash")
-        if input_hash is None:
-            input_hash = stable_hash(text)
-        elif not isinstance(input_hash, int) or isinstance(input_hash, bool):
-            raise InputError("'_input_hash' must be an integer", field="_input_hash", **where)
-        meta = obj.get("meta") or {}
-        if not isinstance(meta, dict):
-            raise InputError("'meta' must be an object", field="meta", **where)
-        extra = {k: v for k, v in obj.items() if k not in KNOWN_KEYS}
-        source = f"{path}:{number}"
-        if "spans" in obj:
-            if "tokens" in obj:
-                tokens = _parse_tokens(obj["tokens"], text, where)
-            elif tokenizer is not None:
-                tokens = tuple(tokenizer(text))
-                stats.tokenized += 1
-            else:
-                raise InputError("NER task without 'tokens' and no tokenizer given", field="tokens", **where)
-            spans = _parse_spans(obj["spans"], text, tokens, where)
-            yield GoldExample(input_hash, text, spans=spans, tokens=tokens, meta=meta, extra=extra, source=source)
-        elif "cats" in obj:
-            yield GoldExample(input_hash, text, cats=_parse_cats(obj["cats"], where), meta=meta, extra=extra, source=source)
-        elif "accept" in obj:
-            accepted = obj["accept"]
-            if not isinstance(accepted, list):
-                raise InputError("'accept' must be a list of option ids", field="accept", **where)
-            options = [str(o.get("id")) for o in obj.get("options", []) if isinstance(o, dict)]
-            labels = options or [str(a) for a in accepted]
-            cats = {label: (1.0 if label in {str(a) for a in accepted} else 0.0) for label in labels}
-            yield GoldExample(input_hash, text, cats=cats, meta=meta, extra=extra, source=source)
-        elif is_binary_label:
-            label = obj["label"]
-            if not isinstance(label, str) or not label:
-                raise InputError("'label' must be a non-empty string", field="label", **where)
-            cats = {label: 1.0 if answer == "accept" else 0.0}
-            yield GoldExample(input_hash, text, cats=cats, meta=meta, extra=extra | {"_binary": True}, source=source)
+        yield _example(obj, text, answer, is_binary_label, where, tokenizer, stats)
+
+
+def _example(obj: dict[str, Any], text: str, answer: str, is_binary_label: bool, where: dict[str, Any],
+             tokenizer: Tokenizer | None, stats: ImportStats) -> GoldExample:
+    """One accepted (or binary) task as a gold example, by its shape."""
+    input_hash = obj.get("_input_hash")
+    if input_hash is None:
+        input_hash = stable_hash(text)
+    elif not isinstance(input_hash, int) or isinstance(input_hash, bool):
+        raise InputError("'_input_hash' must be an integer", field="_input_hash", **where)
+    meta = obj.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise InputError("'meta' must be an object", field="meta", **where)
+    common: dict[str, Any] = {"meta": meta, "extra": {k: v for k, v in obj.items() if k not in KNOWN_KEYS},
+                              "source": f"{where['path']}:{where['line']}"}
+    if "spans" in obj:
+        if "tokens" in obj:
+            tokens = _parse_tokens(obj["tokens"], text, where)
+        elif tokenizer is not None:
+            tokens = tuple(tokenizer(text))
+            stats.tokenized += 1
         else:
-            raise InputError("task has none of 'spans', 'cats', 'accept' or 'label'", **where)
+            raise InputError("NER task without 'tokens' and no tokenizer given", field="tokens", **where)
+        return GoldExample(input_hash, text, spans=_parse_spans(obj["spans"], text, tokens, where), tokens=tokens, **common)
+    if "cats" in obj:
+        return GoldExample(input_hash, text, cats=_parse_cats(obj["cats"], where), **common)
+    if "accept" in obj:
+        accepted = obj["accept"]
+        if not isinstance(accepted, list):
+            raise InputError("'accept' must be a list of option ids", field="accept", **where)
+        options = [str(o.get("id")) for o in obj.get("options", []) if isinstance(o, dict)]
+        labels = options or [str(a) for a in accepted]
+        return GoldExample(input_hash, text, cats={label: (1.0 if label in {str(a) for a in accepted} else 0.0)
+                                                   for label in labels}, **common)
+    if is_binary_label:
+        label = obj["label"]
+        if not isinstance(label, str) or not label:
+            raise InputError("'label' must be a non-empty string", field="label", **where)
+        common["extra"] = common["extra"] | {"_binary": True}
+        return GoldExample(input_hash, text, cats={label: 1.0 if answer == "accept" else 0.0}, **common)
+    raise InputError("task has none of 'spans', 'cats', 'accept' or 'label'", **where)
 
 
 def merge_duplicates(examples: Iterable[GoldExample], stats: ImportStats | None = None) -> list[GoldExample]:
