@@ -24,7 +24,15 @@ from .options import (
     DEFAULT_THRESHOLD,
     DEFAULT_TRAIN_SEED,
 )
-from .suites import PipelineSpec, SuiteSpec, parse_suite
+from .specs import PipelineSpec, SuiteSpec
+
+
+def parse_suite(path: str) -> SuiteSpec:
+    """Read and validate a suite file (pydantic is imported only when one is read)."""
+    from .suites import parse_suite as parse
+
+    return parse(path)
+
 
 # --------------------------------------------------------------------------- gold
 

@@ -32,14 +32,13 @@ import tomllib
 import types
 import typing
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .core.gates import THRESHOLD_GATES, Gate, LabelFGate, VsLLMGate
-from .errors import HarnessError, InputError
+from .errors import InputError
 from .gold.store import GoldRef
 from .options import (
     DEFAULT_BATCH_SIZE,
@@ -50,6 +49,7 @@ from .options import (
     DEFAULT_THRESHOLD,
     DEFAULT_TRAIN_SEED,
 )
+from .specs import PipelineSpec, SuiteSpec, TrainSpec
 
 Fraction = typing.Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = typing.Annotated[float, Field(gt=0)]
@@ -118,74 +118,6 @@ class SuiteFileModel(_Table):
     suite: SuiteTable
     pipelines: dict[str, PipelineTable] = Field(min_length=1)
     gates: dict[str, GatesTable] = Field(default_factory=dict)
-
-
-# -- the parsed suite ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrainSpec:
-    config: Path | None = None
-    max_steps: int | None = None
-    seed: int = DEFAULT_TRAIN_SEED
-    checkpoint: str = DEFAULT_CHECKPOINT  # one of options.CHECKPOINTS
-
-
-@dataclass(frozen=True)
-class PipelineSpec:
-    """A pipeline to evaluate: ``kind`` says which runner handles it."""
-
-    name: str
-    kind: str
-    path: str  # resolved path, or an installed package name
-    train: TrainSpec | None = None
-    batch_size: int = DEFAULT_BATCH_SIZE
-    latency_docs: int = DEFAULT_LATENCY_DOCS
-    declared_size: int | None = None  # llm: the model's size is not on disk
-    prices: Mapping[str, float] = field(default_factory=dict)  # llm: USD per 1k prompt/completion tokens
-    key: str = "input_hash"  # predictions: match records by "input_hash" or "text"
-
-    @property
-    def is_llm(self) -> bool:
-        return self.kind == "llm"
-
-
-@dataclass(frozen=True)
-class SuiteSpec:
-    """A parsed suite file. Gates are built against the gold's labels by :func:`build_gates`."""
-
-    file: Path
-    name: str
-    gold: GoldRef
-    gold_dir: Path
-    pipelines: Mapping[str, PipelineSpec]
-    gate_tables: Mapping[str, GatesTable] = field(default_factory=dict)
-    description: str = ""
-    threshold: float = DEFAULT_THRESHOLD
-    resamples: int = DEFAULT_RESAMPLES
-    seed: int = DEFAULT_SEED
-    pool: tuple[GoldRef, str] | None = None  # unlabelled pool: (gold ref, split), e.g. the gold's train split
-    training: str = ""  # dataset name of the training versions (default: "<gold>-train")
-
-    @property
-    def distilled(self) -> PipelineSpec | None:
-        """The distilled pipeline: the suite's first spaCy pipeline."""
-        return next((p for p in self.pipelines.values() if p.kind == "spacy"), None)
-
-    @property
-    def llm(self) -> PipelineSpec | None:
-        """The teacher: the suite's first LLM pipeline."""
-        return next((p for p in self.pipelines.values() if p.is_llm), None)
-
-    def require_distilled(self) -> PipelineSpec:
-        if self.distilled is None:
-            raise HarnessError(f"{self.file}: the suite has no spaCy (distilled) pipeline")
-        return self.distilled
-
-    def require_llm(self) -> PipelineSpec:
-        if self.llm is None:
-            raise HarnessError(f"{self.file}: the suite has no llm pipeline")
-        return self.llm
 
 
 def _err(path: Path, key: str, message: str) -> InputError:

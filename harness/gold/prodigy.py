@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ..core.spans import SpanTuple, TokenTuple, first_overlap
 from ..errors import InputError
 from ..io.jsonl import read_jsonl
-from .records import KNOWN_KEYS, GoldExample, stable_hash
+from .records import KNOWN_KEYS, GoldExample, Task, stable_hash
 
-Task = Literal["ner", "textcat", "textcat_multilabel"]
 Tokenizer = Callable[[str], Sequence[TokenTuple]]
 
 

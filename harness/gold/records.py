@@ -12,9 +12,11 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from ..core.spans import SpanTuple, TokenTuple, spans_to_records, tokens_from_records, tokens_to_records
+
+Task = Literal["ner", "textcat", "textcat_multilabel"]  # options.TASKS
 
 #: Record keys the harness reads; everything else is kept in ``GoldExample.extra``.
 KNOWN_KEYS = frozenset({"text", "spans", "cats", "tokens", "meta", "_input_hash", "_task_hash", "answer", "accept",

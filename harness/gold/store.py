@@ -25,8 +25,7 @@ from ..io import atomic
 from ..io.clock import now_iso
 from ..io.jsonl import canonical_json, read_jsonl
 from ..options import SPLITS, TASKS
-from .prodigy import Task
-from .records import GoldExample, example_from_record, label_counts, with_split
+from .records import GoldExample, Task, example_from_record, label_counts, with_split
 
 MANIFEST_SCHEMA = 1
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

@@ -1,0 +1,88 @@
+"""A parsed suite as plain frozen dataclasses (no pydantic: evaluating one pipeline
+from the CLI needs these, not the suite file's models in :mod:`harness.suites`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import HarnessError
+from .options import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CHECKPOINT,
+    DEFAULT_LATENCY_DOCS,
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    DEFAULT_THRESHOLD,
+    DEFAULT_TRAIN_SEED,
+)
+
+if TYPE_CHECKING:
+    from .gold.store import GoldRef
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    config: Path | None = None
+    max_steps: int | None = None
+    seed: int = DEFAULT_TRAIN_SEED
+    checkpoint: str = DEFAULT_CHECKPOINT  # one of options.CHECKPOINTS
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """A pipeline to evaluate: ``kind`` says which runner handles it."""
+
+    name: str
+    kind: str
+    path: str  # resolved path, or an installed package name
+    train: TrainSpec | None = None
+    batch_size: int = DEFAULT_BATCH_SIZE
+    latency_docs: int = DEFAULT_LATENCY_DOCS
+    declared_size: int | None = None  # llm: the model's size is not on disk
+    prices: Mapping[str, float] = field(default_factory=dict)  # llm: USD per 1k prompt/completion tokens
+    key: str = "input_hash"  # predictions: match records by "input_hash" or "text"
+
+    @property
+    def is_llm(self) -> bool:
+        return self.kind == "llm"
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """A parsed suite file. Gates are built against the gold's labels by :func:`build_gates`."""
+
+    file: Path
+    name: str
+    gold: GoldRef
+    gold_dir: Path
+    pipelines: Mapping[str, PipelineSpec]
+    gate_tables: Mapping[str, Any] = field(default_factory=dict)  # gates.<pipeline> -> suites.GatesTable
+    description: str = ""
+    threshold: float = DEFAULT_THRESHOLD
+    resamples: int = DEFAULT_RESAMPLES
+    seed: int = DEFAULT_SEED
+    pool: tuple[GoldRef, str] | None = None  # unlabelled pool: (gold ref, split), e.g. the gold's train split
+    training: str = ""  # dataset name of the training versions (default: "<gold>-train")
+
+    @property
+    def distilled(self) -> PipelineSpec | None:
+        """The distilled pipeline: the suite's first spaCy pipeline."""
+        return next((p for p in self.pipelines.values() if p.kind == "spacy"), None)
+
+    @property
+    def llm(self) -> PipelineSpec | None:
+        """The teacher: the suite's first LLM pipeline."""
+        return next((p for p in self.pipelines.values() if p.is_llm), None)
+
+    def require_distilled(self) -> PipelineSpec:
+        if self.distilled is None:
+            raise HarnessError(f"{self.file}: the suite has no spaCy (distilled) pipeline")
+        return self.distilled
+
+    def require_llm(self) -> PipelineSpec:
+        if self.llm is None:
+            raise HarnessError(f"{self.file}: the suite has no llm pipeline")
+        return self.llm
