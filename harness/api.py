@@ -39,16 +39,17 @@ def parse_suite(path: str) -> SuiteSpec:
 
 def gold_import(paths: Sequence[str], *, name: str, gold_dir: str = DEFAULT_GOLD_DIR, task: str | None = None,
                 eval_fraction: float = DEFAULT_EVAL_FRACTION, seed: int = DEFAULT_SEED, lang: str = "en",
-                notes: str = "") -> GoldVersion:
-    """Import Prodigy JSONL / spaCy DocBin files as the next version of ``name``."""
+                notes: str = "", eval_paths: Sequence[str] = ()) -> GoldVersion:
+    """Import Prodigy JSONL / spaCy DocBin files as the next version of ``name``
+    (``eval_paths``: the user's own eval split, kept as it is)."""
     from .gold.importer import import_examples
     from .runners.spacy_data import read_docbin, spacy_tokenizer
 
-    needs_tokenizer = any(not p.endswith(".spacy") for p in paths)
+    needs_tokenizer = any(not p.endswith(".spacy") for p in (*paths, *eval_paths))
     return import_examples(
         GoldStore(gold_dir), paths, name=name, task=task, eval_fraction=eval_fraction, seed=seed,  # type: ignore[arg-type]
         tokenizer=spacy_tokenizer(lang) if needs_tokenizer else None,
-        docbin_reader=lambda path: read_docbin(path, lang), notes=notes, lang=lang,
+        docbin_reader=lambda path: read_docbin(path, lang), notes=notes, lang=lang, eval_paths=eval_paths,
     )
 
 
@@ -57,7 +58,11 @@ def gold_list(gold_dir: str = DEFAULT_GOLD_DIR) -> list[dict[str, Any]]:
     store = GoldStore(gold_dir)
     rows = []
     for dataset in store.datasets():
-        for number in store.version_numbers(dataset):
+        for number in store.version_dirs(dataset):
+            if number not in store.version_numbers(dataset):  # listed, not hidden: verify says what is wrong
+                rows.append({"ref": f"{dataset}@v{number}", "task": "(no manifest)", "train": "-", "eval": "-",
+                             "labels": "-", "sha256": "-", "parent": "-", "created": "-"})
+                continue
             version = store.resolve(f"{dataset}@v{number}", verify=False)
             m = version.manifest
             rows.append({"ref": version.ref, "task": m["task"], "train": m["splits"]["train"]["examples"],

@@ -11,8 +11,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__, api, options
+from .core.stats import format_interval
+from .core.text import printable
 from .errors import GoldIntegrityError, HarnessError
 
 console = Console(highlight=False)
@@ -30,7 +33,11 @@ examples:
 
 def _gold_import_cli(args: argparse.Namespace) -> int:
     version = api.gold_import(args.paths, name=args.name, gold_dir=args.gold_dir, task=args.task,
-                              eval_fraction=args.eval_fraction, seed=args.seed, lang=args.lang, notes=args.notes)
+                              eval_fraction=args.eval_fraction, seed=args.seed, lang=args.lang, notes=args.notes,
+                              eval_paths=args.eval or ())
+    if version.unchanged:
+        console.print(f"unchanged: {version.ref} already holds exactly these examples; nothing written", markup=False)
+        return 0
     m = version.manifest
     console.print(f"wrote [bold]{version.ref}[/] at {version.path} ({m['task']}): "
                   f"{m['splits']['train']['examples']} train, {m['splits']['eval']['examples']} eval, "
@@ -171,7 +178,8 @@ def _queue_show_cli(args: argparse.Namespace) -> int:
         meta = r["harness"]
         preds = "\n".join(f"{k}: {_shown_annotation(v, r['text'])}" for k, v in meta["predictions"].items())
         table.add_row(str(i), meta["category"], f"{meta.get('informativeness', 0):.2f}", str(meta.get("decision") or "-"),
-                      r["text"][:120], _shown_annotation(meta.get("gold"), r["text"]), preds)
+                      Text(printable(r["text"][:120])), Text(printable(_shown_annotation(meta.get("gold"), r["text"]))),
+                      Text(printable(preds)))
     console.print(table)
     return 0
 
@@ -249,14 +257,14 @@ def _loop_cli(args: argparse.Namespace) -> int:
 
     def show(row: LoopRound) -> None:
         console.print(f"round {row.round}: corrected {row.corrected}, distilled F {row.distilled_f:.3f} "
-                      f"[{row.distilled_f_ci[0]:.3f}-{row.distilled_f_ci[1]:.3f}], LLM F {row.llm_f:.3f}, "
+                      f"{format_interval(row.distilled_f_ci)}, LLM F {row.llm_f:.3f}, "
                       f"{row.words_per_second:,.0f} words/s ({row.training})")
 
     rows = loop(api.parse_suite(args.suite), rounds=args.rounds, per_round=args.per_round, workdir=args.workdir,
                 max_steps=args.max_steps, on_round=show, distill_fraction=args.distill_fraction)
     for row in rows:
         table.add_row(str(row.round), str(row.corrected), f"{row.distilled_f:.3f}",
-                      f"{row.distilled_f_ci[0]:.3f}-{row.distilled_f_ci[1]:.3f}",
+                      format_interval(row.distilled_f_ci),
                       f"{row.llm_f:.3f}", f"{row.words_per_second:,.0f}", "@" + row.training.rpartition("@")[2])
     console.print(table)
     last = rows[-1]
@@ -281,6 +289,8 @@ def _add_gold_commands(commands: Any) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="Prodigy JSONL or spaCy .spacy files (duplicates merged)")
     p.add_argument("--name", required=True, help="dataset name (letters, digits, '.', '_', '-')")
     p.add_argument("--task", choices=options.TASKS, default=None, help="default: inferred from the data")
+    p.add_argument("--eval", nargs="+", default=None, metavar="EVAL_PATH",
+                   help="your own eval split (e.g. eval.jsonl): kept exactly; PATHs become the train split")
     p.add_argument("--eval-fraction", type=float, default=options.DEFAULT_EVAL_FRACTION,
                    help=f"share of new examples put in the eval split (default: {options.DEFAULT_EVAL_FRACTION})")
     p.add_argument("--seed", type=int, default=options.DEFAULT_SEED, help="seed of the hash-based split")
@@ -415,10 +425,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except GoldIntegrityError as err:
-        console.print(f"[red]error:[/] {err}")
+        console.print(Text("error: ", "red") + Text(printable(str(err))))
         return 1
     except HarnessError as err:
-        console.print(f"[red]error:[/] {err}")
+        # Text, not markup: "[suite]" in a message is a section name, not a style.
+        console.print(Text("error: ", "red") + Text(printable(str(err))))
         return 2
     except KeyboardInterrupt:
         console.print("interrupted; nothing was half-written (all writes are atomic)")

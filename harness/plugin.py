@@ -89,12 +89,14 @@ class _HarnessErrorRepr:
     collection_error = False  # a file that fails to collect: "InputError: <message>"
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        from .core.text import printable
         from .errors import HarnessError
 
         if isinstance(excinfo.value, (HarnessError, *self.shown_as_message)):
+            message = printable(str(excinfo.value))  # gold text in a message must not drive the terminal
             if self.collection_error:
-                return f"{type(excinfo.value).__name__}: {excinfo.value}"
-            return f"{self.nodeid}\n  {excinfo.value}"  # type: ignore[attr-defined]
+                return f"{type(excinfo.value).__name__}: {message}"
+            return f"{self.nodeid}\n  {message}"  # type: ignore[attr-defined]
         return str(super().repr_failure(excinfo))  # type: ignore[misc]
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from .results import Comparison, PipelineResult, Verdict
+from .stats import format_interval
 
 
 def _fmt(value: float, big: bool) -> str:
@@ -50,7 +51,7 @@ class Gate:
         """Compare the measured point estimate with the threshold; report the CI beside it."""
         measured, ci, what = self.measure(result)
         passed = measured >= self.threshold if self.op == ">=" else measured <= self.threshold
-        ci_text = f" (95% CI {ci[0]:.3f}-{ci[1]:.3f})" if ci is not None else ""
+        ci_text = f" (95% CI {format_interval(ci)})" if ci is not None else ""
         message = (f"{result.name}: {what} = {_fmt(measured, self.big_numbers)}{ci_text} "
                    f"{'meets' if passed else 'fails'} {self.op} {_fmt(self.threshold, self.big_numbers)}")
         return Verdict(self.id, self.pipeline, passed, measured, self.threshold, self.op, ci, message)
@@ -145,7 +146,7 @@ class VsLLMGate(Gate):
         scope = "micro F" if self.label is None else f"F of label {self.label}"
         message = (
             f"{result.name} - {self.llm}: {scope} difference = {difference.diff:+.3f} "
-            f"(paired 95% CI {ci[0]:+.3f} to {ci[1]:+.3f}); lower bound {'above' if passed else 'not above'} "
+            f"(paired 95% CI {format_interval(ci, signed=True)}); lower bound {'above' if passed else 'not above'} "
             f"{self.threshold:+.3f} (max_drop {-self.threshold:.3f})"
         )
         return Verdict(self.id, self.pipeline, passed, ci[0], self.threshold, ">", ci, message)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.spans import SpanTuple, TokenTuple, first_overlap
+from ..core.spans import SpanTuple, TokenTuple, first_overlap, token_boundaries
+from ..core.text import control_characters, printable
 from ..errors import InputError
 from ..io.jsonl import read_jsonl
 from .records import KNOWN_KEYS, GoldExample, Task, stable_hash
@@ -40,8 +41,7 @@ def _parse_spans(
 ) -> tuple[SpanTuple, ...]:
     if not isinstance(raw, list):
         raise InputError("'spans' must be a list", field="spans", **where)
-    token_starts = {t[0] for t in tokens}
-    token_ends = {t[1] for t in tokens}
+    token_starts, token_ends = token_boundaries(tokens)
     spans: list[SpanTuple] = []
     for i, span in enumerate(raw):
         fld = f"spans[{i}]"
@@ -51,9 +51,7 @@ def _parse_spans(
             start, end = int(span["start"]), int(span["end"])
         except (KeyError, TypeError, ValueError):
             raise InputError("span needs integer 'start' and 'end'", field=fld, **where) from None
-        label = span.get("label")
-        if not isinstance(label, str) or not label:
-            raise InputError("span needs a non-empty string 'label'", field=f"{fld}.label", **where)
+        label = _label(span.get("label"), f"{fld}.label", where)
         if not 0 <= start < end <= len(text):
             raise InputError(f"span offsets [{start}:{end}] outside the text (length {len(text)})", field=fld, **where)
         if start not in token_starts or end not in token_ends:
@@ -62,6 +60,11 @@ def _parse_spans(
                 field=fld,
                 **where,
             )
+        for key, expected in (("token_start", token_starts[start]), ("token_end", token_ends[end])):
+            given = span.get(key)
+            if given is not None and given != expected:
+                raise InputError(f"{key} {given!r} contradicts the character offsets [{start}:{end}] of span "
+                                 f"{text[start:end]!r} (token {expected}); fix one of them", field=f"{fld}.{key}", **where)
         spans.append((start, end, label))
     spans.sort()
     overlap = first_overlap(spans)
@@ -75,11 +78,22 @@ def _parse_spans(
     return tuple(spans)
 
 
+def _label(value: Any, field: str, where: dict[str, Any]) -> str:
+    """A label: a non-empty string without control characters (it ends up in terminals and test ids)."""
+    if not isinstance(value, str) or not value:
+        raise InputError("a label must be a non-empty string", field=field, **where)
+    bad = control_characters(value)
+    if bad:
+        raise InputError(f"label {printable(value)!r} contains control characters ({', '.join(bad)})", field=field, **where)
+    return value
+
+
 def _parse_cats(raw: Any, where: dict[str, Any]) -> dict[str, float]:
     if not isinstance(raw, dict):
         raise InputError("'cats' must be an object of label -> 0/1", field="cats", **where)
     cats = {}
     for label, value in raw.items():
+        _label(label, f"cats.{printable(str(label))}", where)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
             raise InputError(f"category value must be a number in [0, 1], got {value!r}", field=f"cats.{label}", **where)
         cats[str(label)] = float(value)
@@ -95,6 +109,7 @@ class ImportStats:
     skipped_reject: int = 0
     duplicates_merged: int = 0
     tokenized: int = 0
+    without_spans: int = 0  # accepted NER records with tokens but no 'spans' key: no entities
 
 
 def parse_prodigy_file(
@@ -102,13 +117,17 @@ def parse_prodigy_file(
     *,
     tokenizer: Tokenizer | None = None,
     stats: ImportStats | None = None,
+    task: Task | None = None,
 ) -> Iterator[GoldExample]:
     """Parse Prodigy JSONL into :class:`GoldExample` (one per accepted task, unmerged).
 
     Supported shapes: ``spans`` (NER), ``cats``, ``accept`` with ``options``
     (choice interface) and ``label`` + ``answer`` (binary classification).
     ``answer: ignore`` is skipped; ``answer: reject`` skips the task except for
-    binary ``label`` tasks, where it means "not this label".
+    binary ``label`` tasks, where it means "not this label". An accepted record
+    with ``tokens`` and none of those keys is an NER example without entities
+    (Prodigy writes no ``spans`` when none were marked), unless ``task`` says
+    text classification.
     """
     stats = stats if stats is not None else ImportStats()
     path = Path(path)
@@ -128,6 +147,11 @@ def parse_prodigy_file(
         if answer == "reject" and not is_binary_label:
             stats.skipped_reject += 1
             continue
+        if "tokens" in obj and not any(k in obj for k in ("spans", "cats", "accept", "label")):
+            if task not in (None, "ner"):
+                raise InputError(f"record has tokens but no 'cats' for task {task}", field="cats", **where)
+            obj = {**obj, "spans": []}
+            stats.without_spans += 1
         yield _example(obj, text, answer, is_binary_label, where, tokenizer, stats)
 
 
@@ -160,13 +184,11 @@ def _example(obj: dict[str, Any], text: str, answer: str, is_binary_label: bool,
         if not isinstance(accepted, list):
             raise InputError("'accept' must be a list of option ids", field="accept", **where)
         options = [str(o.get("id")) for o in obj.get("options", []) if isinstance(o, dict)]
-        labels = options or [str(a) for a in accepted]
+        labels = [_label(x, "accept", where) for x in (options or [str(a) for a in accepted])]
         return GoldExample(input_hash, text, cats={label: (1.0 if label in {str(a) for a in accepted} else 0.0)
                                                    for label in labels}, **common)
     if is_binary_label:
-        label = obj["label"]
-        if not isinstance(label, str) or not label:
-            raise InputError("'label' must be a non-empty string", field="label", **where)
+        label = _label(obj["label"], "label", where)
         common["extra"] = common["extra"] | {"_binary": True}
         return GoldExample(input_hash, text, cats={label: 1.0 if answer == "accept" else 0.0}, **common)
     raise InputError("task has none of 'spans', 'cats', 'accept' or 'label'", **where)

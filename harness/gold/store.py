@@ -87,6 +87,7 @@ class GoldVersion:
 
     path: Path
     manifest: Mapping[str, Any]
+    unchanged: bool = False  # an import that found nothing new returns its parent with this set
 
     @property
     def name(self) -> str:
@@ -142,11 +143,32 @@ class GoldVersion:
         problems += [f"{self.path / name}: not listed in the manifest" for name in extra]
         if not problems and content_sha256(files) != self.sha256:
             problems.append(f"{self.path / 'manifest.json'}: content sha256 does not match its file hashes")
+        if not problems:
+            problems += self._manifest_problems()
         if problems:
             raise GoldIntegrityError(
                 f"gold {self.ref} was modified after it was written (versions are immutable; "
                 "import a new version instead):\n  " + "\n  ".join(problems)
             )
+
+
+    def _manifest_problems(self) -> list[str]:
+        """The manifest's own claims (task, labels, counts, split sizes) recomputed from the
+        data: a label added to or removed from the manifest would add or drop gates."""
+        where = self.path / "manifest.json"
+        problems = []
+        by_split = {split: list(self.iter_examples(split)) for split in SPLITS}
+        everything = [e for items in by_split.values() for e in items]
+        if any((e.cats is None) != (self.task == "ner") for e in everything):
+            problems.append(f"{where}: task {self.task!r} does not match the examples")
+        if dict(self.manifest["labels"]) != dict(label_counts(everything)):
+            problems.append(f"{where}: labels {sorted(self.manifest['labels'])} with their counts do not match the data "
+                            f"{dict(sorted(label_counts(everything).items()))}")
+        for split, items in by_split.items():
+            claimed = self.manifest["splits"].get(split, {})
+            if claimed.get("examples") != len(items) or dict(claimed.get("labels", {})) != dict(label_counts(items)):
+                problems.append(f"{where}: split {split!r} sizes or label counts do not match the data")
+        return problems
 
 
 def file_sha256(path: Path) -> str:
@@ -183,20 +205,35 @@ class GoldStore:
         self.root = Path(root)
 
     def datasets(self) -> list[str]:
+        """Datasets with at least one version directory (broken ones included: verify names them)."""
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and self.version_numbers(p.name))
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and self.version_dirs(p.name))
 
-    def version_numbers(self, name: str) -> list[int]:
+    def version_dirs(self, name: str) -> list[int]:
+        """Every ``v<N>`` directory of a dataset, with or without a manifest."""
         directory = self.root / name
         if not directory.is_dir():
             return []
-        return sorted(int(p.name[1:]) for p in directory.iterdir() if re.fullmatch(r"v\d+", p.name) and (p / "manifest.json").exists())
+        return sorted(int(p.name[1:]) for p in directory.iterdir() if re.fullmatch(r"v\d+", p.name) and p.is_dir())
+
+    def version_numbers(self, name: str) -> list[int]:
+        """The versions of a dataset that have a manifest."""
+        return [n for n in self.version_dirs(name) if (self.root / name / f"v{n}" / "manifest.json").exists()]
+
+    def leftovers(self, name: str) -> list[Path]:
+        """Temp directories an interrupted write left behind (``.vN.*.tmp``)."""
+        directory = self.root / name
+        return sorted(directory.glob(".v*.tmp")) if directory.is_dir() else []
 
     def resolve(self, ref: str | GoldRef, *, verify: bool = True) -> GoldVersion:
         """Load a version's manifest (latest when no version is given) and verify it."""
         ref = GoldRef.parse(ref) if isinstance(ref, str) else ref
         numbers = self.version_numbers(ref.name)
+        wanted = ref.version if ref.version is not None else max(self.version_dirs(ref.name), default=None)
+        if wanted is not None and wanted in self.version_dirs(ref.name) and wanted not in numbers:
+            raise InputError(f"gold version {ref.name}@v{wanted} has no manifest.json (deleted?); it cannot be used "
+                             "or verified, and its data must not be trusted", path=self.root / ref.name / f"v{wanted}")
         if not numbers:
             known = ", ".join(self.datasets()) or "none"
             raise InputError(f"unknown gold dataset {ref.name!r} in {self.root} (known: {known})")
@@ -247,8 +284,8 @@ class GoldStore:
                 raise InputError(f"task is ner but {example.source} has 'cats'")
             if task != "ner" and example.cats is None:
                 raise InputError(f"task is {task} but {example.source} has no 'cats'")
-        numbers = self.version_numbers(name)
-        number = (numbers[-1] + 1) if numbers else 1
+        # After every directory, broken ones included: a new version never lands on an old one.
+        number = max(self.version_dirs(name), default=0) + 1
         by_split: dict[str, list[GoldExample]] = {s: [] for s in SPLITS}
         for example in sorted(examples, key=lambda e: (e.split, split_key(seed, e.input_hash), e.input_hash)):
             by_split[example.split].append(example)
@@ -286,7 +323,10 @@ class GoldStore:
         """Verify every version (or those of ``name``): ``[(ref, error or None)]``."""
         results: list[tuple[str, str | None]] = []
         for dataset in [name] if name else self.datasets():
-            for number in self.version_numbers(dataset):
+            for leftover in self.leftovers(dataset):
+                results.append((f"{dataset}/{leftover.name}", f"{leftover}: left by an interrupted write (not a version; "
+                                                              "safe to delete once no import is running)"))
+            for number in self.version_dirs(dataset):
                 ref = f"{dataset}@v{number}"
                 try:
                     self.resolve(ref, verify=True)

@@ -17,6 +17,20 @@ from pathlib import Path
 from typing import IO, Any
 
 
+def _umask() -> int:
+    """The process umask (read by setting it and putting it back: there is no getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _as_if_created(path: str | Path, *, directory: bool) -> None:
+    """Give a temp file or directory the mode a plain ``open``/``mkdir`` would have:
+    ``mkstemp``/``mkdtemp`` create them private (0600/0700), which would make reports,
+    queues and gold unreadable to the user's group."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
     """Open a temp file beside ``path``; on success fsync and rename it over ``path``."""
@@ -24,6 +38,7 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        _as_if_created(tmp_name, directory=False)
         with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None) as handle:
             yield handle
             handle.flush()
@@ -65,6 +80,7 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
+        _as_if_created(tmp, directory=True)
         yield tmp
         # os.rename refuses to replace a non-empty directory: a concurrent writer
         # that created the same version first makes us fail instead of overwrite.

@@ -23,11 +23,20 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """
     path = Path(path)
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except FileNotFoundError:
         raise InputError("file not found", path=path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory; expected a JSONL file", path=path) from None
+    offset = 0
     with handle:
-        for number, line in enumerate(handle, start=1):
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise InputError(f"not UTF-8: byte {raw[err.start:err.start + 1]!r} at byte offset {offset + err.start} "
+                                 f"(column {err.start + 1}); re-save the file as UTF-8", path=path, line=number) from None
+            offset += len(raw)
             if not line.strip():
                 continue
             try:

@@ -16,6 +16,7 @@ and the next session resumes at the first undecided record.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ..core.spans import first_overlap
+from ..core.text import printable, visible
 from ..errors import InputError
 from ..options import DEFAULT_REPORTS_DIR
 from ..suites import SuiteSpec
@@ -42,7 +44,8 @@ def versions_of(record: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 def highlighted(text: str, spans: Any, style: str) -> Text:
-    rendered = Text(text)
+    """The text with the spans styled (control characters shown as symbols: same offsets)."""
+    rendered = Text(visible(text))
     for start, end, _label in spans or ():
         rendered.stylize(style, start, end)
         rendered.stylize("underline", start, end)
@@ -51,48 +54,63 @@ def highlighted(text: str, spans: Any, style: str) -> Text:
 
 def render(console: Console, record: dict[str, Any], position: int, total: int) -> None:
     meta = record["harness"]
-    console.rule(f"[{position}/{total}] {meta['category']} ({meta['scope']}), score {meta.get('informativeness', 0):.2f}")
+    console.rule(Text(f"[{position}/{total}] {meta['category']} ({meta['scope']}), "
+                      f"score {meta.get('informativeness', 0):.2f}"))
     task_is_ner = "spans" in record
     if task_is_ner and record.get("tokens"):
-        console.print(" ".join(f"{t['text']}[dim]{i}[/]" for i, t in enumerate(record["tokens"])), highlight=False)
+        numbered = Text()
+        for i, token in enumerate(record["tokens"]):
+            numbered += Text(visible(str(token["text"]))) + Text(str(i), style="dim") + Text(" ")
+        console.print(numbered)
     for number, (name, value) in enumerate(versions_of(record), start=1):
         style = COLOURS[(number - 1) % len(COLOURS)]
         if task_is_ner:
             labels = ", ".join(f"{record['text'][s:e]!r} {label}" for s, e, label in value) or "(no spans)"
-            console.print(Text(f"{number}. {name}: ", style=style) + highlighted(record["text"], value, style))
-            console.print(f"   {labels}", highlight=False)
+            console.print(Text(printable(f"{number}. {name}: "), style=style) + highlighted(record["text"], value, style))
+            console.print(Text(printable(f"   {labels}")))
         else:
             positive = ", ".join(k for k, v in sorted(value.items()) if v >= 0.5) or "(none)"
-            console.print(Text(f"{number}. {name}: {positive}", style=style))
+            console.print(Text(printable(f"{number}. {name}: {positive}"), style=style))
     if not task_is_ner:
-        console.print(record["text"][:1500], highlight=False)
+        console.print(Text(printable(record["text"][:1500])))
 
 
-def parse_edit(argument: str, record: dict[str, Any]) -> Any:
-    """``3-4 Dish, 7 Location`` (token ranges, NER) or ``baking, bread`` (labels)."""
-    if "spans" in record:
-        tokens = record.get("tokens") or []
-        spans = []
-        for part in filter(None, (p.strip() for p in argument.split(","))):
-            match = re.fullmatch(r"(\d+)(?:-(\d+))?\s+(\S+)", part)
-            if not match:
-                raise InputError(f"cannot read {part!r}: expected 'START[-END] LABEL' token indices")
-            first, last = int(match.group(1)), int(match.group(2) or match.group(1))
-            if not 0 <= first <= last < len(tokens):
-                raise InputError(f"token range {first}-{last} outside 0-{len(tokens) - 1}")
-            spans.append([tokens[first]["start"], tokens[last]["end"], match.group(3)])
-        spans.sort()
-        if first_overlap(spans) is not None:
-            raise InputError("edited spans overlap")
-        return spans
-    labels = {p.strip() for p in argument.split(",") if p.strip()}
-    known = set()
+def parse_edit(argument: str, record: dict[str, Any], labels: Iterable[str] = ()) -> Any:
+    """``3-4 Dish, 7 Location`` (token ranges, NER) or ``baking, bread`` (labels).
+
+    A label must be one of ``labels`` (the gold's) or one a version of the record
+    uses: a typo would otherwise become a new label in the next gold version. A label
+    with spaces is quoted: ``2-3 "Restaurant Name"``.
+    """
+    known = set(labels)
     for _, value in versions_of(record):
-        known |= set(value)
-    unknown = labels - known
+        known |= {span[2] for span in value} if isinstance(value, list) else set(value)
+    if "spans" in record:
+        return _parse_span_edit(argument, record.get("tokens") or [], known)
+    chosen = {p.strip().strip('"') for p in argument.split(",") if p.strip()}
+    unknown = chosen - known
     if unknown:
-        raise InputError(f"unknown label(s): {', '.join(sorted(unknown))}")
-    return {label: 1.0 if label in labels else 0.0 for label in sorted(known)}
+        raise InputError(f"unknown label(s): {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+    return {label: 1.0 if label in chosen else 0.0 for label in sorted(known)}
+
+
+def _parse_span_edit(argument: str, tokens: list[dict[str, Any]], known: set[str]) -> list[list[Any]]:
+    spans = []
+    for part in filter(None, (p.strip() for p in argument.split(","))):
+        match = re.fullmatch(r'(\d+)(?:-(\d+))?\s+(?:"([^"]+)"|(\S+))', part)
+        if not match:
+            raise InputError(f"cannot read {part!r}: expected 'START[-END] LABEL' token indices (quote a label with spaces)")
+        first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+        label = match.group(3) or match.group(4)
+        if not 0 <= first <= last < len(tokens):
+            raise InputError(f"token range {first}-{last} outside 0-{len(tokens) - 1}")
+        if label not in known:
+            raise InputError(f"unknown label {label!r} (known: {', '.join(sorted(known))})")
+        spans.append([tokens[first]["start"], tokens[last]["end"], label])
+    spans.sort()
+    if first_overlap(spans) is not None:
+        raise InputError("edited spans overlap")
+    return spans
 
 
 def review(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR, console: Console | None = None) -> int:
@@ -102,8 +120,11 @@ def review(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR, co
     pending = [r["_input_hash"] for r in queue.load(path)
                if r["harness"].get("status") == "open" and r["harness"].get("decision") is None]
     if not pending:
-        console.print(f"nothing to review in {path}")
+        console.print(Text(f"nothing to review in {path}"))
         return 0
+    from ..gold.store import GoldStore
+
+    labels = GoldStore(spec.gold_dir).resolve(spec.gold).labels
     saved = 0
     for position, input_hash in enumerate(pending, start=1):
         record = next(r for r in queue.load(path) if r["_input_hash"] == input_hash)
@@ -122,14 +143,14 @@ def review(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR, co
                     name, value = versions[int(argument) - 1]
                     decision, answer = ("gold" if name == "gold" else "llm" if "llm" in name else "distilled"), value
                 elif command == "e":
-                    decision, answer = "edited", parse_edit(argument, record)
+                    decision, answer = "edited", parse_edit(argument, record, labels)
                 elif command in ("r", "s", "f"):
                     decision, answer = {"r": "reject", "s": "skip", "f": "flag"}[command], None
                 else:
                     console.print("unknown command")
                     continue
             except (ValueError, IndexError, InputError) as err:
-                console.print(f"[red]{err}[/]")
+                console.print(Text(printable(str(err)), style="red"))
                 continue
             _save_decision(path, input_hash, decision, answer)
             saved += 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Iterable, Mapping, Sequence
 
 from rich.console import Console
@@ -12,12 +11,12 @@ from rich.text import Text
 
 from ..core.metrics import ScoreTable
 from ..core.results import Comparison, PipelineResult, SuiteResult
+from ..core.stats import format_interval
+from ..core.text import printable
 
 
-def _ci(interval: tuple[float, float]) -> str:
-    if any(math.isnan(x) for x in interval):
-        return "-"
-    return f"{interval[0]:.3f}-{interval[1]:.3f}"
+def _ci(interval: tuple[float, float] | None) -> str:
+    return format_interval(interval)
 
 
 def _size(p: PipelineResult) -> str:
@@ -26,6 +25,11 @@ def _size(p: PipelineResult) -> str:
     shown = f"{p.size_bytes / 1e12:,.1f} TB" if p.size_bytes >= 1e12 else (
         f"{p.size_bytes / 1e9:,.1f} GB" if p.size_bytes >= 1e9 else f"{p.size_bytes / 1e6:,.1f} MB")
     return shown + (" (declared)" if p.size_source == "declared" else "")
+
+
+def _plain(text: object) -> Text:
+    """User text as a rich Text: no markup is interpreted and control characters are shown escaped."""
+    return Text(printable(str(text)))
 
 
 def display_name(p: PipelineResult) -> str:
@@ -45,12 +49,12 @@ def overview_table(pipelines: Iterable[PipelineResult], title: str,
     table = Table(title=title, title_justify="left")
     table.add_column("")
     for p in pipelines:
-        table.add_column(display_name(p), justify="right")
+        table.add_column(_plain(display_name(p)), justify="right")
 
     def row(name: str, values: Iterable[str]) -> None:
-        table.add_row(name, *values)
+        table.add_row(_plain(name), *values)
 
-    row("Accuracy (micro F)", (f"{p.scores.micro.f:.3f} [{_ci(p.scores.micro.f_ci)}]" for p in pipelines))
+    row("Accuracy (micro F)", (f"{p.scores.micro.f:.3f} {_ci(p.scores.micro.f_ci)}" for p in pipelines))
     row("Macro F", (f"{p.scores.macro_f:.3f}" for p in pipelines))
     if any(p.overlap for p in pipelines):
         row("Overlap F (partial match)", (f"{p.overlap.micro.f:.3f}" if p.overlap else "-" for p in pipelines))
@@ -75,16 +79,16 @@ def overview_table(pipelines: Iterable[PipelineResult], title: str,
 
 def comparison_table(c: Comparison, names: Mapping[str, str]) -> Table:
     """Per-label F of both pipelines, the difference and its paired 95% CI."""
-    table = Table(title=f"{names.get(c.a, c.a)} - {names.get(c.b, c.b)}: F difference (paired bootstrap, "
-                        f"{c.resamples} resamples)", title_justify="left")
+    table = Table(title=_plain(f"{names.get(c.a, c.a)} - {names.get(c.b, c.b)}: F difference (paired bootstrap, "
+                               f"{c.resamples} resamples)"), title_justify="left")
     for name, justify in (("label", "left"), (f"F {c.a}", "right"), (f"F {c.b}", "right"), ("diff", "right"),
                           ("95% CI", "right"), ("", "left")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(_plain(name), justify=justify)  # type: ignore[arg-type]
     for d in (*c.labels, c.micro, c.macro):
         style = "bold" if d.label in ("micro", "macro") else ""
         flag = "" if not d.significant else ("better" if d.diff > 0 else "worse")
-        table.add_row(Text(d.label, style=style), f"{d.a_f:.3f}", f"{d.b_f:.3f}", f"{d.diff:+.3f}",
-                      f"{d.ci[0]:+.3f} to {d.ci[1]:+.3f}" if d.ci[0] == d.ci[0] else "-", flag)
+        table.add_row(Text(printable(d.label), style=style), f"{d.a_f:.3f}", f"{d.b_f:.3f}", f"{d.diff:+.3f}",
+                      format_interval(d.ci, signed=True), flag)
     return table
 
 
@@ -96,7 +100,7 @@ def llm_table(pipelines: Iterable[PipelineResult]) -> Table | None:
     table = Table(title="LLM figures", title_justify="left")
     table.add_column("")
     for p in llms:
-        table.add_column(display_name(p), justify="right")
+        table.add_column(_plain(display_name(p)), justify="right")
     stats = [p.llm for p in llms]
 
     def row(name: str, values: Iterable[str]) -> None:
@@ -117,12 +121,12 @@ def llm_table(pipelines: Iterable[PipelineResult]) -> Table | None:
 
 def label_table(scores: ScoreTable, title: str) -> Table:
     """Per-label P, R, F with the F's 95% bootstrap CI and support."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=_plain(title), title_justify="left")
     for name, justify in (("label", "left"), ("P", "right"), ("R", "right"), ("F", "right"),
                           ("F 95% CI", "right"), ("support", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for s in scores.labels:
-        table.add_row(s.label, f"{s.p:.3f}", f"{s.r:.3f}", f"{s.f:.3f}", _ci(s.f_ci), str(s.support))
+        table.add_row(_plain(s.label), f"{s.p:.3f}", f"{s.r:.3f}", f"{s.f:.3f}", _ci(s.f_ci), str(s.support))
     m = scores.micro
     table.add_row(Text("micro", style="bold"), f"{m.p:.3f}", f"{m.r:.3f}", f"{m.f:.3f}", _ci(m.f_ci), str(m.support))
     table.add_row(Text("macro", style="bold"), f"{scores.macro_p:.3f}", f"{scores.macro_r:.3f}", f"{scores.macro_f:.3f}",
@@ -133,8 +137,8 @@ def label_table(scores: ScoreTable, title: str) -> Table:
 def render_suite(console: Console, result: SuiteResult) -> None:
     """Print one suite: overview, per-label tables, gate verdicts and errors."""
     gold = result.gold
-    status = "[green]PASSED[/]" if result.passed else "[red]FAILED[/]"
-    console.rule(f"[bold]{result.name}[/] on gold {gold.ref} ({gold.task}, sha256 {gold.sha256[:12]}) {status}")
+    title = Text(printable(result.name), style="bold") + _plain(f" on gold {gold.ref} ({gold.task}, sha256 {gold.sha256[:12]}) ")
+    console.rule(title + (Text("PASSED", "green") if result.passed else Text("FAILED", "red")))
     if result.pipelines:
         names = {p.name: display_name(p) for p in result.pipelines.values()}
         console.print(overview_table(result.pipelines.values(), "Overview", result.comparisons))
@@ -150,12 +154,12 @@ def render_suite(console: Console, result: SuiteResult) -> None:
                 if p.llm is None:
                     continue
                 if p.llm.simulated:
-                    console.print(f"Note: {p.name} is a SIMULATED teacher (answers derived from gold with seeded "
-                                  "error rates), not a real LLM.")
+                    console.print(_plain(f"Note: {p.name} is a SIMULATED teacher (answers derived from gold with seeded "
+                                         "error rates), not a real LLM."))
                 for text, response in p.llm.unparseable_examples[:2]:
-                    console.print(f"  unparseable answer from {p.name} for {text[:60]!r}: {response[:80]!r}")
+                    console.print(_plain(f"  unparseable answer from {p.name} for {text[:60]!r}: {response[:80]!r}"))
     for name, error in result.errors.items():
-        console.print(f"[red]pipeline {name} failed:[/] {error}", markup=True, highlight=False)
+        console.print(Text("pipeline failed: ", "red") + _plain(f"{name}: {error}"))
     if result.verdicts:
         gates = Table(title="Gates", title_justify="left")
         for name, justify in (("gate", "left"), ("result", "left"), ("measured", "right"), ("threshold", "right"),
@@ -165,7 +169,7 @@ def render_suite(console: Console, result: SuiteResult) -> None:
             big = v.gate_id.startswith(("words_per_second", "size_bytes"))
             measured = f"{v.measured:,.0f}" if big else f"{v.measured:.3f}"
             threshold = f"{v.op} {v.threshold:,.0f}" if big else f"{v.op} {v.threshold:.3f}"
-            gates.add_row(f"{v.pipeline}::{v.gate_id}", Text("pass", "green") if v.passed else Text("FAIL", "bold red"),
+            gates.add_row(_plain(f"{v.pipeline}::{v.gate_id}"), Text("pass", "green") if v.passed else Text("FAIL", "bold red"),
                           measured, threshold, _ci(v.ci) if v.ci else "-")
         console.print(gates)
 

@@ -24,6 +24,9 @@ def spacy_tokenizer(lang: str = "en"):  # type: ignore[no-untyped-def]
         raise InputError(f"unknown spaCy language {lang!r}: {err}", field="lang") from None
 
     def tokenize(text: str) -> list[TokenTuple]:
+        # Tokenizing needs none of the memory max_length guards against (parser, NER):
+        # a 2 MB record tokenizes fine, so lift spaCy's limit (E088) for this one text.
+        nlp.max_length = max(nlp.max_length, len(text) + 1)
         return [(t.idx, t.idx + len(t), t.text, bool(t.whitespace_)) for t in nlp.make_doc(text)]
 
     return tokenize

@@ -58,7 +58,7 @@ def test_failing_gate_reports_measured_threshold_and_ci(project: pytest.Pytester
     result = project.runpytest("suites", "--junitxml=junit.xml")
     assert result.ret == 1
     result.assert_outcomes(passed=2, failed=1)  # evaluate, words/s pass; f fails
-    result.stdout.re_match_lines([r".*distilled: micro F = 0\.\d{3} \(95% CI 0\.\d{3}-0\.\d{3}\) fails >= 0\.990.*"])
+    result.stdout.re_match_lines([r".*distilled: micro F = 0\.\d{3} \(95% CI \[0\.\d{3}, 0\.\d{3}\]\) fails >= 0\.990.*"])
     junit = (project.path / "junit.xml").read_text()
     assert '<property name="measured"' in junit and '<property name="threshold" value="0.99"' in junit
     assert 'name="f&gt;=0.99"' in junit or "f&gt;=0.99" in junit
