@@ -186,12 +186,13 @@ class RecordSummary:
 
 def record(suite_path: str, *, splits: Sequence[str] = ("eval",), pipeline: str | None = None,
            concurrency: int | None = None, mode: str = "record",
-           progress: Callable[[str, int], Callable[[], None]] | None = None) -> list[RecordSummary]:
+           progress: Callable[[str, int], Callable[[bool], None]] | None = None) -> list[RecordSummary]:
     """Fill the cassettes of a suite's LLM pipelines; one summary per pipeline.
 
     Only prompts missing from a cassette are sent (so an interrupted recording
     resumes without paying twice); backend failures are counted, never a crash.
-    ``progress(pipeline, total)`` may return a callback called once per prompt.
+    ``progress(pipeline, total)`` may return a callback called once per prompt with
+    whether it failed, so failures show as they happen.
     """
     from .runners.llm_runner import build_llm_pipeline, cassette_of
 

@@ -140,9 +140,16 @@ def _record_cli(args: argparse.Namespace) -> int:
     splits = ("train", "eval") if args.split == "all" else (args.split,)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=args.no_progress) as bar:
-        def progress(name: str, total: int) -> Callable[[], None]:
+        def progress(name: str, total: int) -> Callable[[bool], None]:
             task_id = bar.add_task(f"{name} [record]", total=total)
-            return lambda: bar.advance(task_id)
+            failed = [0]
+
+            def step(failure: bool) -> None:
+                failed[0] += failure
+                description = f"{name} [record]" + (f" ({failed[0]} failed)" if failed[0] else "")
+                bar.update(task_id, advance=1, description=printable(description))
+
+            return step
 
         summaries = api.record(args.suite, splits=splits, pipeline=args.pipeline, concurrency=args.concurrency,
                                progress=progress)

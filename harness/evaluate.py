@@ -68,5 +68,5 @@ def evaluate_pipeline(
         speed=run.speed, size_bytes=run.size_bytes, n_params=run.n_params, train_examples=run.train_examples,
         eval_examples=len(examples), example_ids=tuple(e.input_hash for e in examples), training=run.training,
         size_source=run.size_source, llm=run.llm, missing_predictions=run.missing, counts=counts,
-        outputs=tuple(outputs),
+        outputs=tuple(outputs), unanswered=run.unanswered,
     )

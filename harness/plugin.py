@@ -238,6 +238,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     # CI logs are not terminals (80 columns); tables need a little more to stay readable.
     width = max(110, min(terminalreporter._tw.fullwidth, 160))
     terminalreporter.write(render_to_string(results, width=width, color=terminalreporter.hasmarkup))
+    from .core.text import printable
+
+    for problem in harness.report_problems:
+        terminalreporter.write_line(printable(f"warning: {problem}"), yellow=True)
     for path in config.stash.get(WRITTEN_KEY, []):
         try:
             shown = os.path.relpath(path)

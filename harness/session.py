@@ -64,6 +64,7 @@ class HarnessSession:
     errors: dict[tuple[str, str], str] = field(default_factory=dict)
     verdicts: dict[str, dict[str, Verdict]] = field(default_factory=dict)
     comparisons: dict[tuple[str, str, str], Comparison] = field(default_factory=dict)
+    report_problems: list[str] = field(default_factory=list)  # shown at the end of the run
 
     def add_suite(self, suite: LoadedSuite) -> None:
         existing = self.suites.get(suite.spec.name)
@@ -145,12 +146,18 @@ class HarnessSession:
                 continue
             if llm is not None and (name, llm.name) not in self.results:
                 continue
-            outputs = {p: self.results[(name, p)].outputs for p in suite.spec.pipelines if (name, p) in self.results}
+            # An unparseable or empty LLM answer is no answer: it must not count as agreeing with anything.
+            outputs = {p: tuple(None if i in set(r.unanswered) else o for i, o in enumerate(r.outputs))
+                       for p in suite.spec.pipelines if (r := self.results.get((name, p))) is not None}
             fresh = eval_records(suite=name, task=suite.gold.task, examples=list(suite.gold.iter_examples("eval")),
                                  outputs=outputs, distilled=distilled.name, llm=llm.name if llm else None,
                                  threshold=suite.spec.threshold)
             path = queue.queue_path(reports_dir, name)
-            queue.update(path, fresh, scope="eval")
+            try:
+                queue.update(path, fresh, scope="eval", dataset=suite.gold.name)
+            except HarnessError as err:  # a bad queue file must not cost the run its other reports
+                self.report_problems.append(f"correction queue not updated: {err}")
+                continue
             written.append(path)
         return written
 

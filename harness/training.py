@@ -25,9 +25,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .environment import environment
 from .errors import InputError
 from .gold.records import GoldExample
-from .gold.store import GoldVersion, split_key
+from .gold.store import GoldVersion, file_sha256, split_key
 from .io import atomic
 from .options import CHECKPOINTS, DEFAULT_CHECKPOINT, DEFAULT_TRAIN_SEED
 
@@ -90,13 +91,46 @@ def _to_doc(nlp: Any, example: GoldExample, labels: list[str]) -> Any:
     return doc
 
 
-def _reusable(output: Path, digest: str) -> TrainResult | None:
-    """The existing model at ``output`` if it was trained from the same inputs."""
+def model_files_sha256(model: Path) -> str:
+    """sha256 over every file of a trained pipeline but ``meta.json`` (which records it):
+    names and contents, so a truncated, deleted or replaced weights file changes it."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in model.rglob("*") if p.is_file() and p.relative_to(model).as_posix() != "meta.json"):
+        digest.update(path.relative_to(model).as_posix().encode() + b"\x00")
+        digest.update(file_sha256(path).encode())
+    return digest.hexdigest()
+
+
+def _harness_record(output: Path) -> dict[str, Any] | None:
+    """The ``harness`` training record of the pipeline at ``output``, or None if it has none."""
     meta_path = output / "meta.json"
-    if not meta_path.exists():
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
-    record = json.loads(meta_path.read_text(encoding="utf-8")).get("harness", {})
-    if record.get("inputs_sha256") != digest:
+    record = meta.get("harness") if isinstance(meta, dict) else None
+    return record if isinstance(record, dict) else None
+
+
+def _check_replaceable(output: Path) -> None:
+    """Only an empty directory or a pipeline the harness trained may be replaced: never
+    delete what the harness did not create."""
+    if not output.exists():
+        return
+    if not output.is_dir():
+        raise InputError("exists and is not a directory; refusing to replace it with a model", path=output)
+    if any(output.iterdir()) and _harness_record(output) is None:
+        raise InputError("is not empty and is not a pipeline trained by the harness (no 'harness' record in its "
+                         "meta.json); refusing to replace it. Choose another --output or empty it yourself.", path=output)
+
+
+def _reusable(output: Path, digest: str) -> TrainResult | None:
+    """The existing model at ``output`` if it was trained from the same inputs and its
+    files are the ones written then (a truncated or missing file means: retrain)."""
+    record = _harness_record(output)
+    if record is None or record.get("inputs_sha256") != digest:
+        return None
+    if record.get("files_sha256") != model_files_sha256(output):
         return None
     return TrainResult(output, True, digest, record.get("train_examples", 0), record.get("dev_examples", 0),
                        record.get("scores", {}), record.get("checkpoint", DEFAULT_CHECKPOINT))
@@ -178,6 +212,9 @@ def train(
     train split) or ``"last"`` (``model-last``, trained on the whole train split).
     """
     output = Path(output)
+    if max_steps is not None and max_steps < 1:
+        raise InputError(f"max_steps must be >= 1, got {max_steps} (spaCy reads 0 as 'no limit')", field="max_steps")
+    _check_replaceable(output)
     config_path = Path(config) if config else default_config(gold.task)
     if not config_path.exists():
         raise InputError("training config not found", path=config_path)
@@ -200,6 +237,8 @@ def train(
         scores = {k: v for k, v in (meta.get("performance") or {}).items() if isinstance(v, (int, float))}
         meta["harness"] = _training_record(gold, config_path, config_text, max_steps=max_steps, seed=seed, digest=digest,
                                            n_train=n_train, n_dev=n_dev, checkpoint=checkpoint, scores=scores)
+        meta["harness"]["files_sha256"] = model_files_sha256(best)
+        meta["harness"]["environment"] = environment()
         atomic.write_json(best / "meta.json", meta)
         atomic.replace_directory(best, output)
     finally:

@@ -102,6 +102,7 @@ class PipelineResult:
     counts: Mapping[str, Counts] = field(default_factory=dict)  # per label, for paired comparisons
     # Per example (same order as example_ids): spans tuples (NER) or cats dicts, for the queue.
     outputs: tuple[Output, ...] = ()
+    unanswered: tuple[int, ...] = ()  # LLM: positions whose answer was empty or unparseable
 
     @property
     def words_per_second(self) -> float:

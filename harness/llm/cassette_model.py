@@ -41,10 +41,10 @@ class CassetteModel:
     instead of being a nested ``@llm_models`` block so that it is only *built*
     when it must be called: replaying needs no API key and no network.
 
-    Modes: ``replay`` (default) answers from the cassette only; a missing entry is
-    collected (``missing``) and answered with "" so the whole run can report every
-    miss at once, then the runner fails it (``strict_missing = true`` raises at
-    once instead, for use outside the harness). ``record`` calls the inner model for
+    Modes: ``replay`` (default) answers from the cassette only. A missing entry
+    raises at once (``strict_missing``, the default of the registered block, as
+    vcrpy refuses an unrecorded request); the harness's runner sets it off to collect
+    every miss of a run (``missing``, answered with "") and fail with one report. ``record`` calls the inner model for
     missing entries only and appends them, flushing every ``flush_every`` records so
     an interrupted recording resumes without paying twice. ``live`` bypasses the cassette.
     """
@@ -70,7 +70,8 @@ class CassetteModel:
         # Replay looks prompts up in a prompt -> record index of this identity's records.
         self._by_prompt: dict[str, CassetteRecord] = self.cassette.index(self.identity)
         self.log = CallLog()
-        self.progress: Callable[[], None] | None = None
+        # Called once per prompt as it is answered: progress(failed).
+        self.progress: Callable[[bool], None] | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -143,7 +144,7 @@ class CassetteModel:
                     if self.log.calls_made % self.flush_every == 0:
                         self.cassette.flush()
             if self.progress is not None:
-                self.progress()
+                self.progress(completion.error is not None)
 
         inner = self.inner
         try:
@@ -172,7 +173,8 @@ class CassetteModel:
             inner = self.inner
             if hasattr(inner, "complete_many"):
                 progress = self.progress
-                completions = inner.complete_many(flat, on_done=(lambda p, c: progress()) if progress else None)
+                completions = inner.complete_many(flat, on_done=(lambda p, c: progress(c.error is not None))
+                                                  if progress else None)
                 failed = [c.error for c in completions if c.error]
                 if failed:
                     raise BackendError(f"{len(failed)} live call(s) failed; first: {failed[0]}")
@@ -191,7 +193,7 @@ class CassetteModel:
         self.log.cached += len(hits)
         if self.progress is not None:
             for _ in hits:
-                self.progress()
+                self.progress(False)
         if misses and self.mode == "record":
             found.update(self._complete_missing(misses))
         elif misses:

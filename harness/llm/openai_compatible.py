@@ -20,6 +20,9 @@ from .backend import BackendError, Completion, OnDone
 from .cassette import model_identity
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+#: Refused connections (or unknown hosts) in a row, before any answer, after which the
+#: backend counts as unreachable and the remaining prompts are not sent.
+UNREACHABLE_AFTER = 3
 
 
 class OpenAICompatibleModel:
@@ -52,6 +55,9 @@ class OpenAICompatibleModel:
         self.identity = model_identity(self.registry_name, {"name": name, "config": self.config})
         self._session: Any = None
         self._session_lock = threading.Lock()
+        self._refused = 0  # refused connections before the first answer
+        self._answered = False
+        self.unreachable: str | None = None  # set once the backend is judged unreachable
 
     @property
     def context_length(self) -> int | None:
@@ -89,13 +95,19 @@ class OpenAICompatibleModel:
         """One chat completion (retried by the session); failures come back as ``Completion.error``."""
         import requests
 
+        if self.unreachable is not None:
+            return Completion("", None, None, f"not sent: {self.unreachable}")
         body = {"model": self.name, "messages": [{"role": "user", "content": prompt}], **self.config}
         started = time.perf_counter()
         try:
             response = self.session().post(f"{self.base_url}/chat/completions", json=body, headers=self._headers(),
                                            timeout=self.timeout)
         except requests.RequestException as err:
+            if _refused(err):
+                self._note_refused(err)
+                return Completion("", None, None, f"connection failed (not retried): {type(err).__name__}: {err}")
             return Completion("", None, None, f"failed after {self.max_tries} tries: {type(err).__name__}: {err}")
+        self._answered = True
         latency = time.perf_counter() - started
         if response.status_code != 200:
             tries = f"failed after {self.max_tries} tries: " if response.status_code in RETRY_STATUSES else ""
@@ -111,6 +123,15 @@ class OpenAICompatibleModel:
         if usage is not None:
             usage = {k: int(v) for k, v in usage.items() if k in ("prompt_tokens", "completion_tokens", "total_tokens")}
         return Completion(text, latency, usage)
+
+    def _note_refused(self, err: Exception) -> None:
+        """Count a refused connection; a few in a row with no answer yet means nothing is
+        listening (or the host does not exist): stop sending instead of retrying for minutes."""
+        with self._session_lock:
+            self._refused += 1
+            if not self._answered and self._refused >= UNREACHABLE_AFTER and self.unreachable is None:
+                self.unreachable = (f"{self.base_url} is unreachable ({UNREACHABLE_AFTER} connections failed before any "
+                                    f"answer; first cause: {type(err).__name__}: {str(err)[:200]})")
 
     def complete_many(self, prompts: Sequence[str], on_done: OnDone | None = None) -> list[Completion]:
         """Complete prompts concurrently (``concurrency`` threads), in order.
@@ -143,3 +164,15 @@ class OpenAICompatibleModel:
             raise BackendError(f"{len(failed)} of {len(flat)} request(s) to {self.base_url} failed; first: {failed[0]}")
         answers = iter(r.text for r in results)
         return [[next(answers) for _ in group] for group in nested]
+
+
+def _refused(err: Exception) -> bool:
+    """A connection that was never made: refused, unknown host, connect timeout. Retrying
+    those only hides that nothing is listening at the URL."""
+    import requests
+    from urllib3.exceptions import NewConnectionError
+
+    if isinstance(err, requests.ConnectTimeout):
+        return True
+    reason = getattr(err.args[0], "reason", None) if err.args else None
+    return isinstance(reason, NewConnectionError) or isinstance(err.args[0] if err.args else None, NewConnectionError)

@@ -20,7 +20,7 @@ from .simulated_teacher import SimulatedTeacherModel
 
 @registry.llm_models(CassetteModel.registry_name)
 def make_cassette(path: str, inner_model: str, inner_config: dict[str, Any] | None = None, mode: str = DEFAULT_LLM_MODE,
-                  strict_missing: bool = False, flush_every: int = 25, context_length: int | None = None) -> CassetteModel:
+                  strict_missing: bool = True, flush_every: int = 25, context_length: int | None = None) -> CassetteModel:
     """``harness.Cassette.v1``: record/replay any spacy-llm model block."""
     return CassetteModel(path=path, inner_model=inner_model, inner_config=inner_config, mode=mode,
                          strict_missing=strict_missing, flush_every=flush_every, context_length=context_length)

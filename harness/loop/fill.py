@@ -56,7 +56,7 @@ def fill(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR, limi
                           best=m, gold=None, predictions={student.name: d, teacher.name: m}, informativeness=score)
         for score, example, d, m in scored[:limit]
     ]
-    queue.update(path, fresh, scope="pool")
+    queue.update(path, fresh, scope="pool", dataset=spec.gold.name)
     return FillSummary(len(examples), len(scored), len(fresh), path)
 
 

@@ -115,10 +115,24 @@ def save(path: str | Path, records: Iterable[Mapping[str, Any]]) -> None:
     atomic.write_jsonl(path, (json.dumps(r, ensure_ascii=False, sort_keys=True) for r in records))
 
 
-def update(path: str | Path, fresh: Sequence[dict[str, Any]], *, scope: str) -> list[dict[str, Any]]:
-    """Locked load + merge + atomic save; returns the new queue."""
+def update(path: str | Path, fresh: Sequence[dict[str, Any]], *, scope: str, dataset: str | None = None) -> list[dict[str, Any]]:
+    """Locked load + merge + atomic save; returns the new queue.
+
+    ``dataset`` (the suite's gold dataset) is stamped on every fresh record; a queue
+    that holds records made for another gold dataset is refused, naming both: two
+    suites with the same name must not resolve each other's records.
+    """
+    for record in fresh:
+        record["harness"]["dataset"] = dataset
     with locked(path):
-        records = merge(load(path), fresh, scope=scope)
+        existing = load(path)
+        others = sorted({str(r["harness"].get("dataset")) for r in existing
+                         if dataset is not None and r["harness"].get("dataset") not in (None, dataset)})
+        if others:
+            raise InputError(f"this queue holds records made for gold dataset(s) {', '.join(others)}, not {dataset}: "
+                             "two suites with the same name write to the same queue; rename one suite or use "
+                             "another reports directory", path=path)
+        records = merge(existing, fresh, scope=scope)
         save(path, records)
     return records
 

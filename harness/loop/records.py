@@ -95,7 +95,7 @@ def make_record(
     record["harness"] = {
         "suite": suite, "scope": scope, "category": category, "status": "open", "decision": None, "answer": None,
         "gold": _plain(gold, task) if gold is not None else None,
-        "predictions": {name: _plain(v, task) for name, v in predictions.items()},
+        "predictions": {name: _plain(v, task) if v is not None else None for name, v in predictions.items()},
         "informativeness": informativeness, "first_seen": now, "last_seen": now, "applied_to": None,
     }
     return record

@@ -39,7 +39,7 @@ def versions_of(record: dict[str, Any]) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
     if meta.get("gold") is not None:
         out.append(("gold", meta["gold"]))
-    out += list(meta.get("predictions", {}).items())
+    out += [(name, value) for name, value in meta.get("predictions", {}).items() if value is not None]  # None: no answer
     return out
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from .. import __version__
 from ..core.metrics import LabelScore, ScoreTable
 from ..core.results import Comparison, Difference, LLMStats, PipelineResult, SuiteResult, Verdict
+from ..environment import environment
 from ..io import atomic
 from ..io.clock import now_iso
 from ..options import CONFIDENCE
@@ -138,6 +139,7 @@ def suite_to_dict(result: SuiteResult, *, created: str, harness_version: str) ->
     return {
         "schema": RESULTS_SCHEMA,
         "harness_version": harness_version,
+        "environment": environment(),
         "created": created,
         "suite": {"name": result.name, "file": result.file},
         "gold": {"name": gold.name, "version": gold.version, "ref": gold.ref, "sha256": gold.sha256,

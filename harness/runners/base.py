@@ -45,6 +45,7 @@ class RunOutput:
     llm: LLMStats | None = None
     missing: int = 0  # imported predictions: examples without one
     latencies_ms: tuple[float, ...] = ()  # per-document timings of the texts run one by one
+    unanswered: tuple[int, ...] = ()  # LLM: positions whose answer was empty or unparseable
 
     def outputs(self, task: str) -> list[Output]:
         return [p.output(task) for p in self.predictions]

@@ -34,6 +34,9 @@ def _prepare(config: Any, base: Path, mode: str | None) -> None:
             absolute(node, "path")
             if mode is not None:
                 node["mode"] = mode
+            # The harness collects every miss of a run into one report (the block's own
+            # default, for plain spacy-llm use, is to refuse an unrecorded prompt at once).
+            node["strict_missing"] = False
             inner = node.get("inner_config")
             if node.get("inner_model") == TEACHER and isinstance(inner, dict):
                 absolute(inner, "gold_dir")
@@ -195,11 +198,16 @@ class LLMRunner:
                                                       batch_size=spec.batch_size)
         if model.log.missing:
             raise PipelineError(model.miss_message())
-        stats = llm_stats(model, texts, predictions, parses=parse_check(component.task, "ner" if task == "ner" else "textcat"),
-                          prices=spec.prices)
+        if model.log.failures:
+            # A failed call is scored as no answer at all: the verdict would be computed on missing data.
+            raise PipelineError(f"{len(model.log.failures)} of {len(texts)} LLM call(s) failed (mode "
+                                f"{model.mode!r}), so this pipeline has no result; first failure: {model.log.failures[0]}")
+        parses = parse_check(component.task, "ner" if task == "ner" else "textcat")
+        stats = llm_stats(model, texts, predictions, parses=parses, prices=spec.prices)
+        unanswered = tuple(i for i, r in enumerate(model.log.responses) if not r.strip() or not parses(r))
         declared = spec.declared_size
         return RunOutput(
             predictions=tuple(predictions), speed=speed, path=spec.path, size_bytes=declared or 0,
             size_source="declared" if declared else "unknown", train_examples=0, llm=stats,
-            latencies_ms=tuple(latencies),
+            latencies_ms=tuple(latencies), unanswered=unanswered,
         )

@@ -314,7 +314,7 @@ def test_interrupted_recording_resumes_without_paying_twice(teacher_config: Path
     assert isinstance(model, CassetteModel)
     seen = []
 
-    def ctrl_c_after_12() -> None:
+    def ctrl_c_after_12(failed: bool) -> None:
         seen.append(1)
         if len(seen) == 12:
             raise KeyboardInterrupt
