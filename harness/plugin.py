@@ -12,7 +12,7 @@ Collection tree for ``suites/restaurant.toml``::
       restaurant-ner                            SuiteNode
         distilled                               PipelineNode
           evaluate                              EvaluateItem
-          label[Location]::f>=0.80              GateItem
+          label_f>=0.80[Location]              GateItem
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ class Gate:
 
     @property
     def id(self) -> str:
-        """Readable test id, e.g. ``f>=0.70`` or ``words_per_second>=2000``."""
+        """Readable test id, e.g. ``f>=0.70``, ``words_per_second>=2000``, ``label_f>=0.40[Dish]``."""
         if self.big_numbers:
             value = int(self.threshold) if float(self.threshold).is_integer() else self.threshold
             return f"{self.metric}{self.op}{value}"
@@ -85,7 +85,9 @@ class LabelFGate(Gate):
 
     @property
     def id(self) -> str:
-        return f"label[{self.label}]::f{self.op}{self.threshold:.2f}"
+        # The label in a trailing bracket, as pytest writes parameters: pytest reads the
+        # first "[" of a node id as the start of one, so only a trailing bracket round-trips.
+        return f"label_f{self.op}{self.threshold:.2f}[{self.label}]"
 
     def measure(self, result: PipelineResult) -> tuple[float, tuple[float, float] | None, str]:
         try:
@@ -130,8 +132,8 @@ class VsLLMGate(Gate):
 
     @property
     def id(self) -> str:
-        scope = f"label[{self.label}]::" if self.label else ""
-        return f"distilled_vs_llm[{self.llm}]::{scope}drop<={-self.threshold:.2f}"
+        scope = f"{self.llm}-{self.label}" if self.label else self.llm
+        return f"vs_llm_drop<={-self.threshold:.2f}[{scope}]"
 
     @property
     def reference(self) -> str | None:

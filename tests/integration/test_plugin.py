@@ -20,7 +20,7 @@ def test_passing_suite_runs_gates_and_prints_one_summary(project: pytest.Pyteste
     assert outcomes["passed"] == 1 + 3 + 8  # evaluate + f, wps, size + one per label of restaurant
     result.stdout.fnmatch_lines([
         "*suites/mini.toml::mini-ner::distilled::f>=0.00 PASSED*",
-        "*suites/mini.toml::mini-ner::distilled::label?Location?::f>=0.00 PASSED*",
+        "*suites/mini.toml::mini-ner::distilled::label_f>=0.00?Location? PASSED*",
         "*distill-harness*",
         "*Accuracy (micro F)*",
         "*Speed (words/second)*",

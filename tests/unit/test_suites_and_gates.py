@@ -47,7 +47,7 @@ def test_valid_suite_parses_and_expands_label_gates(tmp_path: Path) -> None:
     assert trained.pipelines["distilled"].train is not None and trained.pipelines["distilled"].train.checkpoint == "last"
     ids = [g.id for g in build_gates(spec, ["LOC", "ORG"])]
     assert ids == ["f>=0.70", "words_per_second>=1000", "size_bytes<=50000000",
-                   "label[LOC]::f>=0.80", "label[ORG]::f>=0.50"]
+                   "label_f>=0.80[LOC]", "label_f>=0.50[ORG]"]
 
 
 @pytest.mark.parametrize(
