@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from .core.metrics import Counts, ScoreTable, count_cats, count_spans, score_table
 from .core.results import GoldInfo, Output, PipelineResult
+from .errors import InputError, PipelineError
 from .options import DEFAULT_RESAMPLES, DEFAULT_SEED, DEFAULT_THRESHOLD
 from .runners import get_runner
 
@@ -59,14 +60,43 @@ def evaluate_pipeline(
     predicts and the split never contains still shows up (as 0) in the table.
     """
     examples = list(gold.iter_examples("eval"))
+    if not examples:
+        raise InputError(f"gold {gold.ref} has an empty eval split: there is nothing to evaluate, and no gate can pass "
+                         "on missing data (import with --eval-fraction > 0 or --eval FILE)")
     run = get_runner(spec.kind).run(spec, examples, task=gold.task, llm_mode=llm_mode)
+    warnings = _label_warnings(spec.name, run.model_labels, gold.labels)
+    train_examples = run.train_examples
+    trained_on = run.training.get("gold")
+    if trained_on and trained_on != gold.name:
+        # The model's training count belongs to another gold: do not show it as this one's.
+        warnings.append(f"{spec.name} was trained on {trained_on}@v{run.training.get('gold_version')}, "
+                        f"not on {gold.name}")
+        train_examples = None
     outputs = run.outputs(gold.task)
     scores, overlap, auc, counts = score_outputs(gold.task, examples, outputs, gold.labels, resamples=resamples, seed=seed,
                                                  threshold=threshold)
     return PipelineResult(
         name=spec.name, kind=spec.kind, path=run.path, task=gold.task, scores=scores, overlap=overlap, macro_auc=auc,
-        speed=run.speed, size_bytes=run.size_bytes, n_params=run.n_params, train_examples=run.train_examples,
+        speed=run.speed, size_bytes=run.size_bytes, n_params=run.n_params, train_examples=train_examples,
         eval_examples=len(examples), example_ids=tuple(e.input_hash for e in examples), training=run.training,
         size_source=run.size_source, llm=run.llm, missing_predictions=run.missing, counts=counts,
-        outputs=tuple(outputs), unanswered=run.unanswered,
+        outputs=tuple(outputs), unanswered=run.unanswered, warnings=tuple(warnings),
     )
+
+
+def _label_warnings(name: str, predicted: Sequence[str] | None, gold: Sequence[str]) -> list[str]:
+    """A model that cannot predict the gold's labels fails; one that lacks some is flagged."""
+    if predicted is None:
+        return []
+    common = set(predicted) & set(gold)
+    if gold and not common:
+        raise PipelineError(f"pipeline {name} predicts labels {', '.join(sorted(predicted))}; the gold has "
+                            f"{', '.join(sorted(gold))}: none in common (a model for another dataset?)")
+    missing = sorted(set(gold) - set(predicted))
+    extra = sorted(set(predicted) - set(gold))
+    out = []
+    if missing:
+        out.append(f"{name} cannot predict gold label(s) {', '.join(missing)}: they score 0")
+    if extra:
+        out.append(f"{name} predicts label(s) the gold does not have: {', '.join(extra)} (all false positives)")
+    return out

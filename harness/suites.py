@@ -219,6 +219,16 @@ def _check_gates(gates: Mapping[str, GatesTable], pipelines: Mapping[str, Pipeli
             raise _err(path, f"{prefix}.distilled_vs_llm.llm", "a pipeline cannot be compared with itself")
 
 
+def _check_name(path: Path, key: str, name: str) -> None:
+    """Suite and pipeline names become pytest node ids and terminal titles: no control
+    characters (they would drive the terminal), no "::" or brackets (ids would not round-trip)."""
+    bad = control_characters(name)
+    if bad:
+        raise _err(path, key, f"name {printable(name)!r} contains control characters ({', '.join(bad)})")
+    if "::" in name or "[" in name or "]" in name:
+        raise _err(path, key, f"name {name!r} must not contain '::', '[' or ']' (they delimit pytest test ids)")
+
+
 def _parse_pool(text: str, path: Path) -> tuple[GoldRef, str]:
     ref_text, _, split = text.partition(":")
     split = split or "train"
@@ -239,6 +249,8 @@ def parse_suite(path: str | Path) -> SuiteSpec:
         raise _validation_error(path, err) from None
     base = path.parent
     suite = model.suite
+    for key, name in [("suite.name", suite.name), *((f"pipelines.{n}", n) for n in model.pipelines)]:
+        _check_name(path, key, name)
     try:
         gold = GoldRef.parse(suite.gold)
     except InputError as err:

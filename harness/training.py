@@ -28,8 +28,9 @@ from typing import Any
 from .environment import environment
 from .errors import InputError
 from .gold.records import GoldExample
-from .gold.store import GoldVersion, file_sha256, split_key
+from .gold.store import GoldVersion, split_key
 from .io import atomic
+from .io.hashing import changed_files, tree_hashes
 from .options import CHECKPOINTS, DEFAULT_CHECKPOINT, DEFAULT_TRAIN_SEED
 
 DEV_FRACTION = 0.1
@@ -91,16 +92,6 @@ def _to_doc(nlp: Any, example: GoldExample, labels: list[str]) -> Any:
     return doc
 
 
-def model_files_sha256(model: Path) -> str:
-    """sha256 over every file of a trained pipeline but ``meta.json`` (which records it):
-    names and contents, so a truncated, deleted or replaced weights file changes it."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in model.rglob("*") if p.is_file() and p.relative_to(model).as_posix() != "meta.json"):
-        digest.update(path.relative_to(model).as_posix().encode() + b"\x00")
-        digest.update(file_sha256(path).encode())
-    return digest.hexdigest()
-
-
 def _harness_record(output: Path) -> dict[str, Any] | None:
     """The ``harness`` training record of the pipeline at ``output``, or None if it has none."""
     meta_path = output / "meta.json"
@@ -130,7 +121,7 @@ def _reusable(output: Path, digest: str) -> TrainResult | None:
     record = _harness_record(output)
     if record is None or record.get("inputs_sha256") != digest:
         return None
-    if record.get("files_sha256") != model_files_sha256(output):
+    if not isinstance(record.get("files"), dict) or changed_files(output, record["files"], exclude=["meta.json"]):
         return None
     return TrainResult(output, True, digest, record.get("train_examples", 0), record.get("dev_examples", 0),
                        record.get("scores", {}), record.get("checkpoint", DEFAULT_CHECKPOINT))
@@ -237,7 +228,8 @@ def train(
         scores = {k: v for k, v in (meta.get("performance") or {}).items() if isinstance(v, (int, float))}
         meta["harness"] = _training_record(gold, config_path, config_text, max_steps=max_steps, seed=seed, digest=digest,
                                            n_train=n_train, n_dev=n_dev, checkpoint=checkpoint, scores=scores)
-        meta["harness"]["files_sha256"] = model_files_sha256(best)
+        # meta.json records them, so it is not among them (it also changes on `harness retrain`).
+        meta["harness"]["files"] = tree_hashes(best, exclude=["meta.json"])
         meta["harness"]["environment"] = environment()
         atomic.write_json(best / "meta.json", meta)
         atomic.replace_directory(best, output)

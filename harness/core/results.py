@@ -103,6 +103,7 @@ class PipelineResult:
     # Per example (same order as example_ids): spans tuples (NER) or cats dicts, for the queue.
     outputs: tuple[Output, ...] = ()
     unanswered: tuple[int, ...] = ()  # LLM: positions whose answer was empty or unparseable
+    warnings: tuple[str, ...] = ()  # things a reader must know to trust the figures
 
     @property
     def words_per_second(self) -> float:

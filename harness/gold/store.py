@@ -23,6 +23,7 @@ from typing import Any
 from ..errors import GoldIntegrityError, InputError
 from ..io import atomic
 from ..io.clock import now_iso
+from ..io.hashing import file_sha256
 from ..io.jsonl import canonical_json, read_jsonl
 from ..options import SPLITS, TASKS
 from .records import GoldExample, Task, example_from_record, label_counts, with_split
@@ -169,14 +170,6 @@ class GoldVersion:
             if claimed.get("examples") != len(items) or dict(claimed.get("labels", {})) != dict(label_counts(items)):
                 problems.append(f"{where}: split {split!r} sizes or label counts do not match the data")
         return problems
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def content_sha256(file_hashes: Mapping[str, str]) -> str:

@@ -94,6 +94,7 @@ def pipeline_to_dict(result: PipelineResult) -> dict[str, Any]:
         "training": dict(result.training),
         "llm": llm_to_dict(result.llm) if result.llm is not None else None,
         "missing_predictions": result.missing_predictions,
+        "warnings": list(result.warnings),
     }
 
 

@@ -158,6 +158,9 @@ def render_suite(console: Console, result: SuiteResult) -> None:
                                          "error rates), not a real LLM."))
                 for text, response in p.llm.unparseable_examples[:2]:
                     console.print(_plain(f"  unparseable answer from {p.name} for {text[:60]!r}: {response[:80]!r}"))
+    for p in result.pipelines.values():
+        for warning in p.warnings:
+            console.print(Text("warning: ", "yellow") + _plain(warning))
     for name, error in result.errors.items():
         console.print(Text("pipeline failed: ", "red") + _plain(f"{name}: {error}"))
     if result.verdicts:

@@ -46,6 +46,7 @@ class RunOutput:
     missing: int = 0  # imported predictions: examples without one
     latencies_ms: tuple[float, ...] = ()  # per-document timings of the texts run one by one
     unanswered: tuple[int, ...] = ()  # LLM: positions whose answer was empty or unparseable
+    model_labels: tuple[str, ...] | None = None  # labels the model can predict, when it says
 
     def outputs(self, task: str) -> list[Output]:
         return [p.output(task) for p in self.predictions]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import PipelineError
+from ..io.hashing import changed_files
 from .base import RunOutput
 from .timing import predict_timed
 
@@ -40,10 +41,13 @@ def load_pipeline(path_or_name: str | Path) -> Language:
     import spacy
 
     path = resolve_pipeline_path(path_or_name)
+    recorded = read_meta(path).get("harness", {}).get("files")
     try:
         return spacy.load(path)
-    except Exception as err:  # spaCy raises many types; the user needs the path.
-        raise PipelineError(f"could not load spaCy pipeline {path}: {err}") from err
+    except Exception as err:  # spaCy raises many types; the user needs the path and the file.
+        changed = changed_files(path, recorded, exclude=["meta.json"]) if isinstance(recorded, dict) else []
+        hint = f"; files changed since training: {', '.join(changed)}" if changed else ""
+        raise PipelineError(f"could not load spaCy pipeline {path}: {type(err).__name__}: {err}{hint}") from err
 
 
 def size_on_disk(path: Path) -> int:
@@ -78,7 +82,13 @@ def read_meta(path: Path) -> dict[str, Any]:
     meta_path = path / "meta.json"
     if not meta_path.exists():
         return {}
-    return json.loads(meta_path.read_text(encoding="utf-8"))
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise PipelineError(f"{meta_path}: not valid JSON ({err}); the pipeline's meta.json is damaged") from None
+    if not isinstance(meta, dict):
+        raise PipelineError(f"{meta_path}: expected a JSON object")
+    return meta
 
 
 def check_task(nlp: Language, path: Path, task: str) -> None:
@@ -89,6 +99,17 @@ def check_task(nlp: Language, path: Path, task: str) -> None:
         raise PipelineError(f"pipeline {path} has no 'ner' component but the gold task is ner (pipes: {nlp.pipe_names})")
     if task != "ner" and not any(name.startswith("textcat") for name in nlp.pipe_names):
         raise PipelineError(f"pipeline {path} has no textcat component but the gold task is {task} (pipes: {nlp.pipe_names})")
+
+
+def model_labels(nlp: Language, task: str) -> tuple[str, ...] | None:
+    """The labels the pipeline's NER or textcat component can predict (None if it does not say)."""
+    names = ["ner"] if task == "ner" else [n for n in nlp.pipe_names if n.startswith("textcat")]
+    for name in names:
+        if name in nlp.pipe_names:
+            labels = getattr(nlp.get_pipe(name), "labels", None)
+            if labels:
+                return tuple(str(label) for label in labels)
+    return None
 
 
 class SpacyRunner:
@@ -109,4 +130,5 @@ class SpacyRunner:
             predictions=tuple(predictions), speed=speed, path=str(path), size_bytes=size_on_disk(path),
             size_source="disk", n_params=parameter_count(nlp), training=training,
             train_examples=training.get("train_examples"), latencies_ms=tuple(latencies),
+            model_labels=model_labels(nlp, task),
         )
