@@ -38,6 +38,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .core.gates import THRESHOLD_GATES, Gate, LabelFGate, VsLLMGate
+from .core.text import control_characters, printable
 from .errors import InputError
 from .gold.store import GoldRef
 from .options import (
