@@ -6,21 +6,25 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUITES := suites/restaurant.toml suites/food.toml suites/cooking.toml
 
-.PHONY: install demo models test bench loop clean
+.PHONY: install demo models test bench loop clean lock
 
-# (Re)install when pyproject.toml changes; a fresh clone gets a new virtualenv.
-$(STAMP): pyproject.toml
+# (Re)install when pyproject.toml or the pins change; a fresh clone gets a new virtualenv.
+# constraints.txt pins every resolved version, so a fresh clone trains the same models
+# (and prints the README's figures) whatever the package index serves that day.
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
 install: $(STAMP)
 
-# Trains each suite's distilled pipeline from its gold train split; a model whose
-# inputs (gold sha256, config, steps, seed, spaCy version) did not change is reused.
+# Trains each suite's distilled pipeline from its gold train split, the suites side by
+# side (each training uses one core); a model whose inputs (gold sha256, config, steps,
+# seed, spaCy version) and files did not change is reused.
 models: $(STAMP)
-	@for suite in $(SUITES); do $(BIN)/harness train --suite $$suite || exit $$?; done
+	@pids=""; for suite in $(SUITES); do $(BIN)/harness train --suite $$suite & pids="$$pids $$!"; done; \
+	status=0; for pid in $$pids; do wait $$pid || status=$$?; done; exit $$status
 
 # Runs the example suites: per-suite tables in the terminal, JSON under reports/.
 demo: models
@@ -41,6 +45,11 @@ bench: models
 	$(BIN)/python bench/metrics_scale.py
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/record_concurrency.py
+
+# Re-pin after a deliberate upgrade (then retrain, rerun the demo, update the README's figures).
+lock: $(STAMP)
+	@{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -v -E '^(ruff)=='; \
+	   $(BIN)/python -m pip list --format=freeze | grep -E '^pip=='; } > constraints.txt.new && mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf models reports build

@@ -220,3 +220,10 @@ def test_every_command_and_option_has_help() -> None:
         return missing
 
     assert walk(parser, "harness") == []
+
+
+def test_resamples_below_one_are_refused_by_pytest_and_the_cli(project: pytest.Pytester, tmp_path: Path) -> None:
+    result = project.runpytest("suites", "--harness-resamples", "0")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR and "must be >= 1" in result.stderr.str()
+    proc = run("eval", "--gold", "g", "--pipeline", "p", "--resamples", "-1", cwd=tmp_path, ok=False)
+    assert proc.returncode == 2 and "must be >= 1" in proc.stderr
