@@ -37,8 +37,9 @@ test: $(STAMP)
 # distil from the simulated LLM -> evaluate -> queue -> simulated reviewer -> retrain.
 LOOP_ROUNDS ?= 4
 LOOP_PER_ROUND ?= 250
+LOOP_STEPS ?= 3000
 loop: $(STAMP)
-	$(BIN)/harness loop suites/restaurant.toml --rounds $(LOOP_ROUNDS) --per-round $(LOOP_PER_ROUND)
+	$(BIN)/harness loop suites/restaurant.toml --rounds $(LOOP_ROUNDS) --per-round $(LOOP_PER_ROUND) --max-steps $(LOOP_STEPS)
 
 bench: models
 	$(BIN)/python bench/eval_vs_spacy.py
