@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,8 +129,14 @@ class GoldVersion:
             except (KeyError, TypeError) as err:
                 raise InputError(f"gold record is missing {err}", path=path, line=number) from None
 
-    def verify(self) -> None:
-        """Raise :class:`GoldIntegrityError` naming the file whose content changed."""
+    def verify(self, *, thorough: bool = False) -> None:
+        """Raise :class:`GoldIntegrityError` naming the file whose content changed.
+
+        The data files are checked against their sha256, and the manifest against its
+        own (``manifest_sha256``, over every other key). ``thorough`` (``gold verify``),
+        or a manifest written before it carried that hash, also recomputes the
+        manifest's task, labels and counts from the data.
+        """
         files = self.manifest.get("files", {})
         problems = []
         for filename, expected in sorted(files.items()):
@@ -144,7 +151,11 @@ class GoldVersion:
         problems += [f"{self.path / name}: not listed in the manifest" for name in extra]
         if not problems and content_sha256(files) != self.sha256:
             problems.append(f"{self.path / 'manifest.json'}: content sha256 does not match its file hashes")
-        if not problems:
+        recorded = self.manifest.get("manifest_sha256")
+        if not problems and recorded is not None and recorded != manifest_sha256(self.manifest):
+            problems.append(f"{self.path / 'manifest.json'}: edited after it was written (its content no longer "
+                            "matches its manifest_sha256); labels or counts there would add or drop gates")
+        if not problems and (thorough or recorded is None):
             problems += self._manifest_problems()
         if problems:
             raise GoldIntegrityError(
@@ -155,21 +166,48 @@ class GoldVersion:
 
     def _manifest_problems(self) -> list[str]:
         """The manifest's own claims (task, labels, counts, split sizes) recomputed from the
-        data: a label added to or removed from the manifest would add or drop gates."""
+        data: a label added to or removed from the manifest would add or drop gates.
+
+        Reads only the keys it needs from each record (no tokens): this runs whenever
+        a suite is collected, so it has to stay a small fraction of a run.
+        """
         where = self.path / "manifest.json"
-        problems = []
-        by_split = {split: list(self.iter_examples(split)) for split in SPLITS}
-        everything = [e for items in by_split.values() for e in items]
-        if any((e.cats is None) != (self.task == "ner") for e in everything):
-            problems.append(f"{where}: task {self.task!r} does not match the examples")
-        if dict(self.manifest["labels"]) != dict(label_counts(everything)):
-            problems.append(f"{where}: labels {sorted(self.manifest['labels'])} with their counts do not match the data "
-                            f"{dict(sorted(label_counts(everything).items()))}")
-        for split, items in by_split.items():
+        problems: list[str] = []
+        total: Counter[str] = Counter()
+        for split in SPLITS:
+            counts: Counter[str] = Counter()
+            n = 0
+            for _, record in read_jsonl(self.path / f"{split}.jsonl"):
+                n += 1
+                cats = record.get("cats")
+                if (cats is None) != (self.task == "ner"):
+                    problems.append(f"{where}: task {self.task!r} does not match the examples of split {split!r}")
+                    return problems
+                if cats is not None:
+                    counts.update(label for label, value in cats.items() if value > 0.5)
+                else:
+                    counts.update(span["label"] for span in record.get("spans", ()))
             claimed = self.manifest["splits"].get(split, {})
-            if claimed.get("examples") != len(items) or dict(claimed.get("labels", {})) != dict(label_counts(items)):
+            if claimed.get("examples") != n or dict(claimed.get("labels", {})) != _with_zeros(counts, claimed.get("labels", {})):
                 problems.append(f"{where}: split {split!r} sizes or label counts do not match the data")
+            total.update(counts)
+        if dict(self.manifest["labels"]) != _with_zeros(total, self.manifest["labels"]):
+            problems.append(f"{where}: labels {sorted(self.manifest['labels'])} with their counts do not match the data "
+                            f"{dict(sorted(total.items()))}")
         return problems
+
+
+def _with_zeros(counts: Counter[str], claimed: Mapping[str, Any]) -> dict[str, int]:
+    """``counts`` plus the zero counts the manifest lists (a textcat label no example has)."""
+    out = {label: 0 for label, value in claimed.items() if value == 0}
+    out.update(counts)
+    return out
+
+
+def manifest_sha256(manifest: Mapping[str, Any]) -> str:
+    """sha256 of a manifest's canonical JSON without its own ``manifest_sha256`` key."""
+    own = {key: value for key, value in manifest.items() if key != "manifest_sha256"}
+    return hashlib.sha256(canonical_json(own).encode("utf-8")).hexdigest()
 
 
 def content_sha256(file_hashes: Mapping[str, str]) -> str:
@@ -309,6 +347,7 @@ class GoldStore:
                 "created": now_iso(),
                 "notes": notes,
             }
+            manifest["manifest_sha256"] = manifest_sha256(manifest)
             atomic.write_json(tmp / "manifest.json", manifest)
         return GoldVersion(target, manifest)
 
@@ -322,7 +361,7 @@ class GoldStore:
             for number in self.version_dirs(dataset):
                 ref = f"{dataset}@v{number}"
                 try:
-                    self.resolve(ref, verify=True)
+                    self.resolve(ref, verify=False).verify(thorough=True)
                     results.append((ref, None))
                 except (GoldIntegrityError, InputError) as err:
                     results.append((ref, str(err)))

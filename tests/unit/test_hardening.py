@@ -105,9 +105,14 @@ def test_manifest_edits_are_caught_by_verify(tmp_path: Path) -> None:
         else:
             manifest["labels"].update(edit)  # adding one would silently add gates
         manifest_path.write_text(json.dumps(manifest))
+        with pytest.raises(GoldIntegrityError, match="manifest.json: edited after it was written"):
+            store.resolve("d@v1")
+        assert "edited after it was written" in (store.verify_all()[0][1] or "")
+        # A manifest without its own hash (written before it had one) is checked against the data.
+        del manifest["manifest_sha256"]
+        manifest_path.write_text(json.dumps(manifest))
         with pytest.raises(GoldIntegrityError, match="labels .* do not match the data"):
             store.resolve("d@v1")
-        assert store.verify_all()[0][1] is not None
     manifest_path.write_text(original)
     assert store.verify_all() == [("d@v1", None)]
 
