@@ -77,7 +77,9 @@ def main() -> None:
         commands = {
             "harness eval": [str(BIN / "harness"), "eval", "--gold", args.gold, "--pipeline", args.model,
                              "--json", str(Path(tmp) / "h.json")],
-            "spacy evaluate": [sys.executable, "-m", "spacy", "evaluate", args.model, str(docbin)],
+            # Both write their scores to a JSON file: the same job.
+            "spacy evaluate": [sys.executable, "-m", "spacy", "evaluate", args.model, str(docbin),
+                               "--output", str(Path(tmp) / "s.json")],
             "floor (load + nlp.pipe)": [sys.executable, "-c",
                                         "import json, sys, spacy; nlp = spacy.load(sys.argv[1]); "
                                         "list(nlp.pipe(json.load(open(sys.argv[2]))))", args.model, str(texts)],

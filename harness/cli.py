@@ -257,9 +257,10 @@ def _loop_cli(args: argparse.Namespace) -> int:
     from .loop.demo import LoopRound, loop
 
     table = Table(title=f"demo loop on {args.suite} (corrections by a SIMULATED reviewer: the pool's real gold labels)",
-                  caption="sim. LLM F: the simulated teacher; data: version of the training dataset")
+                  caption="dist. F: the distilled model's micro F; sim. LLM F: the simulated teacher; "
+                          "data: version of the training dataset")
     # Short headers: the table must fit an 80-column CI log without truncating figures.
-    for column in ("round", "corrected", "distilled F", "95% CI", "sim. LLM F", "words/s", "data"):
+    for column in ("round", "corrected", "dist. F", "95% CI", "sim. LLM F", "words/s", "data"):
         table.add_column(column, justify="left" if column == "data" else "right", no_wrap=True)
 
     def show(row: LoopRound) -> None:
