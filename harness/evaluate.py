@@ -53,13 +53,15 @@ def evaluate_pipeline(
     seed: int = DEFAULT_SEED,
     threshold: float = DEFAULT_THRESHOLD,
     llm_mode: str | None = None,
+    examples: Sequence[GoldExample] | None = None,
 ) -> PipelineResult:
     """Run ``spec`` on ``gold``'s eval split with its kind's runner and score it.
 
-    Every gold label is scored, zero-support ones too: a label the model never
+    ``examples`` is the eval split when the caller has read it already. Every gold
+    label is scored, zero-support ones too: a label the model never
     predicts and the split never contains still shows up (as 0) in the table.
     """
-    examples = list(gold.iter_examples("eval"))
+    examples = list(examples) if examples is not None else list(gold.iter_examples("eval"))
     if not examples:
         raise InputError(f"gold {gold.ref} has an empty eval split: there is nothing to evaluate, and no gate can pass "
                          "on missing data (import with --eval-fraction > 0 or --eval FILE)")

@@ -19,6 +19,7 @@ from .core.gates import Gate
 from .core.results import Comparison, PipelineResult, SuiteResult, Verdict
 from .errors import HarnessError, InputError
 from .evaluate import evaluate_pipeline, gold_info
+from .gold.records import GoldExample
 from .gold.store import GoldStore, GoldVersion
 from .options import EvalSettings
 from .suites import SuiteSpec, build_gates, parse_suite
@@ -33,6 +34,13 @@ class LoadedSuite:
     spec: SuiteSpec
     gold: GoldVersion
     gates: tuple[Gate, ...]
+    _eval: list[GoldExample] | None = field(default=None, repr=False)
+
+    def eval_examples(self) -> list[GoldExample]:
+        """The gold's eval split, read once per run (every pipeline and the queue use it)."""
+        if self._eval is None:
+            self._eval = list(self.gold.iter_examples("eval"))
+        return self._eval
 
 
 def load_suite(path: str | Path, *, verify: bool = True) -> LoadedSuite:
@@ -44,6 +52,13 @@ def load_suite(path: str | Path, *, verify: bool = True) -> LoadedSuite:
     except InputError as err:
         raise InputError(err.reason, path=spec.file, field="suite.gold") from err
     return LoadedSuite(spec, gold, build_gates(spec, gold.labels))
+
+
+def _answered_outputs(result: PipelineResult) -> tuple[Any, ...]:
+    """A pipeline's outputs with None where it gave no answer (an unparseable or empty LLM
+    answer must not count as agreeing with anything in the queue)."""
+    unanswered = set(result.unanswered)
+    return tuple(None if i in unanswered else output for i, output in enumerate(result.outputs))
 
 
 def _adapters() -> dict[str, Any]:
@@ -87,7 +102,8 @@ class HarnessSession:
         resamples, seed = self._resamples_seed(suite_name)
         try:
             result = evaluate_pipeline(suite.gold, suite.spec.pipelines[pipeline], resamples=resamples, seed=seed,
-                                       threshold=suite.spec.threshold, llm_mode=self.settings.llm_mode)
+                                       threshold=suite.spec.threshold, llm_mode=self.settings.llm_mode,
+                                       examples=suite.eval_examples())
         except HarnessError as err:
             self.errors[key] = str(err)
             raise
@@ -146,10 +162,8 @@ class HarnessSession:
                 continue
             if llm is not None and (name, llm.name) not in self.results:
                 continue
-            # An unparseable or empty LLM answer is no answer: it must not count as agreeing with anything.
-            outputs = {p: tuple(None if i in set(r.unanswered) else o for i, o in enumerate(r.outputs))
-                       for p in suite.spec.pipelines if (r := self.results.get((name, p))) is not None}
-            fresh = eval_records(suite=name, task=suite.gold.task, examples=list(suite.gold.iter_examples("eval")),
+            outputs = {p: _answered_outputs(r) for p in suite.spec.pipelines if (r := self.results.get((name, p))) is not None}
+            fresh = eval_records(suite=name, task=suite.gold.task, examples=suite.eval_examples(),
                                  outputs=outputs, distilled=distilled.name, llm=llm.name if llm else None,
                                  threshold=suite.spec.threshold)
             path = queue.queue_path(reports_dir, name)

@@ -103,7 +103,7 @@ def _harness_record(output: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-def _check_replaceable(output: Path) -> None:
+def check_replaceable(output: Path) -> None:
     """Only an empty directory or a pipeline the harness trained may be replaced: never
     delete what the harness did not create."""
     if not output.exists():
@@ -205,7 +205,7 @@ def train(
     output = Path(output)
     if max_steps is not None and max_steps < 1:
         raise InputError(f"max_steps must be >= 1, got {max_steps} (spaCy reads 0 as 'no limit')", field="max_steps")
-    _check_replaceable(output)
+    check_replaceable(output)
     config_path = Path(config) if config else default_config(gold.task)
     if not config_path.exists():
         raise InputError("training config not found", path=config_path)

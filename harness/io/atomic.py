@@ -17,18 +17,22 @@ from pathlib import Path
 from typing import IO, Any
 
 
-def _umask() -> int:
-    """The process umask (read by setting it and putting it back: there is no getter)."""
+def _read_umask() -> int:
+    """The process umask (read by setting it and putting it back: there is no getter).
+    Read once, at import: doing it per write would briefly change it under other threads."""
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()
 
 
 def _as_if_created(path: str | Path, *, directory: bool) -> None:
     """Give a temp file or directory the mode a plain ``open``/``mkdir`` would have:
     ``mkstemp``/``mkdtemp`` create them private (0600/0700), which would make reports,
     queues and gold unreadable to the user's group."""
-    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+    os.chmod(path, (0o777 if directory else 0o666) & ~_UMASK)
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import InputError
 from ..gold.store import GoldStore
 from ..suites import SuiteSpec
 from .apply import apply, corrected_examples, simulated_review
@@ -50,6 +51,23 @@ def held_out_student(spec: SuiteSpec, output: Path, max_steps: int | None) -> Pa
     return train_student(spec.require_distilled(), held, output, max_steps, step_share=0.5).output
 
 
+#: Written into the loop's scratch directory: only a directory holding it is ever cleared.
+WORKDIR_MARKER = ".harness-loop-workdir"
+
+
+def _fresh_workdir(workdir: Path) -> Path:
+    """An empty scratch directory: a previous loop's is cleared, anything else is refused
+    (never delete what the harness did not create)."""
+    if workdir.exists() and any(workdir.iterdir()):
+        if not (workdir / WORKDIR_MARKER).is_file():
+            raise InputError("is not empty and was not made by `harness loop`; refusing to clear it "
+                             "(choose another --workdir)", path=workdir)
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / WORKDIR_MARKER).write_text("scratch directory of `harness loop`; cleared by the next run\n")
+    return workdir
+
+
 def loop(spec: SuiteSpec, *, rounds: int = 3, per_round: int = 150, workdir: str | Path = "build/loop",
          max_steps: int | None = None, on_round: Callable[[LoopRound], None] | None = None, distill_fraction: float = 0.5) -> list[LoopRound]:
     """The demo loop on a scratch copy of the gold: distil from the (simulated) LLM's
@@ -57,9 +75,7 @@ def loop(spec: SuiteSpec, *, rounds: int = 3, per_round: int = 150, workdir: str
     the simulated reviewer applies the pool's real gold labels -> apply -> retrain
     -> evaluate, ``rounds`` times. Once the unseen texts are used up, the rest of
     the pool is ranked with a held-out student trained on the corrections only."""
-    workdir = Path(workdir)
-    if workdir.exists():
-        shutil.rmtree(workdir)
+    workdir = _fresh_workdir(Path(workdir))
     scratch_gold = workdir / "gold"
     datasets = {spec.gold.name} | ({spec.pool[0].name} if spec.pool else set())
     for name in datasets:

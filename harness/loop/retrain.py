@@ -14,6 +14,7 @@ from ..core.results import PipelineResult
 from ..gold.store import GoldVersion
 from ..io import atomic
 from ..suites import PipelineSpec, SuiteSpec
+from ..training import check_replaceable
 from .pool import gold_store
 
 
@@ -50,6 +51,8 @@ def retrain(spec: SuiteSpec, *, pipeline: str | None = None, output: str | Path 
     as the suite's distilled model."""
     from ..evaluate import evaluate_pipeline
 
+    if promote:  # before training: the suite's model path may point anywhere
+        check_replaceable(Path((spec.pipelines[pipeline] if pipeline else spec.require_distilled()).path))
     store = gold_store(spec)
     student = spec.pipelines[pipeline] if pipeline else spec.require_distilled()
     version = store.resolve(spec.training) if store.version_numbers(spec.training) else store.resolve(spec.gold)
@@ -70,7 +73,7 @@ def retrain(spec: SuiteSpec, *, pipeline: str | None = None, output: str | Path 
     if promote:
         target = Path(student.path)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.promote.", dir=target.parent))
-        shutil.rmtree(staging)
-        shutil.copytree(trained.output, staging)
+        shutil.copytree(trained.output, staging, dirs_exist_ok=True)
+        shutil.copystat(trained.output, staging)  # mkdtemp's private mode must not reach the promoted model
         atomic.replace_directory(staging, target)
     return RetrainSummary(trained.output, version.ref, result, promote, llm_result)

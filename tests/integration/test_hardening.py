@@ -227,3 +227,18 @@ def test_resamples_below_one_are_refused_by_pytest_and_the_cli(project: pytest.P
     assert result.ret == pytest.ExitCode.USAGE_ERROR and "must be >= 1" in result.stderr.str()
     proc = run("eval", "--gold", "g", "--pipeline", "p", "--resamples", "-1", cwd=tmp_path, ok=False)
     assert proc.returncode == 2 and "must be >= 1" in proc.stderr
+
+
+def test_promote_refuses_to_replace_what_the_harness_did_not_make(tmp_path: Path, mini_gold_dir: Path) -> None:
+    from harness.loop.retrain import retrain
+    from harness.suites import parse_suite
+
+    mine = tmp_path / "my-model"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    suite = tmp_path / "s.toml"
+    suite.write_text(f'[suite]\nname = "s"\ngold = "mini-restaurant@v1"\ngold_dir = "{mini_gold_dir}"\n'
+                     f'[pipelines.distilled]\npath = "{mine}"\n')
+    with pytest.raises(InputError, match="not a pipeline trained by the harness"):
+        retrain(parse_suite(suite), output=str(tmp_path / "new"), promote=True, max_steps=5, resamples=10)
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]

@@ -293,3 +293,17 @@ def test_intervals_are_unambiguous() -> None:
     assert format_interval((-0.764, -0.715), signed=True) == "[-0.764, -0.715]"
     assert format_interval((0.718, 0.775)) == "[0.718, 0.775]"
     assert format_interval((float("nan"), 1.0)) == "-"
+
+
+def test_loop_clears_only_its_own_scratch_directory(tmp_path: Path) -> None:
+    from harness.loop.demo import WORKDIR_MARKER, _fresh_workdir
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    with pytest.raises(InputError, match="not made by `harness loop`"):
+        _fresh_workdir(mine)
+    assert (mine / "thesis.tex").exists()
+    scratch = _fresh_workdir(tmp_path / "loop")
+    (scratch / "old-round").mkdir()
+    assert sorted(p.name for p in _fresh_workdir(scratch).iterdir()) == [WORKDIR_MARKER]
