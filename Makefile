@@ -46,6 +46,7 @@ bench: models
 	$(BIN)/python bench/metrics_scale.py
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/record_concurrency.py
+	$(BIN)/python bench/baseline_overhead.py
 
 # Re-pin after a deliberate upgrade (then retrain, rerun the demo, update the README's figures).
 lock: $(STAMP)

@@ -270,3 +270,93 @@ def retrain_and_compare(suite: str, *, pipeline: str | None = None, output: str 
     gold = GoldStore(spec.gold_dir).resolve(spec.gold)
     result = SuiteResult(f"{spec.name} (retrained)", str(spec.file), gold_info(gold), pipelines, {}, [], comparisons)
     return summary, result, spec
+
+
+# -- baselines and history ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlessSummary:
+    """What ``harness bless`` wrote: the file and, per blessed pipeline, its micro F and model sha256."""
+
+    path: Path
+    pipelines: dict[str, tuple[float, str | None]]
+    errors: dict[str, str]
+
+
+def bless(suite_path: str, *, pipelines: Sequence[str] | None = None, llm_mode: str | None = None,
+          resamples: int | None = None, seed: int | None = None) -> BlessSummary:
+    """Evaluate a suite's pipelines (or only ``pipelines``) and write ``baselines/<suite>.json``.
+
+    A pipeline that fails to run is not blessed (its error is returned); the others
+    are. Blessing nothing is an error.
+    """
+    from .options import EvalSettings
+    from .session import HarnessSession, load_suite
+
+    suite = load_suite(suite_path)
+    chosen = list(pipelines) if pipelines else list(suite.spec.pipelines)
+    unknown = [p for p in chosen if p not in suite.spec.pipelines]
+    if unknown:
+        raise HarnessError(f"{suite_path}: no pipeline {', '.join(map(repr, unknown))} "
+                           f"(pipelines: {', '.join(suite.spec.pipelines)})")
+    session = HarnessSession(EvalSettings(resamples=resamples, seed=seed, llm_mode=llm_mode))
+    session.add_suite(suite)
+    errors = {}
+    for name in chosen:
+        try:
+            session.pipeline_result(suite.spec.name, name)
+        except HarnessError as err:
+            errors[name] = str(err)
+    written = session.bless_baselines()
+    if not written:
+        raise HarnessError("; ".join([*session.report_problems, *(f"{k}: {v}" for k, v in errors.items())])
+                           or "nothing blessed")
+    results = {p: session.results[(suite.spec.name, p)] for p in chosen if (suite.spec.name, p) in session.results}
+    return BlessSummary(written[0], {p: (r.scores.micro.f, r.identity.get("sha256")) for p, r in results.items()}, errors)
+
+
+def _suite_name_and_baseline(suite: str, baselines_dir: str | None) -> tuple[str, dict[str, str]]:
+    """(suite name, pipeline -> blessed model sha256) for a suite file or a suite name."""
+    from .baselines import baseline_path, load
+
+    if suite.endswith(".toml") or Path(suite).is_file():
+        spec = parse_suite(suite)
+        name = spec.name
+        path = baseline_path(baselines_dir or spec.baselines_dir or "baselines", name)
+    else:
+        name = suite
+        path = baseline_path(baselines_dir or "baselines", name)
+    blessed: dict[str, str] = {}
+    if path.exists():
+        with_identity = load(path)
+        blessed = {p: str(e.identity.get("sha256") or "") for p, e in with_identity.pipelines.items()}
+    return name, blessed
+
+
+def history(suite: str, *, reports_dir: str = DEFAULT_REPORTS_DIR, pipeline: str | None = None,
+            label: str | None = None, last: int | None = None, baselines_dir: str | None = None
+            ) -> tuple[str, list[dict[str, Any]]]:
+    """(suite name, one dict per run and pipeline, oldest first) from ``reports/history``.
+
+    Each dict has the run's time, git commit, gold, model sha256, micro (or ``label``'s)
+    P/R/F with F's CI, macro F, words/s, size, gate counts, and ``blessed``: whether its
+    model is the one in the suite's baseline.
+    """
+    from .history import run_table
+    from .options import DEFAULT_HISTORY_LAST, HISTORY_DIRNAME
+
+    name, blessed = _suite_name_and_baseline(suite, baselines_dir)
+    table = run_table(Path(reports_dir) / HISTORY_DIRNAME, name, pipeline=pipeline, label=label,
+                      last=last if last is not None else DEFAULT_HISTORY_LAST)
+    for entry in table:
+        entry["blessed"] = bool(entry.get("model_sha256")) and blessed.get(entry["pipeline"]) == entry["model_sha256"]
+    return name, table
+
+
+def history_prune(*, keep: int, reports_dir: str = DEFAULT_REPORTS_DIR) -> tuple[int, int]:
+    """Keep the last ``keep`` runs per suite in ``reports/history``: (kept, removed)."""
+    from .history import prune
+    from .options import HISTORY_DIRNAME
+
+    return prune(Path(reports_dir) / HISTORY_DIRNAME, keep=keep)

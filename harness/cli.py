@@ -4,7 +4,9 @@ of :mod:`harness.api` (or the loop), and renders what it returns."""
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -95,10 +97,14 @@ def _train_cli(args: argparse.Namespace) -> int:
     if args.suite:
         if args.gold or args.output:
             raise HarnessError("use either --suite or --gold/--output")
-        jobs = api.suite_training_jobs(args.suite)
+        # Flags given on the command line win over the suite's [train] table (e.g. a deliberately
+        # short --max-steps); the suite fills in the rest.
+        given = {"config": args.config, "max_steps": args.max_steps, "seed": args.seed, "checkpoint": args.checkpoint}
+        jobs = [{**job, **{k: v for k, v in given.items() if v is not None}} for job in api.suite_training_jobs(args.suite)]
     elif args.gold and args.output:
         jobs = [{"gold": args.gold, "output": args.output, "gold_dir": args.gold_dir, "config": args.config,
-                 "max_steps": args.max_steps, "seed": args.seed, "checkpoint": args.checkpoint}]
+                 "max_steps": args.max_steps, "seed": options.first_given(args.seed, options.DEFAULT_TRAIN_SEED),
+                 "checkpoint": options.first_given(args.checkpoint, options.DEFAULT_CHECKPOINT)}]
     else:
         raise HarnessError("harness train needs --gold and --output, or --suite")
     for job in jobs:
@@ -125,6 +131,50 @@ def _eval_cli(args: argparse.Namespace) -> int:
         from .reports.json_report import write_suite_json
 
         console.print(f"results: {write_suite_json('.', result, path=args.json)}")
+    return 0
+
+
+def _bless_cli(args: argparse.Namespace) -> int:
+    with console.status(f"evaluating {args.suite} to bless it …"):
+        summary = api.bless(args.suite, pipelines=args.pipeline, llm_mode=args.llm_mode)
+    for name, (f, sha) in summary.pipelines.items():
+        console.print(Text(printable(f"blessed {name}: micro F {f:.3f}, model sha256 {(sha or '-')[:12]}")))
+    for name, error in summary.errors.items():
+        console.print(Text("not blessed: ", "red") + Text(printable(f"{name}: {error}")))
+    console.print(f"baseline: {summary.path} (commit it; review the diff)")
+    return 1 if summary.errors else 0
+
+
+HISTORY_COLUMNS = ("time", "pipeline", "git_commit", "git_dirty", "gold", "model_sha256", "blessed", "p", "r", "f",
+                   "f_ci_low", "f_ci_high", "macro_f", "support", "words_per_second", "size_bytes", "gates_passed",
+                   "gates_failed", "gates_skipped", "suite_passed", "run_id")
+
+
+def _history_cli(args: argparse.Namespace) -> int:
+    if args.suite == "prune":
+        if args.keep is None:
+            raise HarnessError("harness history prune needs --keep N")
+        kept, removed = api.history_prune(keep=args.keep, reports_dir=args.reports)
+        console.print(f"history: kept {kept} run(s), removed {removed}")
+        return 0
+    name, table = api.history(args.suite, reports_dir=args.reports, pipeline=args.pipeline, label=args.label,
+                              last=args.last)
+    if args.json:
+        print(json.dumps(table, indent=2, default=str))
+        return 0
+    if args.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(table)
+        return 0
+    if not table:
+        console.print(Text(printable(f"no runs of {name} in {args.reports}/history (pytest writes one per run)")))
+        return 0
+    from .reports.terminal import history_tables
+
+    wide = Console(width=max(console.width, 140), highlight=False)  # CI logs report 80 columns; rows need ~125
+    for rendered in history_tables(name, table, label=args.label):
+        wide.print(rendered)
     return 0
 
 
@@ -325,9 +375,10 @@ def _add_train_eval_commands(commands: Any) -> None:
     p.add_argument("--suite", default=None, metavar="SUITE.toml",
                    help="train every pipeline of a suite that has a [pipelines.<name>.train] table")
     p.add_argument("--config", default=None, help="spaCy training config (default: shipped CPU config for the task)")
-    p.add_argument("--max-steps", type=options.positive_int, default=None, help="training steps (default: the config's)")
-    p.add_argument("--seed", type=int, default=options.DEFAULT_TRAIN_SEED, help="training seed")
-    p.add_argument("--checkpoint", choices=options.CHECKPOINTS, default=options.DEFAULT_CHECKPOINT,
+    p.add_argument("--max-steps", type=options.positive_int, default=None, help="training steps (default: the suite's, else the config's)")
+    p.add_argument("--seed", type=int, default=None,
+                   help=f"training seed (default: the suite's, else {options.DEFAULT_TRAIN_SEED})")
+    p.add_argument("--checkpoint", choices=options.CHECKPOINTS, default=None,
                    help="best: spaCy's model-best on a held-out 10%% of the train split; last: model-last trained on all of it")
     p.add_argument("--force", action="store_true", help="retrain even if the inputs did not change")
     p.add_argument("--verbose", action="store_true", help="show spaCy's training log")
@@ -352,6 +403,26 @@ def _add_train_eval_commands(commands: Any) -> None:
     p.add_argument("--session", required=True, help="e.g. ner_model")
     p.add_argument("--output", required=True, metavar="PATH.jsonl", help="predictions file to write")
     p.set_defaults(func=_predictions_cli)
+
+    p = commands.add_parser("bless", help="evaluate a suite and write its baseline (baselines/<suite>.json)")
+    p.add_argument("suite", metavar="SUITE.toml", help="suite to bless")
+    p.add_argument("--pipeline", action="append", default=None, metavar="NAME",
+                   help="bless only this pipeline (repeatable); the others keep their blessed entry")
+    options.LLM_MODE.add_to(p.add_argument, "--llm-mode")
+    p.set_defaults(func=_bless_cli)
+
+    p = commands.add_parser("history", help="a suite's past runs (reports/history), or `history prune --keep N`")
+    p.add_argument("suite", metavar="SUITE", help="suite file or suite name; or `prune`")
+    p.add_argument("--pipeline", default=None, help="only this pipeline")
+    p.add_argument("--label", default=None, help="this label's P/R/F instead of the micro average")
+    p.add_argument("--last", type=options.positive_int, default=None,
+                   help=f"the last N runs (default {options.DEFAULT_HISTORY_LAST})")
+    p.add_argument("--reports", default=options.DEFAULT_REPORTS_DIR, metavar="DIR", help="reports directory")
+    p.add_argument("--keep", type=options.positive_int, default=None, help="prune: runs to keep per suite")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="JSON for scripts")
+    form.add_argument("--csv", action="store_true", help="CSV for scripts")
+    p.set_defaults(func=_history_cli)
 
     p = commands.add_parser("record", help="fill a suite's LLM cassettes (calls the model for missing prompts only)")
     p.add_argument("suite", metavar="SUITE.toml", help="suite whose llm pipelines are recorded")
@@ -442,6 +513,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("interrupted; nothing was half-written (all writes are atomic)")
         return 130
+    except BrokenPipeError:  # `harness history --csv | head`: the reader left; not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python's exit flush from raising again
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -45,6 +45,16 @@ def score_outputs(
     return scores, None, macro_auc(cat_counts.auc_pairs), cat_counts.per_label
 
 
+def count_outputs(task: str, examples: Sequence[GoldExample], outputs: Sequence[Output], labels: Sequence[str], *,
+                  threshold: float) -> Mapping[str, Counts]:
+    """Per-label counts (strict spans, or thresholded cats) of ``outputs`` against the
+    examples' gold: the counts behind the headline scores, without intervals."""
+    if task == "ner":
+        return count_spans((e.spans for e in examples), outputs, labels).strict  # type: ignore[arg-type]
+    return count_cats((e.cats or {} for e in examples), outputs, labels,  # type: ignore[arg-type]
+                      multi_label=task == "textcat_multilabel", threshold=threshold).per_label
+
+
 def evaluate_pipeline(
     gold: GoldVersion,
     spec: PipelineSpec,
@@ -82,7 +92,7 @@ def evaluate_pipeline(
         speed=run.speed, size_bytes=run.size_bytes, n_params=run.n_params, train_examples=train_examples,
         eval_examples=len(examples), example_ids=tuple(e.input_hash for e in examples), training=run.training,
         size_source=run.size_source, llm=run.llm, missing_predictions=run.missing, counts=counts,
-        outputs=tuple(outputs), unanswered=run.unanswered, warnings=tuple(warnings),
+        outputs=tuple(outputs), unanswered=run.unanswered, warnings=tuple(warnings), identity=run.identity,
     )
 
 

@@ -48,6 +48,12 @@ DEFAULT_GOLD_DIR = "gold"
 DEFAULT_REPORTS_DIR = "reports"
 DEFAULT_SUITE_GLOBS: tuple[str, ...] = ("suites/*.toml", "**/suites/*.toml")
 DEFAULT_TRAIN_SEED = 0
+DEFAULT_BASELINES_DIR = "../baselines"  # relative to the suite file, like gold_dir
+DEFAULT_MIN_BASELINE_COVERAGE = 0.8  # share of the eval split a baseline must be comparable on
+HISTORY_DIRNAME = "history"  # under the reports directory
+DEFAULT_HISTORY_LAST = 20  # runs shown by `harness history`
+DEFAULT_SHOWN_FLIPS = 5  # newly broken examples shown per pipeline in the terminal / Markdown
+MARKDOWN_MAX_BYTES = 1 << 20  # GitHub's step summary limit
 
 
 def first_given(*values: Any) -> Any:

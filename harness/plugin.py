@@ -43,7 +43,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "distill-harness evaluation suites")
     group.addoption("--harness-reports", metavar="DIR", default=None,
                     help=f"directory for JSON results and queues (default: ini harness_reports, '{options.DEFAULT_REPORTS_DIR}')")
-    group.addoption("--harness-no-reports", action="store_true", default=False, help="do not write result files")
+    group.addoption("--harness-no-reports", action="store_true", default=False,
+                    help="do not write result files (JSON, queues, history)")
+    group.addoption("--harness-bless", action="store_true", default=False,
+                    help="write baselines/<suite>.json from this run (regression gates report but do not fail)")
+    group.addoption("--harness-markdown", metavar="FILE", default=None,
+                    help="write a GitHub-flavoured Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set)")
     options.RESAMPLES.add_to(group.addoption, "--harness-resamples")
     options.SEED.add_to(group.addoption, "--harness-seed")
     options.LLM_MODE.add_to(group.addoption, "--llm-mode")
@@ -62,6 +67,7 @@ def _session(config: pytest.Config) -> HarnessSession:
             resamples=config.getoption("harness_resamples"), seed=config.getoption("harness_seed"),
             llm_mode=config.getoption("llm_mode"),
         ))
+        session.blessing = bool(config.getoption("harness_bless"))
         config.stash[SESSION_KEY] = session
     return session
 
@@ -177,6 +183,11 @@ class GateItem(_HarnessErrorRepr, pytest.Item):
             self.user_properties.append(("ci_low", verdict.ci[0]))
             self.user_properties.append(("ci_high", verdict.ci[1]))
         self.user_properties.append(("gold", str(self.suite.gold.ref)))
+        if verdict.baseline is not None:
+            self.user_properties.append(("baseline", verdict.baseline))
+            self.user_properties.append(("delta", verdict.delta))
+        if verdict.skipped:
+            pytest.skip(verdict.skipped)
         if not verdict.passed:
             raise GateFailure(verdict.message)
 
@@ -198,7 +209,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         config.workeroutput[WORKER_OUTPUT_KEY] = harness.export()  # type: ignore[attr-defined]
         return
     reports = _reports_dir(config)
-    config.stash[WRITTEN_KEY] = harness.write_reports(reports) if reports is not None else []
+    written = harness.write_reports(reports) if reports is not None else []
+    if reports is not None:
+        written += harness.write_history(reports, config.rootpath)
+    markdown = config.getoption("harness_markdown")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if markdown or summary:
+        written += harness.write_markdown(Path(markdown) if markdown else None, Path(summary) if summary else None)
+    if harness.blessing:
+        written += harness.bless_baselines()
+    config.stash[WRITTEN_KEY] = written
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -247,4 +267,16 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             shown = os.path.relpath(path)
         except ValueError:
             shown = str(path)
-        terminalreporter.write_line(f"results: {shown}")
+        terminalreporter.write_line(f"{_written_kind(path)}: {shown}")
+
+
+def _written_kind(path: Path) -> str:
+    if path.suffix == ".parquet":
+        return "history"
+    if path.suffix == ".md" or path.name.startswith("step_summary"):
+        return "summary"
+    if path.parent.name == "queue":
+        return "queue"
+    if path.parent.name == "baselines" or "baseline" in path.parent.name:
+        return "blessed"
+    return "results"

@@ -10,19 +10,23 @@ reports and prints once.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .core.compare import compare
-from .core.gates import Gate
-from .core.results import Comparison, PipelineResult, SuiteResult, Verdict
+from .core.gates import BaselineGate, Gate
+from .core.results import BaselineComparison, Comparison, PipelineResult, SuiteResult, Verdict
 from .errors import HarnessError, InputError
 from .evaluate import evaluate_pipeline, gold_info
 from .gold.records import GoldExample
 from .gold.store import GoldStore, GoldVersion
 from .options import EvalSettings
 from .suites import SuiteSpec, build_gates, parse_suite
+
+if TYPE_CHECKING:
+    from .baselines import Baseline
 
 PAYLOAD_SCHEMA = "distill-harness/xdist/v1"
 
@@ -36,11 +40,47 @@ class LoadedSuite:
     gates: tuple[Gate, ...]
     _eval: list[GoldExample] | None = field(default=None, repr=False)
 
+    _baseline: tuple[Baseline | None, str | None] | None = field(default=None, repr=False)
+
     def eval_examples(self) -> list[GoldExample]:
         """The gold's eval split, read once per run (every pipeline and the queue use it)."""
         if self._eval is None:
             self._eval = list(self.gold.iter_examples("eval"))
         return self._eval
+
+    @property
+    def baseline_path(self) -> Path:
+        from .baselines import baseline_path
+
+        return baseline_path(self.spec.baselines_dir or self.spec.file.parent.parent / "baselines", self.spec.name)
+
+    @property
+    def has_regression_gates(self) -> bool:
+        return any(isinstance(g, BaselineGate) for g in self.gates)
+
+    def baseline(self) -> tuple[Baseline | None, str | None]:
+        """(the blessed baseline, None), or (None, why there is none), read once per run."""
+        if self._baseline is None:
+            from .baselines import load
+
+            path = self.baseline_path
+            if not path.exists():
+                self._baseline = (None, f"no baseline: run `harness bless {_shown(self.spec.file)}` "
+                                        f"(expected {_shown(path)})")
+            else:
+                try:
+                    self._baseline = (load(path), None)
+                except InputError as err:
+                    self._baseline = (None, str(err))
+        return self._baseline
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the working directory when it is below it (messages stay short)."""
+    try:
+        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+    except ValueError:
+        return str(path)
 
 
 def load_suite(path: str | Path, *, verify: bool = True) -> LoadedSuite:
@@ -66,7 +106,8 @@ def _adapters() -> dict[str, Any]:
     imported by a run that never merges workers)."""
     from pydantic import TypeAdapter
 
-    return {"result": TypeAdapter(PipelineResult), "verdict": TypeAdapter(Verdict), "comparison": TypeAdapter(Comparison)}
+    return {"result": TypeAdapter(PipelineResult), "verdict": TypeAdapter(Verdict), "comparison": TypeAdapter(Comparison),
+            "baseline": TypeAdapter(BaselineComparison)}
 
 
 @dataclass
@@ -80,6 +121,9 @@ class HarnessSession:
     verdicts: dict[str, dict[str, Verdict]] = field(default_factory=dict)
     comparisons: dict[tuple[str, str, str], Comparison] = field(default_factory=dict)
     report_problems: list[str] = field(default_factory=list)  # shown at the end of the run
+    # pipeline -> its comparison with the blessed baseline (None: no usable baseline)
+    baseline_comparisons: dict[tuple[str, str], BaselineComparison | None] = field(default_factory=dict)
+    blessing: bool = False  # --harness-bless: regression gates report but do not fail; baselines rewritten
 
     def add_suite(self, suite: LoadedSuite) -> None:
         existing = self.suites.get(suite.spec.name)
@@ -119,11 +163,52 @@ class HarnessSession:
                                             resamples=resamples, seed=seed)
         return self.comparisons[key]
 
+    def baseline_comparison(self, suite_name: str, pipeline: str) -> tuple[BaselineComparison | None, str | None]:
+        """(current vs blessed baseline, None) for a pipeline that ran, or (None, why not)."""
+        suite = self.suites[suite_name]
+        baseline, problem = suite.baseline()
+        if baseline is None:
+            return None, problem
+        if pipeline not in baseline.pipelines:
+            return None, (f"the baseline {_shown(baseline.path)} has no entry for pipeline {pipeline!r}: run "
+                          f"`harness bless {_shown(suite.spec.file)} --pipeline {pipeline}`")
+        key = (suite_name, pipeline)
+        if key not in self.baseline_comparisons:
+            from .baselines import example_digests
+            from .core.regression import compare_with_baseline
+            from .evaluate import count_outputs
+
+            result = self.pipeline_result(suite_name, pipeline)
+            examples = suite.eval_examples()
+            task, labels, threshold = suite.gold.task, suite.gold.labels, suite.spec.threshold
+            digests = example_digests(examples)
+            resamples, seed = self._resamples_seed(suite_name)
+
+            def count(positions: Any, outputs: Any) -> Any:
+                return count_outputs(task, [examples[i] for i in positions], outputs, labels, threshold=threshold)
+
+            from .environment import machine_fingerprint
+
+            self.baseline_comparisons[key] = compare_with_baseline(
+                result, baseline.pipelines[pipeline], baseline.context, texts=[e.text for e in examples],
+                gold=[e.spans if task == "ner" else dict(e.cats or {}) for e in examples],
+                gold_digests=[digests[e.input_hash] for e in examples], count=count, machine=machine_fingerprint(),
+                min_coverage=suite.spec.min_baseline_coverage(pipeline), resamples=resamples, seed=seed)
+        return self.baseline_comparisons[key], None
+
     def check(self, suite_name: str, gate: Gate) -> Verdict:
         """Judge one gate (running its pipeline if needed) and remember the verdict."""
-        reference = gate.reference
-        comparison = self.comparison(suite_name, gate.pipeline, reference) if reference is not None else None
-        verdict = gate.judge(self.pipeline_result(suite_name, gate.pipeline), comparison)
+        result = self.pipeline_result(suite_name, gate.pipeline)
+        if isinstance(gate, BaselineGate):
+            baseline, problem = self.baseline_comparison(suite_name, gate.pipeline)
+            verdict = gate.judge_baseline(result, baseline, problem)
+            if self.blessing and not verdict.passed and verdict.skipped is None:
+                # Blessing shows what is being blessed, but judging against the old baseline is moot.
+                verdict = replace(verdict, skipped=f"blessing (--harness-bless): {verdict.message}")
+        else:
+            reference = gate.reference
+            comparison = self.comparison(suite_name, gate.pipeline, reference) if reference is not None else None
+            verdict = gate.judge(result, comparison)
         self.verdicts.setdefault(suite_name, {})[f"{gate.pipeline}::{gate.id}"] = verdict
         return verdict
 
@@ -142,9 +227,27 @@ class HarnessSession:
             comparisons = [self.comparison(name, a, b)
                            for a, a_spec in suite.spec.pipelines.items() for b, b_spec in suite.spec.pipelines.items()
                            if not a_spec.is_llm and b_spec.is_llm and a in pipelines and b in pipelines]
+            baselines, problem = self._suite_baselines(name, ordered)
             out.append(SuiteResult(name, str(suite.spec.file), gold_info(suite.gold), ordered, errors,
-                                   [v for _, v in ranked], comparisons))
+                                   [v for _, v in ranked], comparisons, baselines, problem))
         return out
+
+    def _suite_baselines(self, name: str, ran: dict[str, PipelineResult]) -> tuple[dict[str, BaselineComparison], str | None]:
+        """Every pipeline that ran against the baseline (gated or not: reports show it)."""
+        out: dict[str, BaselineComparison] = {}
+        problem = None
+        for pipeline in ran:
+            key = (name, pipeline)
+            if key in self.baseline_comparisons:  # computed here, or merged from a worker
+                found = self.baseline_comparisons[key]
+            else:
+                try:
+                    found, problem = self.baseline_comparison(name, pipeline)
+                except HarnessError as err:
+                    found, problem = None, str(err)
+            if found is not None:
+                out[pipeline] = found
+        return out, (problem if not out else None)
 
     def export_queue(self, reports_dir: Path) -> list[Path]:
         """Write each suite's failing eval cases to ``reports/queue/<suite>.jsonl``.
@@ -163,9 +266,11 @@ class HarnessSession:
             if llm is not None and (name, llm.name) not in self.results:
                 continue
             outputs = {p: _answered_outputs(r) for p in suite.spec.pipelines if (r := self.results.get((name, p))) is not None}
+            compared = self.baseline_comparisons.get((name, distilled.name))
+            regressed = {f.input_hash for f in compared.broken} if compared is not None else set()
             fresh = eval_records(suite=name, task=suite.gold.task, examples=suite.eval_examples(),
                                  outputs=outputs, distilled=distilled.name, llm=llm.name if llm else None,
-                                 threshold=suite.spec.threshold)
+                                 threshold=suite.spec.threshold, regressed=regressed)
             path = queue.queue_path(reports_dir, name)
             try:
                 queue.update(path, fresh, scope="eval", dataset=suite.gold.name)
@@ -181,6 +286,62 @@ class HarnessSession:
 
         written = [write_suite_json(reports_dir, result) for result in self.suite_results()]
         return written + self.export_queue(reports_dir)
+
+    def write_history(self, reports_dir: Path, root: Path) -> list[Path]:
+        """Append this run's figures to ``reports/history/`` (one Parquet file)."""
+        from .history import append_run, new_context, run_rows
+        from .options import HISTORY_DIRNAME
+
+        results = self.suite_results()
+        if not results:
+            return []
+        context = new_context(root)
+        try:
+            path = append_run(reports_dir / HISTORY_DIRNAME, run_rows(results, context), context)
+        except (OSError, HarnessError) as err:  # history must not cost the run its verdicts
+            self.report_problems.append(f"run history not written: {err}")
+            return []
+        return [path] if path is not None else []
+
+    def write_markdown(self, path: Path | None, step_summary: Path | None) -> list[Path]:
+        """The Markdown summary to ``path`` (atomically) and appended to GitHub's step summary."""
+        from .io import atomic
+        from .reports.markdown import render_markdown
+
+        results = self.suite_results()
+        if not results:
+            return []
+        text = render_markdown(results)
+        written = []
+        if path is not None:
+            atomic.write_text(path, text)
+            written.append(path)
+        if step_summary is not None:
+            try:
+                with step_summary.open("a", encoding="utf-8") as handle:  # GitHub's file: appended, as it asks
+                    handle.write(text + "\n")
+            except OSError as err:
+                self.report_problems.append(f"GITHUB_STEP_SUMMARY not written: {err}")
+        return written
+
+    def bless_baselines(self) -> list[Path]:
+        """Write each suite's baseline from the pipelines that ran (``--harness-bless``)."""
+        from .baselines import bless
+
+        written = []
+        for name, suite in sorted(self.suites.items()):
+            results = {p: r for p in suite.spec.pipelines if (r := self.results.get((name, p))) is not None}
+            if not results:
+                continue
+            info = gold_info(suite.gold)
+            gold = {"ref": info.ref, "name": info.name, "version": info.version, "sha256": info.sha256, "task": info.task}
+            try:
+                written.append(bless(suite.baseline_path, suite=name, gold=gold, task=info.task,
+                                     examples=suite.eval_examples(), results=results,
+                                     all_pipelines=list(suite.spec.pipelines)))
+            except HarnessError as err:
+                self.report_problems.append(f"baseline not blessed: {err}")
+        return written
 
     # -- xdist: workers export, the controller merges -------------------------------
 
@@ -198,6 +359,7 @@ class HarnessSession:
             "errors": [[s, p, e] for (s, p), e in self.errors.items()],
             "verdicts": [[s, k, dump("verdict", v)] for s, items in self.verdicts.items() for k, v in items.items()],
             "comparisons": [[s, a, b, dump("comparison", c)] for (s, a, b), c in self.comparisons.items()],
+            "baselines": [[s, p, dump("baseline", c)] for (s, p), c in self.baseline_comparisons.items() if c is not None],
         }
         # NaN (e.g. the CI of an empty split) survives as JSON's NaN token, which json.loads reads back.
         return json.dumps(payload)
@@ -219,3 +381,5 @@ class HarnessSession:
             self.verdicts.setdefault(s, {})[key] = adapters["verdict"].validate_python(value)
         for s, a, b, value in data["comparisons"]:
             self.comparisons[(s, a, b)] = adapters["comparison"].validate_python(value)
+        for s, p, value in data.get("baselines", []):
+            self.baseline_comparisons[(s, p)] = adapters["baseline"].validate_python(value)

@@ -13,6 +13,7 @@ from .options import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CHECKPOINT,
     DEFAULT_LATENCY_DOCS,
+    DEFAULT_MIN_BASELINE_COVERAGE,
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
     DEFAULT_THRESHOLD,
@@ -66,6 +67,14 @@ class SuiteSpec:
     seed: int = DEFAULT_SEED
     pool: tuple[GoldRef, str] | None = None  # unlabelled pool: (gold ref, split), e.g. the gold's train split
     training: str = ""  # dataset name of the training versions (default: "<gold>-train")
+    baselines_dir: Path | None = None  # where baselines/<suite>.json lives (default: ../baselines)
+
+    def min_baseline_coverage(self, pipeline: str) -> float:
+        """The share of the eval split a baseline must be comparable on (the pipeline's
+        ``no_regression.min_coverage``, else the default)."""
+        table = self.gate_tables.get(pipeline)
+        regression = getattr(table, "no_regression", None)
+        return float(regression.min_coverage) if regression is not None else DEFAULT_MIN_BASELINE_COVERAGE
 
     @property
     def distilled(self) -> PipelineSpec | None:

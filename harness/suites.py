@@ -37,14 +37,24 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .core.gates import THRESHOLD_GATES, Gate, LabelFGate, VsLLMGate
+from .core.gates import (
+    THRESHOLD_GATES,
+    Gate,
+    LabelFGate,
+    NoRegressionGate,
+    SizeRegressionGate,
+    SpeedRegressionGate,
+    VsLLMGate,
+)
 from .core.text import control_characters, printable
 from .errors import InputError
 from .gold.store import GoldRef
 from .options import (
+    DEFAULT_BASELINES_DIR,
     DEFAULT_BATCH_SIZE,
     DEFAULT_CHECKPOINT,
     DEFAULT_LATENCY_DOCS,
+    DEFAULT_MIN_BASELINE_COVERAGE,
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
     DEFAULT_THRESHOLD,
@@ -93,6 +103,15 @@ class VsLLMTable(_Table):
     per_label: bool = False
 
 
+class NoRegressionTable(_Table):
+    max_drop: Fraction
+    per_label: bool = False
+    labels: list[str] | None = None  # per-label gates for these labels only (implies per_label)
+    words_per_second_max_drop: Fraction | None = None
+    size_max_growth: typing.Annotated[float, Field(ge=0.0)] | None = None
+    min_coverage: Fraction = DEFAULT_MIN_BASELINE_COVERAGE
+
+
 class GatesTable(_Table):
     f_min: Fraction | None = None
     macro_f_min: Fraction | None = None
@@ -101,12 +120,14 @@ class GatesTable(_Table):
     words_per_second_min: Positive | None = None
     size_bytes_max: Positive | None = None
     distilled_vs_llm: VsLLMTable | None = None
+    no_regression: NoRegressionTable | None = None
 
 
 class SuiteTable(_Table):
     name: str = Field(min_length=1)
     gold: str
     gold_dir: str = "../gold"
+    baselines_dir: str = DEFAULT_BASELINES_DIR
     description: str = ""
     threshold: Fraction = DEFAULT_THRESHOLD
     resamples: int = Field(DEFAULT_RESAMPLES, ge=1)
@@ -260,6 +281,7 @@ def parse_suite(path: str | Path) -> SuiteSpec:
     _check_gates(model.gates, pipelines, path)
     return SuiteSpec(
         file=path, name=suite.name, gold=gold, gold_dir=(base / suite.gold_dir).resolve(), pipelines=pipelines,
+        baselines_dir=(base / suite.baselines_dir).resolve(),
         gate_tables=dict(model.gates), description=suite.description, threshold=suite.threshold,
         resamples=suite.resamples, seed=suite.seed, pool=_parse_pool(suite.pool, path) if suite.pool else None,
         training=suite.training or f"{gold.name}-train",
@@ -286,6 +308,7 @@ def build_gates(spec: SuiteSpec, labels: Iterable[str]) -> tuple[Gate, ...]:
             value = getattr(table, key)
             if value is not None and gate_class is not LabelFGate:
                 out.append(gate_class(pipeline, float(value)))
+        out.extend(_regression_gates(spec, pipeline, table.no_regression, labels))
         for label in table.label_f_min_overrides:
             if label not in labels:
                 raise _err(spec.file, f"gates.{pipeline}.label_f_min_overrides.{label}",
@@ -295,3 +318,21 @@ def build_gates(spec: SuiteSpec, labels: Iterable[str]) -> tuple[Gate, ...]:
             if threshold is not None:
                 out.append(LabelFGate(pipeline, float(threshold), label=label))
     return tuple(out)
+
+
+def _regression_gates(spec: SuiteSpec, pipeline: str, table: NoRegressionTable | None, labels: list[str]) -> list[Gate]:
+    """``no_regression``: micro F against the baseline, optionally per label, speed and size."""
+    if table is None:
+        return []
+    out: list[Gate] = [NoRegressionGate(pipeline, -table.max_drop)]
+    for label in table.labels or []:
+        if label not in labels:
+            raise _err(spec.file, f"gates.{pipeline}.no_regression.labels",
+                       f"unknown label {label!r}; gold {spec.gold} has: {', '.join(labels)}")
+    if table.per_label or table.labels:
+        out.extend(NoRegressionGate(pipeline, -table.max_drop, label=label) for label in (table.labels or labels))
+    if table.words_per_second_max_drop is not None:
+        out.append(SpeedRegressionGate(pipeline, table.words_per_second_max_drop))
+    if table.size_max_growth is not None:
+        out.append(SizeRegressionGate(pipeline, table.size_max_growth))
+    return out

@@ -172,6 +172,19 @@ def _run_spacy_training(config_path: Path, work: Path, *, seed: int, max_steps: 
         train_nlp(trainable, work / "out", use_gpu=-1, stdout=sink, stderr=sink)
 
 
+def _forget_scratch_paths(config_path: Path) -> None:
+    """spaCy saves ``[paths] train/dev`` as given: our scratch directory, a random name. Reset
+    them to null, so that the same inputs give a byte-identical model (and the same model
+    hash in baselines) on every machine and in every clone."""
+    from thinc.api import Config
+
+    config_obj = Config().from_disk(config_path, interpolate=False)
+    for key in ("train", "dev"):
+        if key in config_obj.get("paths", {}):
+            config_obj["paths"][key] = None
+    atomic.write_text(config_path, config_obj.to_str())
+
+
 def _training_record(gold: GoldVersion, config_path: Path, config_text: str, *, max_steps: int | None, seed: int,
                      digest: str, n_train: int, n_dev: int, checkpoint: str, scores: dict[str, Any]) -> dict[str, Any]:
     """What the model's ``meta.json`` says about how it was made (the ``harness`` key)."""
@@ -226,6 +239,7 @@ def train(
         best = work / "out" / ("model-best" if checkpoint == "best" else "model-last")
         meta = json.loads((best / "meta.json").read_text(encoding="utf-8"))
         scores = {k: v for k, v in (meta.get("performance") or {}).items() if isinstance(v, (int, float))}
+        _forget_scratch_paths(best / "config.cfg")
         meta["harness"] = _training_record(gold, config_path, config_text, max_steps=max_steps, seed=seed, digest=digest,
                                            n_train=n_train, n_dev=n_dev, checkpoint=checkpoint, scores=scores)
         # meta.json records them, so it is not among them (it also changes on `harness retrain`).

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .results import Comparison, PipelineResult, Verdict
+from .results import BaselineComparison, Comparison, PipelineResult, Verdict
 from .stats import format_interval
 
 
@@ -152,6 +152,138 @@ class VsLLMGate(Gate):
             f"{self.threshold:+.3f} (max_drop {-self.threshold:.3f})"
         )
         return Verdict(self.id, self.pipeline, passed, ci[0], self.threshold, ">", ci, message)
+
+
+@dataclass(frozen=True)
+class BaselineGate(Gate):
+    """A gate against the suite's blessed baseline (``no_regression`` in a suite file).
+
+    Judged by :meth:`judge_baseline`; without a usable baseline it fails, saying why
+    (a missing baseline must not pass by default)."""
+
+    needs_baseline: ClassVar[bool] = True
+
+    def judge(self, result: PipelineResult, comparison: Comparison | None = None) -> Verdict:
+        raise ValueError(f"{self.id} is judged against a baseline: use judge_baseline")
+
+    def judge_baseline(self, result: PipelineResult, baseline: BaselineComparison | None, problem: str | None) -> Verdict:
+        """The verdict; ``problem`` (no baseline file, a damaged one, too few comparable
+        examples) fails the gate with that reason."""
+        problem = problem or (baseline.problem if baseline is not None else "no baseline")
+        if baseline is None or baseline.comparison is None:
+            return self._verdict(False, float("nan"), None, f"{result.name}: {problem}")
+        return self._judge(result, baseline)
+
+    def _verdict(self, passed: bool, measured: float, ci: tuple[float, float] | None, message: str, *,
+                 baseline: float | None = None, delta: float | None = None, skipped: str | None = None) -> Verdict:
+        return Verdict(self.id, self.pipeline, passed, measured, self.threshold, self.op, ci, message,
+                       skipped=skipped, baseline=baseline, delta=delta)
+
+    def _judge(self, result: PipelineResult, baseline: BaselineComparison) -> Verdict:
+        raise NotImplementedError
+
+
+def _coverage_note(baseline: BaselineComparison) -> str:
+    if baseline.compared == baseline.eval_examples:
+        return ""
+    parts = [f"{baseline.changed} with changed gold"] if baseline.changed else []
+    if baseline.unseen:
+        parts.append(f"{baseline.unseen} not in the baseline")
+    return (f"; compared on {baseline.compared} of {baseline.eval_examples} examples "
+            f"({', '.join(parts)}; baseline gold {baseline.baseline_gold})")
+
+
+@dataclass(frozen=True)
+class NoRegressionGate(BaselineGate):
+    """Not worse than the baseline: fails only when F dropped by more than ``max_drop``
+    (``threshold = -max_drop``) *and* the drop is significant (the paired 95% CI of
+    current - baseline lies below 0). Noise alone never fails a release."""
+
+    label: str | None = None
+    key: ClassVar[str] = "no_regression"
+    metric: ClassVar[str] = "no_regression"
+
+    @property
+    def id(self) -> str:
+        base = f"no_regression<={-self.threshold:.2f}"
+        return f"{base}[{self.label}]" if self.label else base
+
+    def _judge(self, result: PipelineResult, baseline: BaselineComparison) -> Verdict:
+        assert baseline.comparison is not None
+        if baseline.identical_model and not baseline.identical_predictions:
+            return self._verdict(False, float("nan"), None, (
+                f"{result.name}: the model is byte-identical to the baseline's (sha256 "
+                f"{str(result.identity.get('sha256', ''))[:12]}) but {baseline.differing_predictions} of "
+                f"{baseline.compared} predictions differ: the pipeline is not deterministic"))
+        try:
+            difference = (baseline.comparison.micro if self.label is None else baseline.comparison.label(self.label))
+        except KeyError:
+            return self._verdict(False, float("nan"), None, f"{result.name}: label {self.label} is not in the comparison")
+        scope = "micro F" if self.label is None else f"F of label {self.label}"
+        ci = difference.ci
+        dropped = difference.diff < self.threshold
+        significant = not (ci[1] != ci[1]) and ci[1] < 0
+        passed = not (dropped and significant)
+        if passed:
+            why = ("identical to baseline" if baseline.identical_predictions else
+                   "no drop beyond max_drop" if not dropped else "drop not significant")
+        else:
+            why = f"dropped by more than {-self.threshold:.3f} and significant"
+        message = (f"{result.name}: {scope} {difference.a_f:.3f} vs baseline {difference.b_f:.3f} "
+                   f"({difference.diff:+.3f}, 95% CI {format_interval(ci, signed=True)}): {why}{_coverage_note(baseline)}")
+        return self._verdict(passed, difference.diff, ci, message, baseline=difference.b_f, delta=difference.diff)
+
+
+@dataclass(frozen=True)
+class SpeedRegressionGate(BaselineGate):
+    """words/second not below the baseline's by more than ``max_drop`` (a fraction).
+    Speed from another machine is not comparable: the gate is skipped, not failed."""
+
+    key: ClassVar[str] = "words_per_second_max_drop"
+    metric: ClassVar[str] = "speed_drop"
+    op: ClassVar[str] = "<="
+
+    @property
+    def id(self) -> str:
+        return f"speed_drop<={self.threshold:.2f}[baseline]"
+
+    def _judge(self, result: PipelineResult, baseline: BaselineComparison) -> Verdict:
+        now, then = result.words_per_second, baseline.baseline_words_per_second
+        if not then or then != then or now != now:
+            return self._verdict(False, float("nan"), None, f"{result.name}: no speed to compare",
+                                 skipped=f"{result.name}: no measured speed in this run or the baseline")
+        drop = 1.0 - now / then
+        message = (f"{result.name}: {now:,.0f} words/s vs baseline {then:,.0f} ({-drop:+.1%}); "
+                   f"{'within' if drop <= self.threshold else 'beyond'} the allowed drop of {self.threshold:.0%}")
+        if not baseline.same_machine:
+            return self._verdict(False, drop, None, message, baseline=then, delta=now - then,
+                                 skipped=f"{result.name}: the baseline's speed was measured on another machine; "
+                                         "speed is only compared on the same machine fingerprint")
+        return self._verdict(drop <= self.threshold, drop, None, message, baseline=then, delta=now - then)
+
+
+@dataclass(frozen=True)
+class SizeRegressionGate(BaselineGate):
+    """Size not above the baseline's by more than ``max_growth`` (a fraction)."""
+
+    key: ClassVar[str] = "size_max_growth"
+    metric: ClassVar[str] = "size_growth"
+    op: ClassVar[str] = "<="
+
+    @property
+    def id(self) -> str:
+        return f"size_growth<={self.threshold:.2f}[baseline]"
+
+    def _judge(self, result: PipelineResult, baseline: BaselineComparison) -> Verdict:
+        now, then = result.size_bytes, baseline.baseline_size_bytes
+        if not now or not then:
+            return self._verdict(False, float("nan"), None, f"{result.name}: no size to compare",
+                                 skipped=f"{result.name}: no known size in this run or the baseline")
+        growth = now / then - 1.0
+        message = (f"{result.name}: {now:,} bytes vs baseline {then:,} ({growth:+.1%}); "
+                   f"{'within' if growth <= self.threshold else 'beyond'} the allowed growth of {self.threshold:.0%}")
+        return self._verdict(growth <= self.threshold, growth, None, message, baseline=float(then),
+                             delta=float(now - then))
 
 
 #: Threshold gates by their suite key (``label_f_min`` expands per gold label).

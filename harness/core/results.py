@@ -104,6 +104,9 @@ class PipelineResult:
     outputs: tuple[Output, ...] = ()
     unanswered: tuple[int, ...] = ()  # LLM: positions whose answer was empty or unparseable
     warnings: tuple[str, ...] = ()  # things a reader must know to trust the figures
+    # What produced the outputs: kind, path, sha256 (model files / config + cassette /
+    # predictions file) and the model's meta; baselines compare it with the blessed one.
+    identity: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def words_per_second(self) -> float:
@@ -126,6 +129,9 @@ class Verdict:
     op: str
     ci: tuple[float, float] | None
     message: str
+    skipped: str | None = None  # why the gate could not be judged (e.g. speed on another machine)
+    baseline: float | None = None  # regression gates: the blessed value ...
+    delta: float | None = None  # ... and current minus it
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,64 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Flip:
+    """One example whose correctness on one label changed since the baseline.
+
+    ``broken``: the baseline got the label right on this example and the current
+    model gets it wrong; otherwise newly fixed. Annotations are the label's spans
+    (NER) or the label's score (textcat), gold, baseline and current.
+    """
+
+    label: str
+    input_hash: int
+    broken: bool
+    text: str
+    gold: Output
+    baseline: Output
+    current: Output
+
+
+@dataclass(frozen=True)
+class BaselineComparison:
+    """The current run of one pipeline against its blessed baseline, paired per example.
+
+    ``comparison`` is current minus baseline on the ``compared`` examples: those of
+    the current eval split whose gold annotation is identical in the baseline's gold
+    version (``changed`` had different gold there, ``unseen`` were not in it).
+    """
+
+    pipeline: str
+    baseline_file: str
+    blessed: str  # when it was blessed (ISO time)
+    baseline_gold: str  # gold ref of the baseline
+    comparison: Comparison | None  # None when too few examples are comparable
+    compared: int
+    eval_examples: int
+    changed: int
+    unseen: int
+    identical_model: bool
+    identical_predictions: bool
+    differing_predictions: int  # compared examples whose prediction differs from the baseline's
+    flips: tuple[Flip, ...]
+    baseline_words_per_second: float | None
+    baseline_size_bytes: int | None
+    same_machine: bool
+    problem: str | None = None  # why the comparison cannot gate (too few comparable examples, ...)
+
+    @property
+    def broken(self) -> tuple[Flip, ...]:
+        return tuple(f for f in self.flips if f.broken)
+
+    @property
+    def fixed(self) -> tuple[Flip, ...]:
+        return tuple(f for f in self.flips if not f.broken)
+
+    @property
+    def coverage(self) -> float:
+        return self.compared / self.eval_examples if self.eval_examples else 0.0
+
+
+@dataclass(frozen=True)
 class SuiteResult:
     """One suite's gold, pipeline results (or errors) and gate verdicts."""
 
@@ -176,7 +240,9 @@ class SuiteResult:
     errors: Mapping[str, str]
     verdicts: Sequence[Verdict]
     comparisons: Sequence[Comparison] = ()
+    baselines: Mapping[str, BaselineComparison] = field(default_factory=dict)  # per pipeline
+    baseline_problem: str | None = None  # e.g. the suite has no baseline file, or it is damaged
 
     @property
     def passed(self) -> bool:
-        return not self.errors and all(v.passed for v in self.verdicts)
+        return not self.errors and all(v.passed or v.skipped for v in self.verdicts)

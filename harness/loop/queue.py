@@ -10,7 +10,8 @@
                  "answer": <spans or cats chosen by the reviewer>, "gold": ..., "predictions": {name: ...},
                  "informativeness": float, "first_seen", "last_seen", "applied_to": null | "dataset@vN"}}
 
-Categories (eval scope): ``train_signal`` (distilled wrong, LLM right), ``hard_case``
+Categories (eval scope): ``regression`` (the blessed baseline got it right, the distilled
+model now does not), ``train_signal`` (distilled wrong, LLM right), ``hard_case``
 (both wrong, differently), ``gold_suspect`` (LLM and distilled agree against the gold).
 Pool scope: ``disagreement`` (LLM and distilled differ on an unlabelled text).
 

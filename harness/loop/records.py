@@ -16,11 +16,11 @@ from ..gold.records import GoldExample, stable_hash
 from ..io.clock import now_iso
 from ..options import DEFAULT_THRESHOLD
 
-CATEGORIES = ("train_signal", "hard_case", "gold_suspect", "disagreement")
+CATEGORIES = ("regression", "train_signal", "hard_case", "gold_suspect", "disagreement")
 DECISIONS = ("gold", "llm", "distilled", "edited", "reject", "flag", "skip")
 ACCEPTING = ("gold", "llm", "distilled", "edited")  # decisions that carry an answer to apply
 # Review order: what most needs a human first.
-CATEGORY_ORDER = {"gold_suspect": 0, "train_signal": 1, "disagreement": 2, "hard_case": 3}
+CATEGORY_ORDER = {"regression": 0, "gold_suspect": 1, "train_signal": 2, "disagreement": 3, "hard_case": 4}
 
 
 def normalise(value: Any, task: str, threshold: float = DEFAULT_THRESHOLD) -> Any:
@@ -103,14 +103,16 @@ def make_record(
 
 def eval_records(
     *, suite: str, task: str, examples: Sequence[GoldExample], outputs: Mapping[str, Sequence[Any]],
-    distilled: str, llm: str | None, threshold: float = DEFAULT_THRESHOLD,
+    distilled: str, llm: str | None, threshold: float = DEFAULT_THRESHOLD, regressed: set[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Queue records for the eval examples the distilled pipeline gets wrong.
 
     ``outputs`` maps pipeline name -> per-example predictions (same order as
     ``examples``). The pre-filled answer is the one most likely right: the LLM's
     for a training signal (it equals the gold), the models' shared answer for a
-    suspected gold error, the gold for a hard case.
+    suspected gold error, the gold for a hard case. An example in ``regressed`` (the
+    blessed baseline got it right, the distilled model now does not) is a
+    ``regression``, pre-filled with the gold.
     """
     records = []
     for i, example in enumerate(examples):
@@ -120,6 +122,8 @@ def eval_records(
         category = categorize(gold, mine, theirs, task, threshold)
         if category is None:
             continue
+        if regressed and example.input_hash in regressed:
+            category = "regression"
         best = {"train_signal": theirs, "gold_suspect": mine}.get(category, gold)
         score = disagreement_score(mine, gold, task)
         records.append(make_record(

@@ -10,7 +10,17 @@ from typing import Any
 
 from .. import __version__
 from ..core.metrics import LabelScore, ScoreTable
-from ..core.results import Comparison, Difference, LLMStats, PipelineResult, SuiteResult, Verdict
+from ..core.results import (
+    BaselineComparison,
+    Comparison,
+    Difference,
+    Flip,
+    LLMStats,
+    Output,
+    PipelineResult,
+    SuiteResult,
+    Verdict,
+)
 from ..environment import environment
 from ..io import atomic
 from ..io.clock import now_iso
@@ -116,7 +126,8 @@ def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
     return {
         "id": verdict.gate_id, "pipeline": verdict.pipeline, "passed": verdict.passed,
         "measured": _num(verdict.measured), "threshold": verdict.threshold, "op": verdict.op,
-        "ci": _ci(verdict.ci), "message": verdict.message,
+        "ci": _ci(verdict.ci), "message": verdict.message, "skipped": verdict.skipped,
+        "baseline": _num(verdict.baseline), "delta": _num(verdict.delta),
     }
 
 
@@ -131,6 +142,31 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
         "labels": {d.label: _difference(d) for d in c.labels},
         "speed_ratio": _num(c.speed_ratio), "size_ratio": _num(c.size_ratio),
         "bootstrap": {"resamples": c.resamples, "seed": c.seed, "paired": True},
+    }
+
+
+def _annotation(value: Output) -> object:
+    if isinstance(value, dict):
+        return {k: float(v) for k, v in value.items()}
+    return [list(span) for span in value]
+
+
+def flip_to_dict(flip: Flip) -> dict[str, Any]:
+    return {"label": flip.label, "input_hash": flip.input_hash, "broken": flip.broken, "text": flip.text,
+            "gold": _annotation(flip.gold), "baseline": _annotation(flip.baseline), "current": _annotation(flip.current)}
+
+
+def baseline_to_dict(b: BaselineComparison) -> dict[str, Any]:
+    """Current minus the blessed baseline, paired on the examples whose gold is unchanged."""
+    return {
+        "file": b.baseline_file, "blessed": b.blessed, "baseline_gold": b.baseline_gold,
+        "compared": b.compared, "eval_examples": b.eval_examples, "changed_gold": b.changed, "not_in_baseline": b.unseen,
+        "identical_model": b.identical_model, "identical_predictions": b.identical_predictions,
+        "differing_predictions": b.differing_predictions, "problem": b.problem,
+        "comparison": comparison_to_dict(b.comparison) if b.comparison is not None else None,
+        "baseline_words_per_second": _num(b.baseline_words_per_second), "baseline_size_bytes": b.baseline_size_bytes,
+        "same_machine": b.same_machine, "newly_broken": len(b.broken), "newly_fixed": len(b.fixed),
+        "flips": [flip_to_dict(f) for f in b.flips],
     }
 
 
@@ -149,5 +185,7 @@ def suite_to_dict(result: SuiteResult, *, created: str, harness_version: str) ->
         "errors": dict(result.errors),
         "gates": [verdict_to_dict(v) for v in result.verdicts],
         "comparisons": [comparison_to_dict(c) for c in result.comparisons],
+        "baselines": {name: baseline_to_dict(b) for name, b in result.baselines.items()},
+        "baseline_problem": result.baseline_problem,
         "passed": result.passed,
     }

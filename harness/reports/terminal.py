@@ -10,21 +10,27 @@ from rich.table import Table
 from rich.text import Text
 
 from ..core.metrics import ScoreTable
-from ..core.results import Comparison, PipelineResult, SuiteResult
+from ..core.results import BaselineComparison, Comparison, Flip, PipelineResult, SuiteResult
 from ..core.stats import format_interval
 from ..core.text import printable
+from ..options import DEFAULT_SHOWN_FLIPS
 
 
 def _ci(interval: tuple[float, float] | None) -> str:
     return format_interval(interval)
 
 
+def _bytes(size: float | None) -> str:
+    if not size or size != size:
+        return "-"
+    return f"{size / 1e12:,.1f} TB" if size >= 1e12 else (
+        f"{size / 1e9:,.1f} GB" if size >= 1e9 else f"{size / 1e6:,.1f} MB")
+
+
 def _size(p: PipelineResult) -> str:
     if p.size_source == "unknown" or not p.size_bytes:
         return "-"
-    shown = f"{p.size_bytes / 1e12:,.1f} TB" if p.size_bytes >= 1e12 else (
-        f"{p.size_bytes / 1e9:,.1f} GB" if p.size_bytes >= 1e9 else f"{p.size_bytes / 1e6:,.1f} MB")
-    return shown + (" (declared)" if p.size_source == "declared" else "")
+    return _bytes(p.size_bytes) + (" (declared)" if p.size_source == "declared" else "")
 
 
 def _plain(text: object) -> Text:
@@ -134,6 +140,51 @@ def label_table(scores: ScoreTable, title: str) -> Table:
     return table
 
 
+def annotation_text(value: object, text: str) -> str:
+    """A flip's annotation in a few words: the span texts (``'valet parking'``, ``none``)
+    or the label scores (``{Positive: 0.91}``)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {float(v):.2f}" for k, v in sorted(value.items())) + "}"
+    spans = list(value or ())  # type: ignore[call-overload]
+    return ", ".join(repr(text[s[0]:s[1]]) for s in spans) if spans else "none"
+
+
+def flip_line(flip: Flip, width: int = 70) -> str:
+    """One newly broken (or fixed) example: label, text excerpt, gold / baseline / current."""
+    text = flip.text if len(flip.text) <= width else flip.text[: width - 1] + "…"
+    return (f"{flip.label}: {text!r}; gold {annotation_text(flip.gold, flip.text)}, baseline "
+            f"{annotation_text(flip.baseline, flip.text)}, now {annotation_text(flip.current, flip.text)}")
+
+
+def baseline_lines(name: str, b: BaselineComparison, shown: int = DEFAULT_SHOWN_FLIPS) -> list[Text]:
+    """What changed since the blessed baseline: the headline difference, coverage, flips."""
+    lines: list[Text] = []
+    head = f"{name} vs baseline (blessed {b.blessed} on {b.baseline_gold})"
+    if b.comparison is None:
+        return [_plain(f"{head}: {b.problem}")]
+    micro = b.comparison.micro
+    same = "identical to baseline" if b.identical_predictions else (
+        f"{b.differing_predictions} of {b.compared} predictions differ" + (" (same model bytes!)" if b.identical_model else ""))
+    line = _plain(f"{head}: micro F {micro.a_f:.3f} vs {micro.b_f:.3f} ({micro.diff:+.3f}, 95% CI "
+                  f"{format_interval(micro.ci, signed=True)}); {same}")
+    if b.compared != b.eval_examples:
+        line += _plain(f"; compared on {b.compared} of {b.eval_examples} examples ({b.changed} with changed gold, "
+                       f"{b.unseen} not in the baseline)")
+    lines.append(line)
+    broken, fixed = b.broken, b.fixed
+    if broken or fixed:
+        per_label: dict[str, list[int]] = {}
+        for f in b.flips:
+            per_label.setdefault(f.label, [0, 0])[0 if f.broken else 1] += 1
+        counts = ", ".join(f"{label} -{n_b}/+{n_f}" for label, (n_b, n_f) in sorted(per_label.items()))
+        lines.append(_plain(f"  flips: {len(broken)} newly broken, {len(fixed)} newly fixed ({counts})"))
+        for flip in broken[:shown]:
+            lines.append(Text("  broken ", "red") + _plain(flip_line(flip)))
+        if len(broken) > shown:
+            lines.append(_plain(f"  ... and {len(broken) - shown} more newly broken (all in the JSON report and the queue)"))
+    return lines
+
+
 def render_suite(console: Console, result: SuiteResult) -> None:
     """Print one suite: overview, per-label tables, gate verdicts and errors."""
     gold = result.gold
@@ -163,6 +214,11 @@ def render_suite(console: Console, result: SuiteResult) -> None:
             console.print(Text("warning: ", "yellow") + _plain(warning))
     for name, error in result.errors.items():
         console.print(Text("pipeline failed: ", "red") + _plain(f"{name}: {error}"))
+    for name, compared in result.baselines.items():
+        for line in baseline_lines(name, compared):
+            console.print(line)
+    if result.baseline_problem and any(v.gate_id.startswith("no_regression") for v in result.verdicts):
+        console.print(Text("baseline: ", "yellow") + _plain(result.baseline_problem))
     if result.verdicts:
         gates = Table(title="Gates", title_justify="left")
         for name, justify in (("gate", "left"), ("result", "left"), ("measured", "right"), ("threshold", "right"),
@@ -170,10 +226,11 @@ def render_suite(console: Console, result: SuiteResult) -> None:
             gates.add_column(name, justify=justify, no_wrap=name != "gate")  # type: ignore[arg-type]
         for v in result.verdicts:
             big = v.gate_id.startswith(("words_per_second", "size_bytes"))
-            measured = f"{v.measured:,.0f}" if big else f"{v.measured:.3f}"
+            measured = _num(v.measured, ",.0f" if big else ".3f")
             threshold = f"{v.op} {v.threshold:,.0f}" if big else f"{v.op} {v.threshold:.3f}"
-            gates.add_row(_plain(f"{v.pipeline}::{v.gate_id}"), Text("pass", "green") if v.passed else Text("FAIL", "bold red"),
-                          measured, threshold, _ci(v.ci) if v.ci else "-")
+            status = (Text("skip", "yellow") if v.skipped else Text("pass", "green") if v.passed else
+                      Text("FAIL", "bold red"))
+            gates.add_row(_plain(f"{v.pipeline}::{v.gate_id}"), status, measured, threshold, _ci(v.ci) if v.ci else "-")
         console.print(gates)
 
 
@@ -185,3 +242,54 @@ def render_to_string(results: Iterable[SuiteResult], *, width: int = 120, color:
     for result in results:
         render_suite(console, result)
     return buffer.getvalue()
+
+
+def history_tables(suite: str, runs: Sequence[Mapping[str, object]], *, label: str | None = None) -> list[Table | Text]:
+    """``harness history``: per pipeline, one row per run (oldest first), then a sparkline
+    per metric; the blessed model's runs are marked ★."""
+    from rich import box
+
+    from ..history import sparkline
+
+    def value(row: Mapping[str, object], key: str) -> float | None:
+        v = row.get(key)
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+    # (title, justify, cell(row), trend key or None)
+    columns: list[tuple[str, str, object, str | None]] = [
+        ("time (UTC)", "left", lambda r: str(r.get("time", ""))[5:16].replace("T", " "), None),
+        ("commit", "left", lambda r: str(r.get("git_commit") or "-")[:8] + ("*" if r.get("git_dirty") else ""), None),
+        ("model", "left", lambda r: str(r.get("model_sha256") or "-")[:8] + (" ★" if r.get("blessed") else ""), None),
+        ("F", "right", lambda r: _num(value(r, "f"), ".3f"), "f"),
+        ("95% CI", "right", lambda r: _ci((value(r, "f_ci_low") or float("nan"), value(r, "f_ci_high") or float("nan"))),
+         None),
+        ("P", "right", lambda r: _num(value(r, "p"), ".3f"), "p"),
+        ("R", "right", lambda r: _num(value(r, "r"), ".3f"), "r"),
+    ]
+    if label:
+        columns.append(("support", "right", lambda r: _num(value(r, "support"), ".0f"), "support"))
+    else:
+        columns += [("macro F", "right", lambda r: _num(value(r, "macro_f"), ".3f"), "macro_f"),
+                    ("words/s", "right", lambda r: _num(value(r, "words_per_second"), ",.0f"), "words_per_second"),
+                    ("size", "right", lambda r: _bytes(value(r, "size_bytes")), "size_bytes")]
+    columns.append(("gates pass/fail/skip", "right", lambda r: f"{r.get('gates_passed', 0)}/{r.get('gates_failed', 0)}/"
+                                                          f"{r.get('gates_skipped', 0)}", None))
+    out: list[Table | Text] = []
+    for pipeline in dict.fromkeys(str(r["pipeline"]) for r in runs):
+        rows = [r for r in runs if r["pipeline"] == pipeline]
+        scope = f"label {label}" if label else "micro"
+        golds = list(dict.fromkeys(str(r.get("gold", "")) for r in rows))
+        shown = columns if len(golds) == 1 else [*columns[:2], ("gold", "left", lambda r: str(r.get("gold", "")), None),
+                                                  *columns[2:]]
+        table = Table(title=_plain(f"{suite} :: {pipeline} ({scope}) on {', '.join(golds)}: last {len(rows)} run(s); "
+                                   "★ = the blessed model"), title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
+        for title, justify, _, _ in shown:
+            table.add_column(title, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        for r in rows:
+            failed = bool(r.get("gates_failed"))
+            table.add_row(*(Text(printable(str(make(r))), "red" if failed and title.startswith("gates") else "")  # type: ignore[operator]
+                            for title, _, make, _ in shown))
+        out.append(table)
+        trends = [f"{title} {sparkline(value(r, key) for r in rows)}" for title, _, _, key in shown if key]
+        out.append(_plain("  trend (oldest → newest): " + "   ".join(trends)))
+    return out

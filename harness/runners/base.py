@@ -47,6 +47,7 @@ class RunOutput:
     latencies_ms: tuple[float, ...] = ()  # per-document timings of the texts run one by one
     unanswered: tuple[int, ...] = ()  # LLM: positions whose answer was empty or unparseable
     model_labels: tuple[str, ...] | None = None  # labels the model can predict, when it says
+    identity: Mapping[str, Any] = field(default_factory=dict)  # see harness.runners.identity
 
     def outputs(self, task: str) -> list[Output]:
         return [p.output(task) for p in self.predictions]

@@ -10,6 +10,7 @@ from ..core.results import LLMStats
 from ..core.stats import percentile_or_none
 from ..errors import InputError, PipelineError
 from .base import Prediction, RunOutput
+from .identity import files_identity
 from .timing import predict_timed
 
 if TYPE_CHECKING:
@@ -210,4 +211,6 @@ class LLMRunner:
             predictions=tuple(predictions), speed=speed, path=spec.path, size_bytes=declared or 0,
             size_source="declared" if declared else "unknown", train_examples=0, llm=stats,
             latencies_ms=tuple(latencies), unanswered=unanswered,
+            identity=files_identity("llm", spec.path, [Path(spec.path), model.path] if model.path else [Path(spec.path)],
+                                    {"model": dict(stats.model), "simulated": stats.simulated}),
         )

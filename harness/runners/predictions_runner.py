@@ -15,6 +15,7 @@ from ..errors import InputError, PipelineError
 from ..gold.records import GoldExample, stable_hash
 from ..io.jsonl import read_jsonl
 from .base import Prediction, RunOutput
+from .identity import files_identity
 
 if TYPE_CHECKING:
     from ..suites import PipelineSpec
@@ -77,4 +78,6 @@ class PredictionsRunner:
     def run(self, spec: PipelineSpec, examples: Sequence[GoldExample], *, task: str, llm_mode: str | None = None,
             timed: bool = True) -> RunOutput:
         predictions, missing = predict_from_file(spec.path, examples, key=spec.key, task=task)
-        return RunOutput(predictions=tuple(predictions), speed=NO_SPEED, path=spec.path, missing=missing)
+        identity = files_identity("predictions", spec.path, [Path(spec.path)], {"key": spec.key})
+        return RunOutput(predictions=tuple(predictions), speed=NO_SPEED, path=spec.path, missing=missing,
+                         identity=identity)

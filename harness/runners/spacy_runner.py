@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..errors import PipelineError
 from ..io.hashing import changed_files
 from .base import RunOutput
+from .identity import spacy_identity
 from .timing import predict_timed
 
 if TYPE_CHECKING:
@@ -125,10 +126,12 @@ class SpacyRunner:
         predictions, speed, latencies = predict_timed(nlp, [e.text for e in examples], task=task,
                                                       latency_docs=spec.latency_docs if timed else 0,
                                                       batch_size=spec.batch_size)
-        training = dict(read_meta(path).get("harness", {}))
+        meta = read_meta(path)
+        training = dict(meta.get("harness", {}))
         return RunOutput(
             predictions=tuple(predictions), speed=speed, path=str(path), size_bytes=size_on_disk(path),
             size_source="disk", n_params=parameter_count(nlp), training=training,
             train_examples=training.get("train_examples"), latencies_ms=tuple(latencies),
             model_labels=model_labels(nlp, task),
+            identity=spacy_identity(path, meta) if path.is_dir() else {"kind": "spacy", "path": str(path), "meta": meta},
         )

@@ -85,3 +85,11 @@ def write_suite(pytester: pytest.Pytester, model: Path, gates: str = "", name: s
 
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def weak_ner_model(mini_restaurant: GoldVersion, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same pipeline trained for a tenth of the steps: a real regression to catch."""
+    out = tmp_path_factory.mktemp("models") / "weak-ner"
+    train(mini_restaurant, out, max_steps=20)
+    return out

@@ -1,0 +1,251 @@
+"""Blessed baselines: ``baselines/<suite>.json``, committed and reviewed like code.
+
+A baseline is what a release was judged on: the gold (ref and sha256, and a digest
+of each eval example's annotation), and per pipeline the model's identity, its
+scores, speed and size with the machine they were measured on, and *every eval
+prediction* keyed by input hash, so that the next run compares with it paired,
+example by example, without the old model.
+
+Blessing is explicit (``harness bless``, ``pytest --harness-bless``): a run never
+rewrites a baseline by itself. The file carries the sha256 of its own content, so a
+hand edit or a damaged file is detected and named, and it is written atomically
+(temp file + rename, under a lock): two concurrent blessings leave one valid file.
+Keys are sorted and each example sits on one line, so a re-blessing diffs readably.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import math
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .core.metrics import LabelScore
+from .core.regression import BaselineContext, BaselineEntry
+from .core.results import Output, PipelineResult
+from .environment import environment, machine_description, machine_fingerprint
+from .errors import InputError
+from .gold.records import GoldExample
+from .io import atomic
+from .io.clock import now_iso
+
+BASELINE_SCHEMA = "distill-harness/baseline/v1"
+
+
+def baseline_path(baselines_dir: str | Path, suite_name: str) -> Path:
+    """``<baselines_dir>/<suite>.json`` with the suite name made file-safe."""
+    return Path(baselines_dir) / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', suite_name)}.json"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A parsed, verified baseline file."""
+
+    path: Path
+    suite: str
+    context: BaselineContext
+    pipelines: Mapping[str, BaselineEntry]
+    document: Mapping[str, Any]  # the file as read (for re-blessing one pipeline)
+
+
+# -- writing ------------------------------------------------------------------------
+
+
+def example_digests(examples: Sequence[GoldExample]) -> dict[int, str]:
+    """Input hash -> a short digest of the example's gold annotation: two gold versions
+    agree on an example when its input hash and this digest agree."""
+    return {e.input_hash: hashlib.sha256(e.annotation_key().encode()).hexdigest()[:16] for e in examples}
+
+
+def _num(value: float | None) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _ci(interval: tuple[float, float] | None) -> list[float | None] | None:
+    return None if interval is None else [_num(interval[0]), _num(interval[1])]
+
+
+def _label(score: LabelScore) -> dict[str, Any]:
+    return {"p": score.p, "r": score.r, "f": score.f, "f_ci": _ci(score.f_ci), "support": score.support}
+
+
+def _prediction(task: str, value: Output) -> Any:
+    if task == "ner":
+        return [[int(s[0]), int(s[1]), str(s[2])] for s in sorted(value)]  # type: ignore[arg-type]
+    return {str(k): float(v) for k, v in sorted(value.items())}  # type: ignore[union-attr]
+
+
+def pipeline_entry(result: PipelineResult) -> dict[str, Any]:
+    """What a baseline keeps of one pipeline's result."""
+    scores = result.scores
+    return {
+        "identity": dict(result.identity),
+        "scores": {"micro": _label(scores.micro), "macro": {"f": scores.macro_f, "f_ci": _ci(scores.macro_f_ci)},
+                   "labels": {s.label: _label(s) for s in scores.labels}, "variant": scores.variant},
+        "speed": {"words_per_second": _num(result.words_per_second), "latency_p50_ms": _num(result.speed.latency_p50_ms),
+                  "latency_p95_ms": _num(result.speed.latency_p95_ms)},
+        "size_bytes": result.size_bytes or None,
+        "machine": {"fingerprint": machine_fingerprint(), "description": machine_description()},
+        "environment": environment(),
+        "predictions": {str(h): _prediction(result.task, o) for h, o in zip(result.example_ids, result.outputs, strict=True)},
+    }
+
+
+def _content_sha256(document: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in document.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+
+
+def _compact(value: Any) -> bool:
+    """Lists, and small objects of plain values, print on one line (so that each example's
+    prediction is one line of a diff)."""
+    if isinstance(value, list):
+        return True
+    return isinstance(value, dict) and len(value) <= 12 and all(not isinstance(v, dict) for v in value.values())
+
+
+def render(value: Any, indent: int = 0) -> str:
+    """Stable, reviewable JSON: sorted keys, nested objects expanded, leaves on one line."""
+    if not isinstance(value, dict) or (_compact(value) and indent > 0) or not value:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    pad = "  " * (indent + 1)
+    items = [f"{pad}{json.dumps(k, ensure_ascii=False)}: {render(v, indent + 1)}" for k, v in sorted(value.items())]
+    return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """An exclusive lock on the baselines directory itself (no lock file to commit)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def bless(
+    path: str | Path,
+    *,
+    suite: str,
+    gold: Mapping[str, Any],
+    task: str,
+    examples: Sequence[GoldExample],
+    results: Mapping[str, PipelineResult],
+    all_pipelines: Sequence[str],
+) -> Path:
+    """Write (or update) the baseline at ``path`` with ``results``.
+
+    Pipelines not in ``results`` keep their blessed entry when the existing baseline
+    was made on the same gold; on another gold every pipeline of the suite
+    (``all_pipelines``) must be blessed together, or the file would mix two golds.
+    """
+    path = Path(path)
+    if not results:
+        raise InputError("nothing to bless: no pipeline of the suite produced a result", path=path)
+    with _locked(path.parent):
+        kept: dict[str, Any] = {}
+        if path.exists():
+            try:
+                existing = load(path).document
+            except InputError as err:
+                if not _is_ours(path):
+                    raise InputError("exists and is not a harness baseline; refusing to replace it (move it away "
+                                     "yourself)", path=path) from err
+                existing = {}  # our file, but edited or damaged: blessing replaces it
+            if existing and existing.get("gold", {}).get("sha256") == gold["sha256"]:
+                kept = {name: entry for name, entry in existing.get("pipelines", {}).items()
+                        if name not in results and name in all_pipelines}
+            else:
+                unblessed = [name for name in all_pipelines if name not in results]
+                if existing and unblessed:
+                    raise InputError(f"the baseline was blessed on gold {existing.get('gold', {}).get('ref')}, not "
+                                     f"{gold['ref']}; bless every pipeline together (missing: {', '.join(unblessed)})",
+                                     path=path)
+        document: dict[str, Any] = {
+            "schema": BASELINE_SCHEMA,
+            "suite": suite,
+            "blessed": now_iso(),
+            "harness_version": __version__,
+            "gold": dict(gold),
+            "examples": {str(h): d for h, d in example_digests(examples).items()},
+            "pipelines": {**kept, **{name: pipeline_entry(r) for name, r in results.items()}},
+        }
+        document["sha256"] = _content_sha256(document)
+        atomic.write_text(path, render(document) + "\n")
+    return path
+
+
+def _is_ours(path: Path) -> bool:
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:4096]
+    except OSError:
+        return False
+    return BASELINE_SCHEMA in head
+
+
+# -- reading ------------------------------------------------------------------------
+
+
+def _output(task: str, value: Any, path: Path, field: str) -> Output:
+    try:
+        if task == "ner":
+            return tuple((int(s[0]), int(s[1]), str(s[2])) for s in value)
+        return {str(k): float(v) for k, v in value.items()}
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+        raise InputError("malformed prediction", path=path, field=field) from None
+
+
+def load(path: str | Path) -> Baseline:
+    """Read and verify a baseline; an edited or damaged file is an error naming it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such baseline", path=path) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read baseline: {err}", path=path) from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(f"baseline is not valid JSON ({err.msg})", path=path, line=err.lineno) from None
+    if not isinstance(document, dict) or document.get("schema") != BASELINE_SCHEMA:
+        raise InputError(f"not a baseline (expected schema {BASELINE_SCHEMA})", path=path, field="schema")
+    if document.get("sha256") != _content_sha256(document):
+        raise InputError("the baseline's content does not match the sha256 it carries: it was edited by hand or "
+                         "damaged. Re-bless it (harness bless SUITE) rather than editing it", path=path, field="sha256")
+    try:
+        gold = document["gold"]
+        task = str(gold["task"])
+        context = BaselineContext(file=str(path), blessed=str(document["blessed"]), gold_ref=str(gold["ref"]),
+                                  gold_sha256=str(gold["sha256"]),
+                                  gold_digests={int(h): str(d) for h, d in document["examples"].items()})
+        pipelines = {}
+        for name, entry in document["pipelines"].items():
+            speed = entry.get("speed") or {}
+            pipelines[name] = BaselineEntry(
+                identity=entry.get("identity") or {},
+                predictions={int(h): _output(task, v, path, f"pipelines.{name}.predictions.{h}")
+                             for h, v in entry["predictions"].items()},
+                words_per_second=speed.get("words_per_second"),
+                size_bytes=entry.get("size_bytes"),
+                machine=str((entry.get("machine") or {}).get("fingerprint", "")),
+            )
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise InputError(f"baseline is missing or has a malformed field ({err})", path=path) from None
+    return Baseline(path, str(document.get("suite", "")), context, pipelines, document)
+
+
+def blessed_scores(baseline: Baseline, pipeline: str) -> Mapping[str, Any]:
+    """The blessed ``scores`` object of one pipeline (for reports), or {}."""
+    return baseline.document.get("pipelines", {}).get(pipeline, {}).get("scores", {})

@@ -1,0 +1,139 @@
+"""The current run of a pipeline against its blessed baseline (pure: no files, no spaCy).
+
+A baseline keeps each eval example's prediction, so the comparison is paired,
+example by example, without the old model: both prediction sets are counted on
+the examples whose gold did not change, and the paired bootstrap that judges
+"distilled vs LLM" judges "current vs baseline" too.
+
+Flips come straight from the counts that keep their examples: on a label, an
+example is *wrong* when it holds a false positive or a false negative of that
+label. Newly broken = wrong now and not in the baseline; newly fixed = the reverse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .compare import paired_differences
+from .metrics import Counts
+from .results import BaselineComparison, Comparison, Flip, Output, PipelineResult
+
+#: Counts per label of ``outputs`` against the gold of ``positions`` (the caller's scorer).
+CountFunction = Callable[[Sequence[int], Sequence[Output]], Mapping[str, Counts]]
+
+
+@dataclass(frozen=True)
+class BaselineEntry:
+    """What a baseline file holds for one pipeline (see :mod:`harness.baselines`)."""
+
+    identity: Mapping[str, Any]
+    predictions: Mapping[int, Output]  # input hash -> prediction
+    words_per_second: float | None
+    size_bytes: int | None
+    machine: str
+
+
+@dataclass(frozen=True)
+class BaselineContext:
+    """The baseline file's suite-wide part: where it is, when and on which gold it was blessed."""
+
+    file: str
+    blessed: str
+    gold_ref: str
+    gold_sha256: str
+    gold_digests: Mapping[int, str]  # input hash -> annotation digest in the baseline's gold
+
+
+def _wrong(counts: Mapping[str, Counts]) -> dict[str, set[int]]:
+    return {label: set(c.fp) | set(c.fn) for label, c in counts.items()}
+
+
+def _label_view(task: str, value: Output | None, label: str) -> Output:
+    """What a flip shows of an annotation: the label's spans (NER), or all scores (textcat)."""
+    if task == "ner":
+        return tuple(s for s in (value or ()) if s[2] == label)  # type: ignore[union-attr]
+    return dict(value or {})  # type: ignore[arg-type]
+
+
+def compare_with_baseline(
+    current: PipelineResult,
+    baseline: BaselineEntry,
+    context: BaselineContext,
+    *,
+    texts: Sequence[str],
+    gold: Sequence[Output],
+    gold_digests: Sequence[str],
+    count: CountFunction,
+    machine: str,
+    min_coverage: float,
+    resamples: int,
+    seed: int,
+) -> BaselineComparison:
+    """Pair ``current`` with ``baseline`` on the examples whose gold is unchanged.
+
+    ``texts``, ``gold`` and ``gold_digests`` follow ``current.example_ids``; ``count``
+    scores predictions for a subset of those positions. Fewer comparable examples than
+    ``min_coverage`` of the eval split sets ``problem`` (the gate refuses to judge).
+    """
+    compared: list[int] = []
+    changed = unseen = 0
+    for position, input_hash in enumerate(current.example_ids):
+        recorded = context.gold_digests.get(input_hash)
+        if recorded is None or input_hash not in baseline.predictions:
+            unseen += 1
+        elif recorded != gold_digests[position]:
+            changed += 1
+        else:
+            compared.append(position)
+    n = len(current.example_ids)
+    identical_model = bool(current.identity.get("sha256")) and current.identity.get("sha256") == baseline.identity.get("sha256")
+    same_machine = bool(machine) and machine == baseline.machine
+    common = dict(
+        pipeline=current.name, baseline_file=context.file, blessed=context.blessed, baseline_gold=context.gold_ref,
+        compared=len(compared), eval_examples=n, changed=changed, unseen=unseen, identical_model=identical_model,
+        baseline_words_per_second=baseline.words_per_second, baseline_size_bytes=baseline.size_bytes,
+        same_machine=same_machine,
+    )
+    if not compared or len(compared) < min_coverage * n:
+        problem = (f"baseline comparable on {len(compared)} of {n} eval examples ({changed} with changed gold, "
+                   f"{unseen} not in the baseline), under the {min_coverage:.0%} required: bless a new baseline "
+                   f"for gold {context.gold_ref if context.gold_sha256 else '?'} -> current")
+        return BaselineComparison(**common, comparison=None, identical_predictions=False, differing_predictions=0,
+                                  flips=(), problem=problem)  # type: ignore[arg-type]
+    mine = [current.outputs[i] for i in compared]
+    theirs = [baseline.predictions[current.example_ids[i]] for i in compared]
+    differing = sum(1 for a, b in zip(mine, theirs, strict=True) if _normal(a) != _normal(b))
+    now_counts, base_counts = count(compared, mine), count(compared, theirs)
+    micro, macro, labels = paired_differences(now_counts, base_counts, len(compared), resamples=resamples, seed=seed)
+    wps, base_wps = current.words_per_second, baseline.words_per_second
+    speed_ratio = wps / base_wps if base_wps and wps == wps and base_wps == base_wps else None
+    size_ratio = (current.size_bytes / baseline.size_bytes) if current.size_bytes and baseline.size_bytes else None
+    comparison = Comparison(current.name, "baseline", micro, macro, labels, speed_ratio, size_ratio, resamples, seed)
+    flips = _flips(current.task, compared, current.example_ids, texts, gold, mine, theirs, now_counts, base_counts)
+    return BaselineComparison(**common, comparison=comparison, identical_predictions=differing == 0,  # type: ignore[arg-type]
+                              differing_predictions=differing, flips=flips)
+
+
+def _normal(value: Output) -> Any:
+    if isinstance(value, dict):
+        return sorted((k, round(float(v), 6)) for k, v in value.items())
+    return sorted(tuple(s) for s in value)
+
+
+def _flips(task: str, compared: Sequence[int], example_ids: Sequence[int], texts: Sequence[str], gold: Sequence[Output],
+           mine: Sequence[Output], theirs: Sequence[Output], now_counts: Mapping[str, Counts],
+           base_counts: Mapping[str, Counts]) -> tuple[Flip, ...]:
+    """Per label, the examples that went right -> wrong (broken) and wrong -> right (fixed)."""
+    now_wrong, base_wrong = _wrong(now_counts), _wrong(base_counts)
+    flips = []
+    for label in sorted(set(now_wrong) | set(base_wrong)):
+        now_l, base_l = now_wrong.get(label, set()), base_wrong.get(label, set())
+        for local in sorted(now_l ^ base_l):  # positions within ``compared``
+            position = compared[local]
+            flips.append(Flip(label, example_ids[position], local in now_l, texts[position],
+                              _label_view(task, gold[position], label), _label_view(task, theirs[local], label),
+                              _label_view(task, mine[local], label)))
+    # Broken first (what a release reviewer reads), then by label and example.
+    return tuple(sorted(flips, key=lambda f: (not f.broken, f.label, f.input_hash)))

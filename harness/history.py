@@ -1,0 +1,316 @@
+"""Run history: every pytest run's figures, one Parquet file per run, read with polars.
+
+``reports/history/`` holds ``run-*.parquet`` files (one per run, written atomically:
+temp file + rename, so concurrent runs and xdist controllers never corrupt one) and
+``segment-*.parquet`` files (many runs merged). polars scans the directory as one
+table. Readers drop duplicate rows by key, so a compaction caught half-way (the
+segment written, the run files not yet removed) reads the same as before it.
+
+One row per figure: ``suite, pipeline, kind, label ("" = the whole pipeline), metric,
+value, ci_low, ci_high`` plus the run's context (time, gold, model sha256, git commit
+and dirty flag, machine fingerprint, harness version) and, for gate rows
+(``metric = "gate"``, ``label`` = the gate id), the threshold and verdict.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import tempfile
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .io.clock import now_utc
+
+if TYPE_CHECKING:
+    import datetime
+
+    import polars as pl
+
+    from .core.results import SuiteResult
+
+#: Run files merged into one segment once there are this many (keeps a scan of 10,000 runs fast).
+COMPACT_RUNS_AT = 64
+#: Segments merged into one once there are this many.
+COMPACT_SEGMENTS_AT = 16
+KEY = ("run_id", "suite", "pipeline", "label", "metric")
+
+SCHEMA: dict[str, str] = {
+    "run_id": "str", "time": "datetime", "suite": "str", "pipeline": "str", "kind": "str", "label": "str",
+    "metric": "str", "value": "f64", "ci_low": "f64", "ci_high": "f64", "threshold": "f64", "passed": "bool",
+    "gold_ref": "str", "gold_sha256": "str", "model_sha256": "str", "git_commit": "str", "git_dirty": "bool",
+    "machine": "str", "harness_version": "str", "suite_passed": "bool",
+}
+
+
+def _polars_schema() -> dict[str, Any]:
+    import polars as pl
+
+    types = {"str": pl.Utf8, "f64": pl.Float64, "bool": pl.Boolean, "datetime": pl.Datetime("us", "UTC")}
+    return {name: types[kind] for name, kind in SCHEMA.items()}
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What is the same for every row of one run."""
+
+    run_id: str
+    time: datetime.datetime
+    git_commit: str | None
+    git_dirty: bool | None
+    machine: str
+    harness_version: str = __version__
+
+
+def new_context(root: str | Path) -> RunContext:
+    """This run's id, time, git state of ``root`` and machine fingerprint."""
+    from .environment import git_state, machine_fingerprint
+
+    commit, dirty = git_state(root)
+    when = now_utc()
+    return RunContext(f"{when:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}", when, commit, dirty, machine_fingerprint())
+
+
+def _nan_none(value: float | None) -> float | None:
+    return None if value is None or value != value else float(value)
+
+
+def run_rows(results: Sequence[SuiteResult], context: RunContext) -> list[dict[str, Any]]:
+    """The history rows of one run (pure)."""
+    rows: list[dict[str, Any]] = []
+    for suite in results:
+        base = {"run_id": context.run_id, "time": context.time, "suite": suite.name, "gold_ref": suite.gold.ref,
+                "gold_sha256": suite.gold.sha256, "git_commit": context.git_commit, "git_dirty": context.git_dirty,
+                "machine": context.machine, "harness_version": context.harness_version, "suite_passed": suite.passed}
+
+        def add(pipeline: str, kind: str, model: str | None, label: str, metric: str, value: float | None,
+                ci: tuple[float, float] | None = None, threshold: float | None = None, passed: bool | None = None,
+                _base: dict[str, Any] = base) -> None:
+            rows.append({**_base, "pipeline": pipeline, "kind": kind, "model_sha256": model, "label": label,
+                         "metric": metric, "value": _nan_none(value),
+                         "ci_low": _nan_none(ci[0]) if ci else None, "ci_high": _nan_none(ci[1]) if ci else None,
+                         "threshold": threshold, "passed": passed})
+
+        for name, result in suite.pipelines.items():
+            model = result.identity.get("sha256")
+            scores = result.scores
+            for metric, value, ci in (("p", scores.micro.p, scores.micro.p_ci), ("r", scores.micro.r, scores.micro.r_ci),
+                                      ("f", scores.micro.f, scores.micro.f_ci), ("macro_f", scores.macro_f, scores.macro_f_ci)):
+                add(name, result.kind, model, "", metric, value, ci)
+            for score in scores.labels:
+                for metric, value, ci in (("p", score.p, score.p_ci), ("r", score.r, score.r_ci), ("f", score.f, score.f_ci)):
+                    add(name, result.kind, model, score.label, metric, value, ci)
+                add(name, result.kind, model, score.label, "support", float(score.support))
+            add(name, result.kind, model, "", "words_per_second", result.words_per_second)
+            add(name, result.kind, model, "", "latency_p50_ms", result.speed.latency_p50_ms)
+            add(name, result.kind, model, "", "latency_p95_ms", result.speed.latency_p95_ms)
+            add(name, result.kind, model, "", "size_bytes", float(result.size_bytes) if result.size_bytes else None)
+        for verdict in suite.verdicts:
+            result = suite.pipelines.get(verdict.pipeline)
+            add(verdict.pipeline, result.kind if result else "", result.identity.get("sha256") if result else None,
+                verdict.gate_id, "gate", verdict.measured, verdict.ci, verdict.threshold,
+                None if verdict.skipped else verdict.passed)
+    return rows
+
+
+def _frame(rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    import polars as pl
+
+    return pl.DataFrame([dict(r) for r in rows], schema=_polars_schema())
+
+
+def _write_atomic(frame: pl.DataFrame, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        frame.write_parquet(tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def _lock(directory: Path, *, wait: bool) -> Iterator[bool]:
+    """An exclusive lock on the history directory; yields False if ``wait`` is off and it is held."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def append_run(history_dir: str | Path, rows: Sequence[Mapping[str, Any]], context: RunContext) -> Path | None:
+    """Write one run's rows as ``run-<time>-<id>.parquet``; then compact if due. Returns the file."""
+    if not rows:
+        return None
+    directory = Path(history_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"run-{context.run_id}.parquet"
+    _write_atomic(_frame(rows), path)
+    compact(directory)
+    return path
+
+
+def _files(directory: Path, prefix: str) -> list[Path]:
+    return sorted(directory.glob(f"{prefix}-*.parquet"))
+
+
+def compact(history_dir: str | Path, *, force: bool = False) -> bool:
+    """Merge run files into a segment (and segments into one) when there are many.
+
+    Another process compacting already: skipped (its result is the same). The
+    merged files are removed only after the segment is in place; readers
+    de-duplicate, so the moment between is harmless.
+    """
+    import polars as pl
+
+    directory = Path(history_dir)
+    if not directory.is_dir():
+        return False
+    runs, segments = _files(directory, "run"), _files(directory, "segment")
+    if not force and len(runs) < COMPACT_RUNS_AT and len(segments) < COMPACT_SEGMENTS_AT:
+        return False
+    with _lock(directory, wait=force) as held:
+        if not held:
+            return False
+        runs, segments = _files(directory, "run"), _files(directory, "segment")
+        merged = runs + (segments if force or len(segments) >= COMPACT_SEGMENTS_AT else [])
+        if len(merged) < 2 and not force:
+            return False
+        frame = pl.concat([pl.read_parquet(f) for f in merged], how="vertical_relaxed") if merged else _frame([])
+        frame = frame.unique(subset=list(KEY), keep="first", maintain_order=True)
+        _write_atomic(frame, directory / f"segment-{now_utc():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.parquet")
+        for path in merged:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    return True
+
+
+def scan(history_dir: str | Path) -> pl.LazyFrame:
+    """All rows of the history as a lazy frame (empty when there is none). Not yet
+    de-duplicated: callers narrow it first, then drop duplicates (cheaper)."""
+    import polars as pl
+
+    directory = Path(history_dir)
+    files = _files(directory, "segment") + _files(directory, "run") if directory.is_dir() else []
+    if not files:
+        return _frame([]).lazy()
+    return pl.scan_parquet(files)
+
+
+def _narrow(history_dir: str | Path, suite: str, pipeline: str | None, last: int | None) -> pl.LazyFrame:
+    """The suite's rows (one pipeline's), of its last ``last`` runs when given."""
+    import polars as pl
+
+    frame = scan(history_dir).filter(pl.col("suite") == suite)
+    if pipeline is not None:
+        frame = frame.filter(pl.col("pipeline") == pipeline)
+    if last is not None:
+        # Only two columns are read to find the runs (Parquet projection), then only their rows.
+        recent = frame.select("run_id", "time").unique().sort("time").tail(last).collect()["run_id"]
+        frame = frame.filter(pl.col("run_id").is_in(recent.implode()))
+    return frame
+
+
+def runs(history_dir: str | Path, suite: str, *, pipeline: str | None = None, last: int | None = None) -> pl.DataFrame:
+    """Every row of the last ``last`` runs of ``suite`` (optionally one pipeline), oldest first."""
+    frame = _narrow(history_dir, suite, pipeline, last).unique(subset=list(KEY), keep="first")
+    return frame.sort(["time", "pipeline", "label", "metric"]).collect()
+
+
+def prune(history_dir: str | Path, *, keep: int) -> tuple[int, int]:
+    """Keep the last ``keep`` runs of every suite; returns (runs kept, runs removed)."""
+    import polars as pl
+
+    directory = Path(history_dir)
+    if not directory.is_dir():
+        return 0, 0
+    with _lock(directory, wait=True):
+        files = _files(directory, "segment") + _files(directory, "run")
+        if not files:
+            return 0, 0
+        frame = pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed").unique(subset=list(KEY), keep="first")
+        run_times = frame.select("suite", "run_id", "time").unique()
+        kept_ids = run_times.sort("time").group_by("suite", maintain_order=True).tail(keep)
+        kept = frame.join(kept_ids.select("suite", "run_id"), on=["suite", "run_id"], how="semi")
+        _write_atomic(kept, directory / f"segment-{now_utc():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.parquet")
+        for path in files:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    total = run_times.select("suite", "run_id").height
+    return kept_ids.height, total - kept_ids.height
+
+
+RUN_COLUMNS = ("run_id", "time", "pipeline", "kind", "gold_ref", "model_sha256", "git_commit", "git_dirty", "machine",
+               "suite_passed")
+
+
+def run_table(history_dir: str | Path, suite: str, *, pipeline: str | None = None, label: str | None = None,
+              last: int | None = None) -> list[dict[str, Any]]:
+    """One dict per (run, pipeline), oldest first: the figures ``harness history`` shows.
+
+    Without ``label``: micro P/R/F (with F's CI), macro F, words/s, latency, size and the
+    gate counts; with it, that label's P/R/F and support. Computed in polars (one pivot),
+    so 10,000 runs read in well under a second.
+    """
+    import polars as pl
+
+    frame = _narrow(history_dir, suite, pipeline, last)
+    figures = (frame.filter((pl.col("label") == (label or "")) & (pl.col("metric") != "gate"))
+               .unique(subset=list(KEY), keep="first").collect())
+    if figures.height == 0:
+        return []
+    wide = figures.pivot(on="metric", index=list(RUN_COLUMNS), values="value", aggregate_function="first")
+    ci = figures.filter(pl.col("metric") == "f").select("run_id", "pipeline", f_ci_low="ci_low", f_ci_high="ci_high")
+    gates = (frame.filter(pl.col("metric") == "gate").unique(subset=list(KEY), keep="first")
+             .group_by("run_id", "pipeline")
+             .agg(gates_passed=(pl.col("passed") == True).sum(),  # noqa: E712 - polars expression, not a Python bool
+                  gates_failed=(pl.col("passed") == False).sum(),  # noqa: E712
+                  gates_skipped=pl.col("passed").is_null().sum())
+             .collect())
+    table = (wide.join(ci, on=["run_id", "pipeline"], how="left").join(gates, on=["run_id", "pipeline"], how="left")
+             .with_columns(pl.col("gates_passed", "gates_failed", "gates_skipped").fill_null(0),
+                           pl.col("time").dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
+             .rename({"gold_ref": "gold"})
+             .sort(["time", "run_id", "pipeline"]))
+    return table.to_dicts()
+
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Iterable[float | None]) -> str:
+    """``▁▃█``-style trend of ``values`` (a gap for a missing one). Changes under 0.1% of
+    the values are drawn flat: a model 150 bytes smaller is not a trend."""
+    values = list(values)
+    present = [v for v in values if v is not None and v == v]
+    if not present:
+        return ""
+    low, high = min(present), max(present)
+    span = high - low
+    if span <= 1e-3 * max(abs(low), abs(high)):
+        span = 0.0
+    out = []
+    for v in values:
+        if v is None or v != v:
+            out.append(" ")
+        else:
+            out.append(SPARK[0 if span == 0 else min(len(SPARK) - 1, int((v - low) / span * (len(SPARK) - 1) + 0.5))])
+    return "".join(out)
