@@ -130,13 +130,16 @@ def evaluate(gold: str, pipeline: str, *, gold_dir: str = DEFAULT_GOLD_DIR, resa
     (``.cfg``) or imported predictions (``.jsonl``, keyed by ``_input_hash``).
     """
     from .core.results import SuiteResult
-    from .evaluate import evaluate_pipeline, gold_info
+    from .evaluate import eval_views, evaluate_pipeline, gold_info
 
     version = GoldStore(gold_dir).resolve(gold)
     spec = PipelineSpec(name=Path(pipeline).stem or pipeline, kind=pipeline_kind(pipeline), path=pipeline,
                         batch_size=batch_size)
-    result = evaluate_pipeline(version, spec, resamples=resamples, seed=seed, threshold=threshold, llm_mode=llm_mode)
-    return SuiteResult(f"eval-{spec.name}", "", gold_info(version), {spec.name: result}, {}, [])
+    examples = list(version.iter_examples("eval"))
+    result = evaluate_pipeline(version, spec, resamples=resamples, seed=seed, threshold=threshold, llm_mode=llm_mode,
+                               examples=examples)
+    return SuiteResult(f"eval-{spec.name}", "", gold_info(version), {spec.name: result}, {}, [],
+                       examples=eval_views(version.task, examples), threshold=threshold)
 
 
 def extract_versions(gold: str, session: str, output: str, *, gold_dir: str = DEFAULT_GOLD_DIR) -> int:
@@ -268,7 +271,10 @@ def retrain_and_compare(suite: str, *, pipeline: str | None = None, output: str 
         pipelines[summary.llm.name] = summary.llm
         comparisons.append(compare(summary.result, summary.llm, resamples=spec.resamples, seed=spec.seed))
     gold = GoldStore(spec.gold_dir).resolve(spec.gold)
-    result = SuiteResult(f"{spec.name} (retrained)", str(spec.file), gold_info(gold), pipelines, {}, [], comparisons)
+    from .evaluate import eval_views
+
+    result = SuiteResult(f"{spec.name} (retrained)", str(spec.file), gold_info(gold), pipelines, {}, [], comparisons,
+                         examples=eval_views(gold.task, list(gold.iter_examples("eval"))), threshold=spec.threshold)
     return summary, result, spec
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .core.metrics import Counts, ScoreTable, count_cats, count_spans, score_table
-from .core.results import GoldInfo, Output, PipelineResult
+from .core.results import EvalExample, GoldInfo, Output, PipelineResult
 from .errors import InputError, PipelineError
 from .options import DEFAULT_RESAMPLES, DEFAULT_SEED, DEFAULT_THRESHOLD
 from .runners import get_runner
@@ -43,6 +43,11 @@ def score_outputs(
     scores = score_table(cat_counts.per_label, n, variant="threshold", resamples=resamples, seed=seed,
                          extras={"threshold": threshold})
     return scores, None, macro_auc(cat_counts.auc_pairs), cat_counts.per_label
+
+
+def eval_views(task: str, examples: Sequence[GoldExample]) -> tuple[EvalExample, ...]:
+    """The eval examples as reports show them (text, id, gold annotation)."""
+    return tuple(EvalExample(e.input_hash, e.text, e.spans if task == "ner" else dict(e.cats or {})) for e in examples)
 
 
 def count_outputs(task: str, examples: Sequence[GoldExample], outputs: Sequence[Output], labels: Sequence[str], *,

@@ -54,6 +54,8 @@ HISTORY_DIRNAME = "history"  # under the reports directory
 DEFAULT_HISTORY_LAST = 20  # runs shown by `harness history`
 DEFAULT_SHOWN_FLIPS = 5  # newly broken examples shown per pipeline in the terminal / Markdown
 MARKDOWN_MAX_BYTES = 1 << 20  # GitHub's step summary limit
+REPORT_EXAMPLES_CAP = 5000  # eval examples carried per suite in the JSON / HTML report (failing ones first)
+HTML_REPORT_NAME = "report.html"
 
 
 def first_given(*values: Any) -> Any:

@@ -209,9 +209,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         config.workeroutput[WORKER_OUTPUT_KEY] = harness.export()  # type: ignore[attr-defined]
         return
     reports = _reports_dir(config)
-    written = harness.write_reports(reports) if reports is not None else []
-    if reports is not None:
-        written += harness.write_history(reports, config.rootpath)
+    written = harness.write_reports(reports, config.rootpath) if reports is not None else []
     markdown = config.getoption("harness_markdown")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if markdown or summary:
@@ -271,6 +269,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 def _written_kind(path: Path) -> str:
+    if path.suffix == ".html":
+        return "report (open in a browser)"
     if path.suffix == ".parquet":
         return "history"
     if path.suffix == ".md" or path.name.startswith("step_summary"):

@@ -19,7 +19,7 @@ from .core.compare import compare
 from .core.gates import BaselineGate, Gate
 from .core.results import BaselineComparison, Comparison, PipelineResult, SuiteResult, Verdict
 from .errors import HarnessError, InputError
-from .evaluate import evaluate_pipeline, gold_info
+from .evaluate import eval_views, evaluate_pipeline, gold_info
 from .gold.records import GoldExample
 from .gold.store import GoldStore, GoldVersion
 from .options import EvalSettings
@@ -229,7 +229,9 @@ class HarnessSession:
                            if not a_spec.is_llm and b_spec.is_llm and a in pipelines and b in pipelines]
             baselines, problem = self._suite_baselines(name, ordered)
             out.append(SuiteResult(name, str(suite.spec.file), gold_info(suite.gold), ordered, errors,
-                                   [v for _, v in ranked], comparisons, baselines, problem))
+                                   [v for _, v in ranked], comparisons, baselines, problem,
+                                   examples=eval_views(suite.gold.task, suite.eval_examples()),
+                                   threshold=suite.spec.threshold))
         return out
 
     def _suite_baselines(self, name: str, ran: dict[str, PipelineResult]) -> tuple[dict[str, BaselineComparison], str | None]:
@@ -280,12 +282,42 @@ class HarnessSession:
             written.append(path)
         return written
 
-    def write_reports(self, reports_dir: Path) -> list[Path]:
-        """The JSON results of every suite, then the correction queues; returns the paths."""
-        from .reports.json_report import write_suite_json
+    def write_reports(self, reports_dir: Path, root: Path | None = None) -> list[Path]:
+        """The JSON results of every suite, the correction queues, the run history (when
+        ``root`` is given: the git work tree to record) and the HTML report; returns the paths.
 
-        written = [write_suite_json(reports_dir, result) for result in self.suite_results()]
-        return written + self.export_queue(reports_dir)
+        The HTML page embeds the very documents written as JSON (built once here)."""
+        from . import __version__
+        from .io import atomic
+        from .io.clock import now_iso
+        from .reports.json_report import report_path, suite_to_dict
+
+        created = now_iso()
+        results = self.suite_results()
+        documents = [suite_to_dict(result, created=created, harness_version=__version__) for result in results]
+        written = []
+        for result, document in zip(results, documents, strict=True):
+            path = report_path(reports_dir, result.name)
+            atomic.write_json(path, document)
+            written.append(path)
+        written += self.export_queue(reports_dir)
+        if root is not None:
+            written += self.write_history(reports_dir, root)
+        if documents:
+            written += self.write_html(reports_dir, documents, created)
+        return written
+
+    def write_html(self, reports_dir: Path, documents: list[dict[str, Any]], created: str) -> list[Path]:
+        """``reports/report.html``: one page for every suite of the run, trends from the history."""
+        from .options import HISTORY_DIRNAME, HTML_REPORT_NAME
+        from .reports.html_report import history_for, write_html
+
+        try:
+            history = history_for(reports_dir / HISTORY_DIRNAME, documents)
+        except (OSError, HarnessError) as err:  # trends are a nicety; the page is not
+            self.report_problems.append(f"run history not read for the HTML trends: {err}")
+            history = {}
+        return [write_html(reports_dir / HTML_REPORT_NAME, documents, created=created, history=history)]
 
     def write_history(self, reports_dir: Path, root: Path) -> list[Path]:
         """Append this run's figures to ``reports/history/`` (one Parquet file)."""

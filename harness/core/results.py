@@ -230,6 +230,15 @@ class BaselineComparison:
 
 
 @dataclass(frozen=True)
+class EvalExample:
+    """An eval example as reports show it: its id, text and gold annotation."""
+
+    input_hash: int
+    text: str
+    gold: Output
+
+
+@dataclass(frozen=True)
 class SuiteResult:
     """One suite's gold, pipeline results (or errors) and gate verdicts."""
 
@@ -242,6 +251,8 @@ class SuiteResult:
     comparisons: Sequence[Comparison] = ()
     baselines: Mapping[str, BaselineComparison] = field(default_factory=dict)  # per pipeline
     baseline_problem: str | None = None  # e.g. the suite has no baseline file, or it is damaged
+    examples: Sequence[EvalExample] = ()  # the eval split (same order as every pipeline's outputs)
+    threshold: float = 0.5  # textcat decision threshold the scores used
 
     @property
     def passed(self) -> bool:

@@ -24,7 +24,7 @@ from ..core.results import (
 from ..environment import environment
 from ..io import atomic
 from ..io.clock import now_iso
-from ..options import CONFIDENCE
+from ..options import CONFIDENCE, REPORT_EXAMPLES_CAP
 
 RESULTS_SCHEMA = "distill-harness/results/v1"
 
@@ -151,6 +151,14 @@ def _annotation(value: Output) -> object:
     return [list(span) for span in value]
 
 
+def _shown(value: Output) -> object:
+    """An annotation for the example browser (display only; baselines keep them exact):
+    label scores of at least 0.01, to 3 decimals; a label left out scored below that."""
+    if isinstance(value, dict):
+        return {k: round(float(v), 3) for k, v in value.items() if float(v) >= 0.01}
+    return [list(span) for span in value]
+
+
 def flip_to_dict(flip: Flip) -> dict[str, Any]:
     return {"label": flip.label, "input_hash": flip.input_hash, "broken": flip.broken, "text": flip.text,
             "gold": _annotation(flip.gold), "baseline": _annotation(flip.baseline), "current": _annotation(flip.current)}
@@ -170,6 +178,65 @@ def baseline_to_dict(b: BaselineComparison) -> dict[str, Any]:
     }
 
 
+def _example_items(result: SuiteResult, cap: int) -> dict[str, Any]:
+    """Every eval example (up to ``cap``, failing ones first) with each pipeline's answer,
+    its errors by kind, the queue category and the labels newly broken since the baseline."""
+    from ..core.confusion import example_errors
+    from ..loop.records import categorize
+
+    task = result.gold.task
+    pipelines = result.pipelines
+    distilled = next((n for n, p in pipelines.items() if p.kind == "spacy"), None)
+    llm = next((n for n, p in pipelines.items() if p.kind == "llm"), None)
+    broken: dict[int, list[str]] = {}
+    if distilled is not None and distilled in result.baselines:
+        for flip in result.baselines[distilled].broken:
+            broken.setdefault(flip.input_hash, []).append(flip.label)
+    items = []
+    for i, example in enumerate(result.examples):
+        predictions: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        for name, p in pipelines.items():
+            if i >= len(p.outputs) or p.example_ids[i] != example.input_hash:
+                continue  # a result on another split order (never from a session); nothing to show
+            answered = i not in set(p.unanswered)
+            predictions[name] = _shown(p.outputs[i]) if answered else None
+            errors[name] = example_errors(task, example.gold, p.outputs[i] if answered else None, result.threshold)
+            for error in errors[name]:
+                if "score" in error:
+                    error["score"] = round(error["score"], 3)
+        category = None
+        if distilled is not None and distilled in predictions:
+            category = categorize(example.gold, pipelines[distilled].outputs[i],
+                                  pipelines[llm].outputs[i] if llm in predictions else None, task, result.threshold)
+            if category is not None and example.input_hash in broken:
+                category = "regression"
+        items.append({"input_hash": example.input_hash, "text": example.text, "gold": _shown(example.gold),
+                      "predictions": predictions, "errors": errors, "category": category,
+                      "broken": sorted(broken.get(example.input_hash, []))})
+    total = len(items)
+    if total > cap:
+        # Failing examples first (what a reviewer looks for), then the rest, in split order.
+        items = sorted(items, key=lambda item: not any(item["errors"].values()))[:cap]
+    return {"total": total, "included": len(items), "cap": cap,
+            "order": "eval split order" if total <= cap else "failing first, then eval split order", "items": items}
+
+
+def _confusions(result: SuiteResult) -> dict[str, Any]:
+    from ..core.confusion import confusion, example_errors
+
+    labels = sorted({s.label for p in result.pipelines.values() for s in p.scores.labels})
+    out = {}
+    for name, p in result.pipelines.items():
+        if len(p.outputs) != len(result.examples):
+            continue
+        unanswered = set(p.unanswered)
+        errors = [example_errors(result.gold.task, e.gold, None if i in unanswered else p.outputs[i], result.threshold)
+                  for i, e in enumerate(result.examples)]
+        out[name] = confusion(result.gold.task, errors, labels)
+    return out
+
+
 def suite_to_dict(result: SuiteResult, *, created: str, harness_version: str) -> dict[str, Any]:
     """The JSON document written to ``reports/<suite>.json``."""
     gold = result.gold
@@ -187,5 +254,8 @@ def suite_to_dict(result: SuiteResult, *, created: str, harness_version: str) ->
         "comparisons": [comparison_to_dict(c) for c in result.comparisons],
         "baselines": {name: baseline_to_dict(b) for name, b in result.baselines.items()},
         "baseline_problem": result.baseline_problem,
+        "threshold": result.threshold,
+        "confusion": _confusions(result),
+        "examples": _example_items(result, REPORT_EXAMPLES_CAP),
         "passed": result.passed,
     }

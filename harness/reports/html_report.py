@@ -1,0 +1,252 @@
+"""The HTML report reviewers open: one self-contained file per run (``reports/report.html``).
+
+- No external URL of any kind: CSS and JavaScript are inlined, and a strict
+  Content-Security-Policy allows exactly those two blocks (by sha256) and nothing else.
+- The data is embedded once, as the JSON reports themselves (``{"suites": [...]}``),
+  in a ``<script type="application/json">`` block; the page's script reads it.
+- jinja2 renders the static parts with autoescaping on; the script builds the
+  example browser with ``textContent`` only. Gold texts, labels, model output,
+  LLM answers and file names are therefore always text, never markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..io import atomic
+
+TEMPLATES = "templates"
+#: Span colours, one class per label position (``.l0`` ..), in the style of displaCy.
+LABEL_CLASSES = 12
+
+
+def _resource(name: str) -> str:
+    return (resources.files("harness.reports") / TEMPLATES / name).read_text(encoding="utf-8")
+
+
+def _csp_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
+
+
+def embed_json(data: Any) -> str:
+    """JSON that is safe inside ``<script type="application/json">``: ``<``, ``>`` and ``&``
+    are written as ``\\u003c`` etc., so no text can close the block (``</script>``)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# -- view model: what the template draws (numbers to SVG coordinates, rows in order) --
+
+
+def _num(value: Any, fmt: str = ".3f") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return format(value, fmt)
+
+
+def _size(value: Any) -> str:
+    if not value:
+        return "–"
+    return f"{value / 1e12:,.1f} TB" if value >= 1e12 else (f"{value / 1e9:,.1f} GB" if value >= 1e9 else f"{value / 1e6:,.1f} MB")
+
+
+def _ci_text(ci: Any, signed: bool = False) -> str:
+    if not ci or ci[0] is None or ci[1] is None:
+        return "–"
+    fmt = "+.3f" if signed else ".3f"
+    return f"[{format(ci[0], fmt)}, {format(ci[1], fmt)}]"
+
+
+def _bar(f: Any, ci: Any) -> dict[str, float] | None:
+    """Point and interval on a 0..1 axis drawn 120 units wide."""
+    if f is None or not ci or ci[0] is None:
+        return None
+    return {"x": 120 * f, "lo": 120 * ci[0], "hi": 120 * ci[1]}
+
+
+def _forest(title: str, rows: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any] | None:
+    """A forest plot of paired differences: one row per label (and micro), x from -span..span."""
+    rows = [(label, d) for label, d in rows if d and d.get("ci") and d["ci"][0] is not None]
+    if not rows:
+        return None
+    span = max(0.05, *(max(abs(d["ci"][0]), abs(d["ci"][1]), abs(d["diff"])) for _, d in rows))
+    span = math.ceil(span * 20) / 20  # a round axis end: 0.05 steps
+    width, left = 360.0, 130.0
+
+    def x(value: float) -> float:
+        return left + (value + span) / (2 * span) * width
+
+    drawn = []
+    for i, (label, d) in enumerate(rows):
+        y = 14 + i * 18
+        significant = d["ci"][0] > 0 or d["ci"][1] < 0
+        drawn.append({"label": label, "y": y, "x": x(d["diff"]), "lo": x(d["ci"][0]), "hi": x(d["ci"][1]),
+                      "cls": ("worse" if d["diff"] < 0 else "better") if significant else "same",
+                      "text": f"{d['diff']:+.3f} {_ci_text(d['ci'], signed=True)}"})
+    return {"title": title, "rows": drawn, "zero": x(0.0), "left": x(-span), "right": x(span), "span": span,
+            "height": 24 + 18 * len(rows), "width": left + width + 150}
+
+
+def _spark(values: Sequence[Any]) -> dict[str, Any] | None:
+    """A sparkline polyline in a 120 x 24 box (None when fewer than two figures)."""
+    present = [(i, v) for i, v in enumerate(values) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if len(present) < 2:
+        return None
+    low, high = min(v for _, v in present), max(v for _, v in present)
+    span = (high - low) or 1.0
+    n = max(1, len(values) - 1)
+    points = " ".join(f"{i / n * 116 + 2:.1f},{22 - (v - low) / span * 20:.1f}" for i, v in present)
+    return {"points": points, "first": present[0][1], "last": present[-1][1]}
+
+
+def gate_format(gate_id: str) -> tuple[str, str]:
+    """(format of measured/threshold, format of baseline/delta) for a gate id."""
+    if gate_id.startswith(("words_per_second", "size_bytes")):
+        return ",.0f", ",.0f"
+    if gate_id.startswith(("speed_drop", "size_growth")):
+        return ".1%", ",.0f"
+    return ".3f", ".3f"
+
+
+def _is_simulated(p: Mapping[str, Any]) -> bool:
+    return bool((p.get("llm") or {}).get("simulated"))
+
+
+def _suite_view(doc: Mapping[str, Any], index: int, history: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    pipelines: Mapping[str, Any] = doc.get("pipelines", {})
+    distilled = next((n for n, p in pipelines.items() if p.get("kind") == "spacy"), None)
+    llm = next((n for n, p in pipelines.items() if p.get("kind") == "llm"), None)
+    baseline = (doc.get("baselines") or {}).get(distilled) if distilled else None
+    gates = sorted(doc.get("gates", []), key=lambda g: (g["passed"] or bool(g.get("skipped")), bool(g.get("skipped"))))
+    names = list(pipelines)
+    vs_llm = next((c for c in doc.get("comparisons", []) if c["a"] == distilled and c["b"] == llm), None)
+
+    def cell(name: str, key: str) -> str:
+        p = pipelines[name]
+        stats = p.get("llm") or {}
+        if key == "f":
+            return f"{_num(p['micro']['f'])} {_ci_text(p['micro'].get('f_ci'))}"
+        if key == "macro":
+            return _num(p["macro"]["f"])
+        if key == "wps":
+            wps = p.get("words_per_second")
+            return "–" if wps is None else (f"{wps:,.1f}" if wps < 100 else f"{wps:,.0f}") + (
+                " (recorded)" if stats.get("record_words_per_second") else "")
+        if key == "latency":
+            speed = p.get("speed") or {}
+            return f"{_num(speed.get('latency_p50_ms'), '.1f')} / {_num(speed.get('latency_p95_ms'), '.1f')}"
+        if key == "size":
+            return _size(p.get("size_bytes")) + (" (declared)" if p.get("size_source") == "declared" else "")
+        if key == "tokens":
+            return f"{stats['prompt_tokens']:,} / {stats['completion_tokens']:,}" if stats else "–"
+        if key == "cost":
+            return f"${stats['cost_usd']:,.4f}" if stats.get("cost_usd") is not None else "–"
+        if key == "unparseable":
+            return f"{stats['unparseable']} / {stats['responses']}" if stats else "–"
+        if key == "examples":
+            return str(p.get("eval_examples", "–"))
+        return "–"
+
+    overview = [("Accuracy (micro F, 95% CI)", "f"), ("Macro F", "macro"), ("Speed (words/second)", "wps"),
+                ("Latency p50 / p95 (ms)", "latency"), ("Model size", "size"), ("LLM tokens prompt / completion", "tokens"),
+                ("LLM cost (USD)", "cost"), ("Unparseable LLM answers", "unparseable"), ("Evaluation examples", "examples")]
+    overview_rows = [{"title": title, "cells": [cell(n, key) for n in names]} for title, key in overview]
+    if vs_llm:
+        overview_rows.append({"title": f"{distilled} vs {llm}: speed / size ratio",
+                              "cells": [f"×{vs_llm['speed_ratio']:,.0f} faster / ×{vs_llm['size_ratio']:.1e}"
+                                        if n == distilled and vs_llm.get("speed_ratio") and vs_llm.get("size_ratio")
+                                        else "" for n in names]})
+    if baseline and baseline.get("comparison"):
+        micro = baseline["comparison"]["micro"]
+        overview_rows.append({"title": "vs blessed baseline (micro F)", "cells": [
+            (f"{micro['b_f']:.3f} → {micro['a_f']:.3f} ({micro['diff']:+.3f})" if n == distilled else "") for n in names]})
+
+    labels = sorted({label for p in pipelines.values() for label in p.get("labels", {})})
+    label_rows = []
+    for label in labels:
+        row: dict[str, Any] = {"label": label, "support": None, "cells": []}
+        for n in names:
+            s = pipelines[n]["labels"].get(label)
+            if s is None:
+                row["cells"].append(None)
+                continue
+            row["support"] = s.get("support")
+            row["cells"].append({"p": s["p"], "r": s["r"], "f": s["f"], "ci": _ci_text(s.get("f_ci")),
+                                 "bar": _bar(s["f"], s.get("f_ci"))})
+        label_rows.append(row)
+    forests = []
+    if vs_llm:
+        forests.append(_forest(f"{distilled} − {llm}{' (SIMULATED)' if _is_simulated(pipelines[llm]) else ''}: "
+                               "paired F difference, 95% CI",
+                               [*((k, v) for k, v in sorted(vs_llm["labels"].items())), ("micro", vs_llm["micro"])]))
+    if baseline and baseline.get("comparison"):
+        c = baseline["comparison"]
+        forests.append(_forest(f"{distilled}: current − blessed baseline, paired F difference, 95% CI",
+                               [*((k, v) for k, v in sorted(c["labels"].items())), ("micro", c["micro"])]))
+    mine = [h for h in history if h.get("pipeline") == distilled]
+    trends = [{"title": title, "spark": _spark([h.get(key) for h in mine]), "fmt": fmt}
+              for title, key, fmt in (("micro F", "f", ".3f"), ("macro F", "macro_f", ".3f"),
+                                      ("words/s", "words_per_second", ",.0f"), ("size (bytes)", "size_bytes", ",.0f"))]
+    return {
+        "index": index, "doc": doc, "name": doc["suite"]["name"], "passed": doc.get("passed", False),
+        "gates": gates, "gate_counts": (sum(1 for g in gates if g["passed"]), sum(1 for g in gates if not g["passed"]
+                                        and not g.get("skipped")), sum(1 for g in gates if g.get("skipped"))),
+        "names": names, "simulated": {n: _is_simulated(pipelines[n]) for n in names},
+        "overview": overview_rows, "labels": label_rows, "forests": [f for f in forests if f],
+        "distilled": distilled, "llm": llm, "baseline": baseline, "trends": [t for t in trends if t["spark"]],
+        "confusion": doc.get("confusion", {}), "task": doc["gold"]["task"], "examples": doc.get("examples", {}),
+        "history_runs": len(mine),
+    }
+
+
+def render_html(suites: Sequence[Mapping[str, Any]], *, created: str,
+                history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> str:
+    """The page for ``suites`` (the JSON report documents, embedded as they are)."""
+    import jinja2
+
+    css, script = _resource("report.css"), _resource("report.js")
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
+                                     lstrip_blocks=True)
+    environment.filters["num"] = _num
+    environment.filters["size"] = _size
+    environment.filters["ci"] = _ci_text
+    environment.globals["gate_format"] = gate_format
+    template = environment.from_string(_resource("report.html.j2"))
+    history = history or {}
+    views = [_suite_view(doc, i, history.get(doc["suite"]["name"], [])) for i, doc in enumerate(suites)]
+    labels = sorted({label for doc in suites for p in doc.get("pipelines", {}).values() for label in p.get("labels", {})})
+    failed = [v for v in views if not v["passed"]]
+    csp = (f"default-src 'none'; script-src {_csp_hash(script)}; style-src {_csp_hash(css)}; img-src data:; "
+           "base-uri 'none'; form-action 'none'")
+    return template.render(
+        suites=views, created=created, css=css, script=script, csp=csp, failed=failed,
+        data=embed_json({"suites": list(suites), "label_classes": {label: f"l{i % LABEL_CLASSES}" for i, label in enumerate(labels)}}),
+    )
+
+
+def write_html(path: str | Path, suites: Sequence[Mapping[str, Any]], *, created: str,
+               history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> Path:
+    """Atomically write the page; returns its path."""
+    target = Path(path)
+    atomic.write_text(target, render_html(suites, created=created, history=history))
+    return target
+
+
+def history_for(history_dir: Path, suites: Sequence[Mapping[str, Any]], last: int = 20) -> dict[str, list[dict[str, Any]]]:
+    """The last runs of each suite from ``reports/history`` (for the trends), or nothing."""
+    from ..history import run_table
+
+    out: dict[str, list[dict[str, Any]]] = {}
+    if not history_dir.is_dir():
+        return out
+    for doc in suites:
+        name = doc["suite"]["name"]
+        out[name] = run_table(history_dir, name, last=last)
+    return out
