@@ -366,3 +366,39 @@ def history_prune(*, keep: int, reports_dir: str = DEFAULT_REPORTS_DIR) -> tuple
     from .options import HISTORY_DIRNAME
 
     return prune(Path(reports_dir) / HISTORY_DIRNAME, keep=keep)
+
+
+def report(results: Sequence[str], output: str, *, history_dir: str | None = None) -> Path:
+    """Rebuild the HTML report from JSON results (``reports/<suite>.json``) into ``output``.
+
+    Trends come from ``history_dir`` (default: ``history/`` beside the first results
+    file, when it exists)."""
+    import json
+
+    from .errors import InputError
+    from .io.clock import now_iso
+    from .options import HISTORY_DIRNAME
+    from .reports.html_report import history_for, write_html
+    from .reports.json_report import RESULTS_SCHEMA
+
+    documents = []
+    for name in results:
+        path = Path(name)
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError("results file not found", path=path) from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise InputError(f"cannot read results: {err}", path=path) from None
+        except json.JSONDecodeError as err:
+            raise InputError(f"not valid JSON ({err.msg})", path=path, line=err.lineno) from None
+        if not isinstance(document, dict) or document.get("schema") != RESULTS_SCHEMA:
+            raise InputError(f"not a harness results file (expected schema {RESULTS_SCHEMA})", path=path, field="schema")
+        for key in ("suite", "gold", "pipelines", "gates"):
+            if key not in document:
+                raise InputError("missing", path=path, field=key)
+        documents.append(document)
+    if not documents:
+        raise HarnessError("harness report needs at least one results file")
+    history_path = Path(history_dir) if history_dir else Path(results[0]).parent / HISTORY_DIRNAME
+    return write_html(output, documents, created=now_iso(), history=history_for(history_path, documents))

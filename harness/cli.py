@@ -178,6 +178,12 @@ def _history_cli(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_cli(args: argparse.Namespace) -> int:
+    path = api.report(args.results, args.output, history_dir=args.history)
+    console.print(f"report: {path} (open it in a browser; it fetches nothing)")
+    return 0
+
+
 def _predictions_cli(args: argparse.Namespace) -> int:
     n = api.extract_versions(args.gold, args.session, args.output, gold_dir=args.gold_dir)
     console.print(f"wrote {n} predictions of session {args.session!r} to {args.output}")
@@ -423,6 +429,13 @@ def _add_train_eval_commands(commands: Any) -> None:
     form.add_argument("--json", action="store_true", help="JSON for scripts")
     form.add_argument("--csv", action="store_true", help="CSV for scripts")
     p.set_defaults(func=_history_cli)
+
+    p = commands.add_parser("report", help="rebuild the HTML report from JSON results")
+    p.add_argument("results", nargs="+", metavar="RESULTS.json", help="reports/<suite>.json files")
+    p.add_argument("-o", "--output", default=f"{options.DEFAULT_REPORTS_DIR}/{options.HTML_REPORT_NAME}", metavar="FILE",
+                   help="where the page goes (default: reports/report.html)")
+    p.add_argument("--history", default=None, metavar="DIR", help="run history for the trends (default: history/ beside the results)")
+    p.set_defaults(func=_report_cli)
 
     p = commands.add_parser("record", help="fill a suite's LLM cassettes (calls the model for missing prompts only)")
     p.add_argument("suite", metavar="SUITE.toml", help="suite whose llm pipelines are recorded")

@@ -90,7 +90,9 @@
     this.llm = names.filter(function (n) { return this.doc.pipelines[n].kind === "llm"; }, this)[0];
     this.order = [this.distilled, this.llm].concat(names).filter(function (n, i, all) { return n && all.indexOf(n) === i; });
     var self = this;
-    this.form.addEventListener("input", function () { self.limit = PAGE; self.render(true); });
+    var refresh = function () { self.limit = PAGE; self.render(true); };
+    this.form.addEventListener("input", refresh);
+    this.form.addEventListener("change", refresh);  // select boxes in some browsers fire only this
     this.form.addEventListener("submit", function (event) { event.preventDefault(); });
     this.more.addEventListener("click", function () { self.limit += PAGE; self.render(false); });
     var labels = {};

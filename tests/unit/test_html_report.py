@@ -1,0 +1,148 @@
+"""The HTML report, default tier: parsed with html.parser (no browser). The browser tier
+is tests/integration/test_html_browser.py."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from harness.core.results import EvalExample, GoldInfo, SuiteResult
+from harness.core.gates import MicroFGate
+from harness.gold.records import GoldExample
+from harness.reports.html_report import embed_json, render_html
+from harness.reports.json_report import suite_to_dict
+
+from .test_baselines import examples, result
+
+HOSTILE = [
+    "<img src=x onerror=\"document.title='PWNED'\"> pasta",
+    "</script><script>document.title='PWNED'</script> pasta",
+    "pasta \"quoted\" & <b>bold</b> {{ jinja }} javascript:alert(1)",
+]
+
+
+def hostile_examples() -> list[GoldExample]:
+    """The usual synthetic examples, the first three with hostile texts (gold spans kept on "pasta")."""
+    out = []
+    for i, e in enumerate(examples(60)):
+        if i < len(HOSTILE):
+            text = HOSTILE[i]
+            start = text.index("pasta")
+            e = GoldExample(input_hash=e.input_hash, text=text, spans=((start, start + 5, "DISH"),), split="eval")
+        out.append(e)
+    return out
+
+
+def hostile_document() -> dict:
+    exs = hostile_examples()
+    # The model misses DISH on every third example and invents a LOC on every fifth.
+    outputs = []
+    for i, e in enumerate(exs):
+        spans = [s for s in e.spans if not (i % 3 == 0 and s[2] == "DISH")]
+        if i % 5 == 0:
+            spans.append((0, 3, "LOC"))
+        outputs.append(tuple(sorted(spans)))
+    now = result(exs, outputs, name="distilled")
+    verdict = MicroFGate("distilled", 0.99).judge(now)
+    views = tuple(EvalExample(e.input_hash, e.text, e.spans) for e in exs)
+    suite = SuiteResult("hostile<i>suite", "suites/<x>.toml", GoldInfo("g<b>", 1, "0" * 64, "ner", 10, len(exs)),
+                        {"distilled": now}, {}, [verdict], examples=views)
+    return suite_to_dict(suite, created="2026-11-26T00:00:00+00:00", harness_version="test")
+
+
+class Page(HTMLParser):
+    """Every element with its attributes, and the text inside <script> blocks."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self.styles: list[str] = []
+        self._open: str | None = None
+        self._attrs: dict[str, str | None] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, dict(attrs)))
+        if tag in ("script", "style"):
+            self._open, self._attrs = tag, dict(attrs)
+            if tag == "script":
+                self.scripts.append((dict(attrs), ""))
+            else:
+                self.styles.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._open:
+            self._open = None
+
+    def handle_data(self, data: str) -> None:
+        if self._open == "script":
+            attrs, text = self.scripts[-1]
+            self.scripts[-1] = (attrs, text + data)
+        elif self._open == "style":
+            self.styles[-1] += data
+
+
+def parse(html: str) -> Page:
+    page = Page()
+    page.feed(html)
+    return page
+
+
+def sha(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def test_page_is_self_contained_with_a_strict_csp() -> None:
+    html = render_html([hostile_document()], created="now")
+    page = parse(html)
+    csp = next(a["content"] for tag, a in page.elements if tag == "meta" and a.get("http-equiv") == "Content-Security-Policy")
+    assert csp is not None and "default-src 'none'" in csp
+    (data_attrs, _), (code_attrs, code) = page.scripts
+    assert data_attrs.get("type") == "application/json" and "src" not in code_attrs
+    assert f"script-src {sha(code)};" in csp and f"style-src {sha(page.styles[0])};" in csp
+    for tag, attrs in page.elements:
+        assert tag not in ("link", "img", "iframe", "object", "embed", "base")
+        for name, value in attrs.items():
+            assert not name.startswith("on"), f"inline handler on <{tag}>"
+            if name in ("href", "src", "action", "xlink:href") and value:
+                assert value.startswith("#"), f"<{tag} {name}={value!r}> leaves the page"
+            assert name != "style", "a style attribute would need 'unsafe-inline'"
+    assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", html.replace("http-equiv", "")), "an external URL"
+
+
+def test_embedded_json_is_the_json_report_and_hostile_text_stays_text() -> None:
+    document = hostile_document()
+    html = render_html([document], created="now")
+    page = parse(html)
+    data = json.loads(page.scripts[0][1])
+    assert data["suites"] == [json.loads(json.dumps(document))]
+    assert "</script><script>" not in html and "<img" not in html and "<b>bold</b>" not in html
+    assert "hostile&lt;i&gt;suite" in html and "g&lt;b&gt;@v1" in html
+    assert [tag for tag, _ in page.elements].count("script") == 2  # nothing the texts could have opened
+    assert embed_json({"t": "</script>&"}) == '{"t":"\\u003c/script\\u003e\\u0026"}'
+
+
+def test_report_lists_failing_gates_first_and_marks_simulated() -> None:
+    document = hostile_document()
+    html = render_html([document], created="now")
+    assert html.index("1 failing") < html.index("distilled::f&gt;=0.99")
+    assert "FAILED" in html.split("<main>")[0]
+
+
+def test_ten_thousand_examples_stay_under_ten_megabytes(tmp_path: Path) -> None:
+    exs = examples(10_000)
+    outputs = [e.spans if i % 4 else () for i, e in enumerate(exs)]
+    now = result(exs, outputs)
+    views = tuple(EvalExample(e.input_hash, e.text, e.spans) for e in exs)
+    suite = SuiteResult("big", "suites/big.toml", GoldInfo("g", 1, "0" * 64, "ner", 10, len(exs)), {"distilled": now}, {},
+                        [], examples=views)
+    document = suite_to_dict(suite, created="now", harness_version="test")
+    assert document["examples"]["total"] == 10_000 and document["examples"]["included"] == 5_000
+    assert all(any(item["errors"].values()) for item in document["examples"]["items"][:2_500])  # failing first
+    html = render_html([document], created="now")
+    assert len(html.encode()) < 10 * 2**20
+    assert "5000 of 10000 eval examples" in html and "capped at 5000" in html
