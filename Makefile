@@ -47,6 +47,8 @@ bench: models
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/record_concurrency.py
 	$(BIN)/python bench/baseline_overhead.py
+	$(BIN)/python bench/history_scale.py
+	$(BIN)/python bench/html_scale.py
 
 # Re-pin after a deliberate upgrade (then retrain, rerun the demo, update the README's figures).
 lock: $(STAMP)

@@ -107,6 +107,12 @@ def test_xdist_workers_ship_baseline_comparisons_and_write_one_history_file(proj
     assert len(history) == 2  # the bless run and this one: the controller writes once per run
     summary = (project.path / "summary.md").read_text()
     assert "mini-ner" in summary and "other-ner" in summary
+    # One HTML page for the run, written once by the controller, embedding the JSON reports as written.
+    assert out.count("report (open in a browser): reports/report.html") == 1
+    html = (project.path / "reports" / "report.html").read_text(encoding="utf-8")
+    start = html.index('<script type="application/json" id="harness-data">') + len('<script type="application/json" id="harness-data">')
+    embedded = json.loads(html[start:html.index("</script>", start)])
+    assert embedded["suites"] == [read_json(project.path / "reports" / f"{name}.json") for name in ("mini-ner", "other-ner")]
 
 
 def test_step_summary_is_appended_when_github_sets_it(project: pytest.Pytester, ner_model: Path,

@@ -10,8 +10,8 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from harness.core.results import EvalExample, GoldInfo, SuiteResult
 from harness.core.gates import MicroFGate
+from harness.core.results import EvalExample, GoldInfo, SuiteResult
 from harness.gold.records import GoldExample
 from harness.reports.html_report import embed_json, render_html
 from harness.reports.json_report import suite_to_dict
