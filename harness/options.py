@@ -56,6 +56,10 @@ DEFAULT_SHOWN_FLIPS = 5  # newly broken examples shown per pipeline in the termi
 MARKDOWN_MAX_BYTES = 1 << 20  # GitHub's step summary limit
 REPORT_EXAMPLES_CAP = 5000  # eval examples carried per suite in the JSON / HTML report (failing ones first)
 HTML_REPORT_NAME = "report.html"
+#: Built-in behavioural checks ([behaviour.<pipeline>] keys); substitution is NER only.
+BEHAVIOUR_CHECKS = ("lowercase", "titlecase", "trailing_punctuation", "double_whitespace", "neutral_clause",
+                    "substitution", "typo")
+DEFAULT_BEHAVIOUR_EXAMPLES = 200  # generated cases per check (Hypothesis max_examples)
 
 
 def first_given(*values: Any) -> Any:

@@ -143,10 +143,29 @@ class PipelineNode(pytest.Collector):
         self.gates = gates
 
     def collect(self):  # type: ignore[no-untyped-def]
+        from .core.gates import BehaviourGate
+
         # Every pipeline gets an "evaluate" item, gates or not: it fails when the
         # pipeline cannot run (missing model, stale cassette), and it puts the
         # pipeline in the side-by-side report.
         yield EvaluateItem.from_parent(self, name="evaluate", suite=self.suite)
+        behaviour = [g for g in self.gates if isinstance(g, BehaviourGate)]
+        for gate in self.gates:
+            if gate not in behaviour:
+                yield GateItem.from_parent(self, name=gate.id, suite=self.suite, gate=gate)
+        if behaviour:  # ...::distilled::behaviour::pass>=0.90[lowercase] (`-k behaviour` selects them)
+            yield BehaviourNode.from_parent(self, name="behaviour", suite=self.suite, gates=behaviour)
+
+
+class BehaviourNode(pytest.Collector):
+    """A pipeline's behavioural checks, one item each."""
+
+    def __init__(self, *, suite: LoadedSuite, gates: list[Gate], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.suite = suite
+        self.gates = gates
+
+    def collect(self):  # type: ignore[no-untyped-def]
         for gate in self.gates:
             yield GateItem.from_parent(self, name=gate.id, suite=self.suite, gate=gate)
 

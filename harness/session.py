@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .core.compare import compare
-from .core.gates import BaselineGate, Gate
-from .core.results import BaselineComparison, Comparison, PipelineResult, SuiteResult, Verdict
+from .core.gates import BaselineGate, BehaviourGate, Gate
+from .core.results import BaselineComparison, BehaviourResult, Comparison, PipelineResult, SuiteResult, Verdict
 from .errors import HarnessError, InputError
 from .evaluate import eval_views, evaluate_pipeline, gold_info
 from .gold.records import GoldExample
 from .gold.store import GoldStore, GoldVersion
 from .options import EvalSettings
-from .suites import SuiteSpec, build_gates, parse_suite
+from .suites import SuiteSpec, build_behaviour_gates, build_gates, parse_suite
 
 if TYPE_CHECKING:
     from .baselines import Baseline
@@ -91,7 +91,7 @@ def load_suite(path: str | Path, *, verify: bool = True) -> LoadedSuite:
         gold = GoldStore(spec.gold_dir).resolve(spec.gold, verify=verify)
     except InputError as err:
         raise InputError(err.reason, path=spec.file, field="suite.gold") from err
-    return LoadedSuite(spec, gold, build_gates(spec, gold.labels))
+    return LoadedSuite(spec, gold, build_gates(spec, gold.labels) + build_behaviour_gates(spec, gold.task))
 
 
 def _answered_outputs(result: PipelineResult) -> tuple[Any, ...]:
@@ -107,7 +107,7 @@ def _adapters() -> dict[str, Any]:
     from pydantic import TypeAdapter
 
     return {"result": TypeAdapter(PipelineResult), "verdict": TypeAdapter(Verdict), "comparison": TypeAdapter(Comparison),
-            "baseline": TypeAdapter(BaselineComparison)}
+            "baseline": TypeAdapter(BaselineComparison), "behaviour": TypeAdapter(BehaviourResult)}
 
 
 @dataclass
@@ -124,6 +124,8 @@ class HarnessSession:
     # pipeline -> its comparison with the blessed baseline (None: no usable baseline)
     baseline_comparisons: dict[tuple[str, str], BaselineComparison | None] = field(default_factory=dict)
     blessing: bool = False  # --harness-bless: regression gates report but do not fail; baselines rewritten
+    behaviour: dict[tuple[str, str, str], BehaviourResult] = field(default_factory=dict)  # (suite, pipeline, check)
+    _predictors: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     def add_suite(self, suite: LoadedSuite) -> None:
         existing = self.suites.get(suite.spec.name)
@@ -196,10 +198,45 @@ class HarnessSession:
                 min_coverage=suite.spec.min_baseline_coverage(pipeline), resamples=resamples, seed=seed)
         return self.baseline_comparisons[key], None
 
+    def behaviour_result(self, suite_name: str, pipeline: str, check: str) -> BehaviourResult:
+        """Run one behavioural check of a pipeline (once per run)."""
+        key = (suite_name, pipeline, check)
+        if key in self.behaviour:
+            return self.behaviour[key]
+        from .behaviour import CHECKS, Subject, custom_check, run_check, surface_pool
+        from .runners.predictor import load_predictor
+
+        suite = self.suites[suite_name]
+        spec = suite.spec.pipelines[pipeline]
+        table = suite.spec.behaviour[pipeline][check]
+        mode = self.settings.llm_mode
+        if spec.is_llm and (mode or "replay") == "replay":
+            from .core.results import BehaviourResult as Result
+
+            self.behaviour[key] = Result(pipeline, check, 0, 0, float("nan"), (float("nan"), float("nan")),
+                                         float(table.min_pass_rate), (), (), 0.0,
+                                         skipped="replay mode: a cassette cannot answer new prompts (use --llm-mode live or record)")
+            return self.behaviour[key]
+        result = self.pipeline_result(suite_name, pipeline)  # the reference answers on the originals
+        predictor_key = (suite_name, pipeline)
+        if predictor_key not in self._predictors:
+            self._predictors[predictor_key] = load_predictor(spec, suite.gold.task, llm_mode=mode)
+        pool = surface_pool(list(suite.gold.iter_examples("train"))) if check == "substitution" else {}
+        unanswered = set(result.unanswered)
+        subjects = [Subject(i, e, result.outputs[i], pool) for i, e in enumerate(suite.eval_examples()) if i not in unanswered]
+        made = run_check(check, custom_check(table.function) if table.function else CHECKS[check], pipeline=pipeline,
+                         task=suite.gold.task, subjects=subjects, predict=self._predictors[predictor_key],
+                         min_pass_rate=float(table.min_pass_rate), max_examples=int(table.max_examples),
+                         threshold=suite.spec.threshold)
+        self.behaviour[key] = made
+        return made
+
     def check(self, suite_name: str, gate: Gate) -> Verdict:
         """Judge one gate (running its pipeline if needed) and remember the verdict."""
-        result = self.pipeline_result(suite_name, gate.pipeline)
-        if isinstance(gate, BaselineGate):
+        if isinstance(gate, BehaviourGate):
+            verdict = gate.judge_behaviour(self.behaviour_result(suite_name, gate.pipeline, gate.check))
+        elif isinstance(gate, BaselineGate):
+            result = self.pipeline_result(suite_name, gate.pipeline)
             baseline, problem = self.baseline_comparison(suite_name, gate.pipeline)
             verdict = gate.judge_baseline(result, baseline, problem)
             if self.blessing and not verdict.passed and verdict.skipped is None:
@@ -208,7 +245,7 @@ class HarnessSession:
         else:
             reference = gate.reference
             comparison = self.comparison(suite_name, gate.pipeline, reference) if reference is not None else None
-            verdict = gate.judge(result, comparison)
+            verdict = gate.judge(self.pipeline_result(suite_name, gate.pipeline), comparison)
         self.verdicts.setdefault(suite_name, {})[f"{gate.pipeline}::{gate.id}"] = verdict
         return verdict
 
@@ -231,7 +268,8 @@ class HarnessSession:
             out.append(SuiteResult(name, str(suite.spec.file), gold_info(suite.gold), ordered, errors,
                                    [v for _, v in ranked], comparisons, baselines, problem,
                                    examples=eval_views(suite.gold.task, suite.eval_examples()),
-                                   threshold=suite.spec.threshold))
+                                   threshold=suite.spec.threshold,
+                                   behaviour=[b for (s, _, _), b in sorted(self.behaviour.items()) if s == name]))
         return out
 
     def _suite_baselines(self, name: str, ran: dict[str, PipelineResult]) -> tuple[dict[str, BaselineComparison], str | None]:
@@ -258,7 +296,7 @@ class HarnessSession:
         ran: with one missing the categories would be wrong, so nothing is written.
         """
         from .loop import queue
-        from .loop.records import eval_records
+        from .loop.records import behaviour_records, eval_records
 
         written = []
         for name, suite in sorted(self.suites.items()):
@@ -276,6 +314,10 @@ class HarnessSession:
             path = queue.queue_path(reports_dir, name)
             try:
                 queue.update(path, fresh, scope="eval", dataset=suite.gold.name)
+                cases = [b for (s, _, _), b in self.behaviour.items() if s == name and b.failures]
+                if cases:
+                    queue.update(path, behaviour_records(name, suite.gold.task, cases), scope="behaviour",
+                                 dataset=suite.gold.name)
             except HarnessError as err:  # a bad queue file must not cost the run its other reports
                 self.report_problems.append(f"correction queue not updated: {err}")
                 continue
@@ -392,6 +434,7 @@ class HarnessSession:
             "verdicts": [[s, k, dump("verdict", v)] for s, items in self.verdicts.items() for k, v in items.items()],
             "comparisons": [[s, a, b, dump("comparison", c)] for (s, a, b), c in self.comparisons.items()],
             "baselines": [[s, p, dump("baseline", c)] for (s, p), c in self.baseline_comparisons.items() if c is not None],
+            "behaviour": [[s, p, c, dump("behaviour", b)] for (s, p, c), b in self.behaviour.items()],
         }
         # NaN (e.g. the CI of an empty split) survives as JSON's NaN token, which json.loads reads back.
         return json.dumps(payload)
@@ -415,3 +458,5 @@ class HarnessSession:
             self.comparisons[(s, a, b)] = adapters["comparison"].validate_python(value)
         for s, p, value in data.get("baselines", []):
             self.baseline_comparisons[(s, p)] = adapters["baseline"].validate_python(value)
+        for s, p, c, value in data.get("behaviour", []):
+            self.behaviour[(s, p, c)] = adapters["behaviour"].validate_python(value)

@@ -68,6 +68,7 @@ class SuiteSpec:
     pool: tuple[GoldRef, str] | None = None  # unlabelled pool: (gold ref, split), e.g. the gold's train split
     training: str = ""  # dataset name of the training versions (default: "<gold>-train")
     baselines_dir: Path | None = None  # where baselines/<suite>.json lives (default: ../baselines)
+    behaviour: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # pipeline -> check -> suites.CheckTable
 
     def min_baseline_coverage(self, pipeline: str) -> float:
         """The share of the eval split a baseline must be comparable on (the pipeline's

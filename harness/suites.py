@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .core.gates import (
     THRESHOLD_GATES,
+    BehaviourGate,
     Gate,
     LabelFGate,
     NoRegressionGate,
@@ -50,8 +51,10 @@ from .core.text import control_characters, printable
 from .errors import InputError
 from .gold.store import GoldRef
 from .options import (
+    BEHAVIOUR_CHECKS,
     DEFAULT_BASELINES_DIR,
     DEFAULT_BATCH_SIZE,
+    DEFAULT_BEHAVIOUR_EXAMPLES,
     DEFAULT_CHECKPOINT,
     DEFAULT_LATENCY_DOCS,
     DEFAULT_MIN_BASELINE_COVERAGE,
@@ -112,6 +115,12 @@ class NoRegressionTable(_Table):
     min_coverage: Fraction = DEFAULT_MIN_BASELINE_COVERAGE
 
 
+class CheckTable(_Table):
+    min_pass_rate: Fraction
+    max_examples: int = Field(DEFAULT_BEHAVIOUR_EXAMPLES, ge=1, le=10_000)
+    function: str | None = Field(None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")  # module:function (custom checks)
+
+
 class GatesTable(_Table):
     f_min: Fraction | None = None
     macro_f_min: Fraction | None = None
@@ -140,6 +149,7 @@ class SuiteFileModel(_Table):
     suite: SuiteTable
     pipelines: dict[str, PipelineTable] = Field(min_length=1)
     gates: dict[str, GatesTable] = Field(default_factory=dict)
+    behaviour: dict[str, dict[str, CheckTable]] = Field(default_factory=dict)
 
 
 def _err(path: Path, key: str, message: str) -> InputError:
@@ -241,6 +251,23 @@ def _check_gates(gates: Mapping[str, GatesTable], pipelines: Mapping[str, Pipeli
             raise _err(path, f"{prefix}.distilled_vs_llm.llm", "a pipeline cannot be compared with itself")
 
 
+def _check_behaviour(tables: Mapping[str, Mapping[str, CheckTable]], pipelines: Mapping[str, PipelineSpec],
+                     path: Path) -> None:
+    """Behavioural checks need a model to call, and a name the harness knows (or a function)."""
+    for name, checks in tables.items():
+        prefix = f"behaviour.{name}"
+        if name not in pipelines:
+            raise _err(path, prefix, f"behaviour for unknown pipeline {name!r} (pipelines: {', '.join(pipelines)})")
+        if pipelines[name].kind == "predictions":
+            raise _err(path, prefix, "imported predictions have no model to run perturbed texts through: behavioural "
+                                     "checks need a spacy or llm pipeline")
+        for check, table in checks.items():
+            _check_name(path, f"{prefix}.{check}", check)
+            if table.function is None and check not in BEHAVIOUR_CHECKS:
+                raise _err(path, f"{prefix}.{check}", f"unknown check (built in: {', '.join(BEHAVIOUR_CHECKS)}; "
+                                                      "or give function = \"module:function\")")
+
+
 def _check_name(path: Path, key: str, name: str) -> None:
     """Suite and pipeline names become pytest node ids and terminal titles: no control
     characters (they would drive the terminal), no "::" or brackets (ids would not round-trip)."""
@@ -279,10 +306,12 @@ def parse_suite(path: str | Path) -> SuiteSpec:
         raise _err(path, "suite.gold", err.reason) from None
     pipelines = {name: _pipeline_spec(name, table, base, path) for name, table in model.pipelines.items()}
     _check_gates(model.gates, pipelines, path)
+    _check_behaviour(model.behaviour, pipelines, path)
     return SuiteSpec(
         file=path, name=suite.name, gold=gold, gold_dir=(base / suite.gold_dir).resolve(), pipelines=pipelines,
         baselines_dir=(base / suite.baselines_dir).resolve(),
-        gate_tables=dict(model.gates), description=suite.description, threshold=suite.threshold,
+        gate_tables=dict(model.gates), behaviour={k: dict(v) for k, v in model.behaviour.items()},
+        description=suite.description, threshold=suite.threshold,
         resamples=suite.resamples, seed=suite.seed, pool=_parse_pool(suite.pool, path) if suite.pool else None,
         training=suite.training or f"{gold.name}-train",
     )
@@ -317,6 +346,18 @@ def build_gates(spec: SuiteSpec, labels: Iterable[str]) -> tuple[Gate, ...]:
             threshold = table.label_f_min_overrides.get(label, table.label_f_min)
             if threshold is not None:
                 out.append(LabelFGate(pipeline, float(threshold), label=label))
+    return tuple(out)
+
+
+def build_behaviour_gates(spec: SuiteSpec, task: str) -> tuple[Gate, ...]:
+    """One gate per behavioural check (``pass>=0.90[lowercase]``); a check that does not
+    apply to the gold's task (substitution on text classification) is an error."""
+    out: list[Gate] = []
+    for pipeline, checks in spec.behaviour.items():
+        for check, table in checks.items():
+            if check == "substitution" and table.function is None and task != "ner":
+                raise _err(spec.file, f"behaviour.{pipeline}.{check}", f"substitution swaps entities: the gold task is {task}")
+            out.append(BehaviourGate(pipeline, float(table.min_pass_rate), check=check))
     return tuple(out)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .results import BaselineComparison, Comparison, PipelineResult, Verdict
+from .results import BaselineComparison, BehaviourCase, BehaviourResult, Comparison, PipelineResult, Verdict
 from .stats import format_interval
 
 
@@ -284,6 +284,43 @@ class SizeRegressionGate(BaselineGate):
                    f"{'within' if growth <= self.threshold else 'beyond'} the allowed growth of {self.threshold:.0%}")
         return self._verdict(growth <= self.threshold, growth, None, message, baseline=float(then),
                              delta=float(now - then))
+
+
+def describe_case(case: BehaviourCase) -> str:
+    """A failing behavioural case, as the gate message and reports show it."""
+    def shown(value: object, text: str) -> str:
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"{k}" for k, v in sorted(value.items()) if v >= 0.5) + "}"
+        return "[" + ", ".join(f"{text[s:e]!r} {label}" for s, e, label in value) + "]"  # type: ignore[attr-defined]
+
+    return (f"original {case.original!r}; perturbed ({case.change}) {case.text!r}; expected "
+            f"{shown(case.expected, case.text)}, predicted {shown(case.predicted, case.text)}")
+
+
+@dataclass(frozen=True)
+class BehaviourGate(Gate):
+    """A behavioural check's pass rate over its generated cases, ``>= min_pass_rate``;
+    a failure shows the shrunk case."""
+
+    check: str = ""
+    key: ClassVar[str] = "min_pass_rate"
+    metric: ClassVar[str] = "pass"
+
+    @property
+    def id(self) -> str:
+        return f"pass>={self.threshold:.2f}[{self.check}]"
+
+    def judge_behaviour(self, result: BehaviourResult) -> Verdict:
+        if result.skipped or result.cases == 0:
+            reason = f"{result.pipeline}: behaviour check {self.check} skipped: {result.skipped or 'no cases'}"
+            return Verdict(self.id, self.pipeline, False, float("nan"), self.threshold, ">=", None, reason, skipped=reason)
+        passed = result.pass_rate >= self.threshold
+        message = (f"{result.pipeline}: {self.check} pass rate = {result.pass_rate:.3f} "
+                   f"({result.passed}/{result.cases} cases, 95% CI {format_interval(result.ci)}) "
+                   f"{'meets' if passed else 'fails'} >= {self.threshold:.3f}")
+        if result.shrunk:
+            message += f"; shrunk failing case: {describe_case(result.shrunk[0])}"
+        return Verdict(self.id, self.pipeline, passed, result.pass_rate, self.threshold, ">=", result.ci, message)
 
 
 #: Threshold gates by their suite key (``label_f_min`` expands per gold label).

@@ -230,6 +230,38 @@ class BaselineComparison:
 
 
 @dataclass(frozen=True)
+class BehaviourCase:
+    """One generated case of a behavioural check: the original and perturbed texts, what
+    changed, the expected and the predicted answer."""
+
+    input_hash: int  # of the original eval example
+    original: str
+    text: str
+    change: str
+    expected: Output
+    predicted: Output
+    passed: bool
+
+
+@dataclass(frozen=True)
+class BehaviourResult:
+    """A behavioural check of one pipeline: pass rate over the generated cases (95% Wilson
+    CI), the shrunk failing cases, and the failures sent to the queue."""
+
+    pipeline: str
+    check: str
+    cases: int
+    passed: int
+    pass_rate: float
+    ci: tuple[float, float]
+    min_pass_rate: float
+    shrunk: tuple[BehaviourCase, ...]
+    failures: tuple[BehaviourCase, ...]
+    seconds: float
+    skipped: str | None = None  # why there is no pass rate (replay mode, nothing to perturb)
+
+
+@dataclass(frozen=True)
 class EvalExample:
     """An eval example as reports show it: its id, text and gold annotation."""
 
@@ -252,6 +284,7 @@ class SuiteResult:
     baselines: Mapping[str, BaselineComparison] = field(default_factory=dict)  # per pipeline
     baseline_problem: str | None = None  # e.g. the suite has no baseline file, or it is damaged
     examples: Sequence[EvalExample] = ()  # the eval split (same order as every pipeline's outputs)
+    behaviour: Sequence[BehaviourResult] = ()
     threshold: float = 0.5  # textcat decision threshold the scores used
 
     @property

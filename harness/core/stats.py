@@ -28,3 +28,15 @@ def format_interval(interval: tuple[float, float] | None, *, signed: bool = Fals
         return "-"
     fmt = "+.3f" if signed else ".3f"
     return f"[{interval[0]:{fmt}}, {interval[1]:{fmt}}]"
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion (sound near 0 and 1, unlike the normal
+    approximation); (nan, nan) for no trials."""
+    if trials <= 0:
+        return float("nan"), float("nan")
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)

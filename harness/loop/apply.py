@@ -154,7 +154,8 @@ def apply(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR) -> 
             return ApplySummary(None, None, 0, 0, nothing_to_do=True)
         evals = {e.input_hash for e in gold.iter_examples("eval")}
         fixes = [r for r in pending if r["harness"].get("scope") == "eval" and r["harness"].get("category") == "gold_suspect"]
-        to_train = [r for r in pending if r["harness"].get("scope") == "pool"]
+        # Reviewed pool texts and behavioural cases (perturbed eval texts) become training data.
+        to_train = [r for r in pending if r["harness"].get("scope") in ("pool", "behaviour")]
         refused = [r for r in to_train if int(r["_input_hash"]) in evals]
         refused += [r for r in pending if r["harness"].get("scope") == "eval" and r not in fixes]
         to_train = [r for r in to_train if int(r["_input_hash"]) not in evals]

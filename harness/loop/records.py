@@ -16,11 +16,11 @@ from ..gold.records import GoldExample, stable_hash
 from ..io.clock import now_iso
 from ..options import DEFAULT_THRESHOLD
 
-CATEGORIES = ("regression", "train_signal", "hard_case", "gold_suspect", "disagreement")
+CATEGORIES = ("regression", "train_signal", "hard_case", "gold_suspect", "disagreement", "behaviour")
 DECISIONS = ("gold", "llm", "distilled", "edited", "reject", "flag", "skip")
 ACCEPTING = ("gold", "llm", "distilled", "edited")  # decisions that carry an answer to apply
 # Review order: what most needs a human first.
-CATEGORY_ORDER = {"regression": 0, "gold_suspect": 1, "train_signal": 2, "disagreement": 3, "hard_case": 4}
+CATEGORY_ORDER = {"regression": 0, "gold_suspect": 1, "train_signal": 2, "disagreement": 3, "hard_case": 4, "behaviour": 5}
 
 
 def normalise(value: Any, task: str, threshold: float = DEFAULT_THRESHOLD) -> Any:
@@ -131,3 +131,22 @@ def eval_records(
             predictions={name: values[i] for name, values in outputs.items()}, informativeness=score,
         ))
     return records
+
+
+def behaviour_records(suite: str, task: str, results: Sequence[Any]) -> list[dict[str, Any]]:
+    """Queue records for failing behavioural cases: the perturbed text, pre-filled with what
+    the check expected (a reviewer confirms or corrects it; applied, it becomes training data)."""
+    records: dict[int, dict[str, Any]] = {}
+    for result in results:
+        for case in result.failures:
+            example = GoldExample(input_hash=stable_hash(case.text), text=case.text, split="behaviour",
+                                  spans=tuple(case.expected) if task == "ner" else (),
+                                  cats=dict(case.expected) if task != "ner" else None)
+            record = make_record(suite=suite, scope="behaviour", category="behaviour", example=example, task=task,
+                                 best=case.expected, gold=None, predictions={result.pipeline: case.predicted},
+                                 informativeness=disagreement_score(case.predicted, case.expected, task))
+            record["meta"]["check"] = result.check
+            record["meta"]["change"] = case.change
+            record["meta"]["original_input_hash"] = case.input_hash
+            records.setdefault(example.input_hash, record)
+    return list(records.values())

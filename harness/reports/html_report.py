@@ -106,6 +106,13 @@ def _spark(values: Sequence[Any]) -> dict[str, Any] | None:
     return {"points": points, "first": present[0][1], "last": present[-1][1]}
 
 
+def labelled(value: Any, text: str) -> str:
+    """Spans as ``'sushi' Dish, 'in town' Location`` (or ``none``); label scores as the labels on."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(k for k, v in sorted(value.items()) if v >= 0.5) + "}"
+    return ", ".join(f"{text[s[0]:s[1]]!r} {s[2]}" for s in value) if value else "none"
+
+
 def gate_format(gate_id: str) -> tuple[str, str]:
     """(format of measured/threshold, format of baseline/delta) for a gate id."""
     if gate_id.startswith(("words_per_second", "size_bytes")):
@@ -218,6 +225,7 @@ def render_html(suites: Sequence[Mapping[str, Any]], *, created: str,
     environment.filters["size"] = _size
     environment.filters["ci"] = _ci_text
     environment.globals["gate_format"] = gate_format
+    environment.globals["annotation"] = labelled
     template = environment.from_string(_resource("report.html.j2"))
     history = history or {}
     views = [_suite_view(doc, i, history.get(doc["suite"]["name"], [])) for i, doc in enumerate(suites)]

@@ -237,6 +237,20 @@ def _confusions(result: SuiteResult) -> dict[str, Any]:
     return out
 
 
+def behaviour_case_to_dict(case: Any) -> dict[str, Any]:
+    return {"input_hash": case.input_hash, "original": case.original, "text": case.text, "change": case.change,
+            "expected": _annotation(case.expected), "predicted": _annotation(case.predicted), "passed": case.passed}
+
+
+def behaviour_to_dict(result: Any) -> dict[str, Any]:
+    """One behavioural check: pass rate over the generated cases, its 95% Wilson CI, shrunk failures."""
+    return {"pipeline": result.pipeline, "check": result.check, "cases": result.cases, "passed": result.passed,
+            "pass_rate": _num(result.pass_rate), "ci": _ci(result.ci), "min_pass_rate": result.min_pass_rate,
+            "skipped": result.skipped, "seconds": round(result.seconds, 3),
+            "shrunk": [behaviour_case_to_dict(c) for c in result.shrunk],
+            "failures": [behaviour_case_to_dict(c) for c in result.failures]}
+
+
 def suite_to_dict(result: SuiteResult, *, created: str, harness_version: str) -> dict[str, Any]:
     """The JSON document written to ``reports/<suite>.json``."""
     gold = result.gold
@@ -255,6 +269,7 @@ def suite_to_dict(result: SuiteResult, *, created: str, harness_version: str) ->
         "baselines": {name: baseline_to_dict(b) for name, b in result.baselines.items()},
         "baseline_problem": result.baseline_problem,
         "threshold": result.threshold,
+        "behaviour": [behaviour_to_dict(b) for b in result.behaviour],
         "confusion": _confusions(result),
         "examples": _example_items(result, REPORT_EXAMPLES_CAP),
         "passed": result.passed,

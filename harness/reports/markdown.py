@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from tabulate import tabulate
 
+from ..core.gates import describe_case
 from ..core.results import Comparison, PipelineResult, SuiteResult, Verdict
 from ..core.stats import format_interval
 from ..core.text import printable
@@ -109,6 +110,17 @@ def suite_section(result: SuiteResult, *, shown_flips: int = DEFAULT_SHOWN_FLIPS
     table = _label_table(result)
     if table:
         lines += ["**Per label**", "", table, ""]
+    if result.behaviour:
+        rows = [[code(b.pipeline), code(b.check), f"{b.passed} / {b.cases}", _num(b.pass_rate),
+                 format_interval(b.ci) if not b.skipped else "–", f"{b.min_pass_rate:.2f}",
+                 ("⏭ " + cell(b.skipped, 80)) if b.skipped else ("✅" if b.pass_rate >= b.min_pass_rate else "❌")]
+                for b in result.behaviour]
+        lines += ["**Behavioural checks**", "", tabulate(rows, headers=["pipeline", "check", "passed / cases", "pass rate",
+                                                                          "95% CI", "min", ""],
+                                                         tablefmt="github", disable_numparse=True), ""]
+        for b in result.behaviour:
+            if b.shrunk and b.pass_rate < b.min_pass_rate and shown_flips > 0:
+                lines += [f"> {code(b.check)} shrunk failing case: {cell(describe_case(b.shrunk[0]), 400)}", ""]
     for name, b in result.baselines.items():
         if b.comparison is None:
             lines += [f"- baseline for {code(name)}: {cell(b.problem, 400)}", ""]

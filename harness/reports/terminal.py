@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..core.gates import describe_case
 from ..core.metrics import ScoreTable
 from ..core.results import BaselineComparison, Comparison, Flip, PipelineResult, SuiteResult
 from ..core.stats import format_interval
@@ -185,6 +186,22 @@ def baseline_lines(name: str, b: BaselineComparison, shown: int = DEFAULT_SHOWN_
     return lines
 
 
+def behaviour_table(result: SuiteResult) -> Table:
+    """Behavioural checks: cases generated, pass rate with its 95% CI, the gate."""
+    table = Table(title="Behavioural checks (Hypothesis, derandomised; vs the model's own answer on the original)",
+                  title_justify="left")
+    for name, justify in (("pipeline", "left"), ("check", "left"), ("passed / cases", "right"), ("pass rate", "right"),
+                          ("95% CI", "right"), ("min", "right"), ("", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for b in result.behaviour:
+        status = (Text("skip", "yellow") if b.skipped else Text("pass", "green") if b.pass_rate >= b.min_pass_rate
+                  else Text("FAIL", "bold red"))
+        table.add_row(_plain(b.pipeline), _plain(b.check), f"{b.passed} / {b.cases}", _num(b.pass_rate, ".3f"),
+                      _ci(b.ci) if not b.skipped else "-", f"{b.min_pass_rate:.2f}",
+                      status if not b.skipped else _plain(f"skip: {b.skipped}"))
+    return table
+
+
 def render_suite(console: Console, result: SuiteResult) -> None:
     """Print one suite: overview, per-label tables, gate verdicts and errors."""
     gold = result.gold
@@ -219,6 +236,11 @@ def render_suite(console: Console, result: SuiteResult) -> None:
             console.print(line)
     if result.baseline_problem and any(v.gate_id.startswith("no_regression") for v in result.verdicts):
         console.print(Text("baseline: ", "yellow") + _plain(result.baseline_problem))
+    if result.behaviour:
+        console.print(behaviour_table(result))
+        for b in result.behaviour:
+            for case in b.shrunk[:1]:
+                console.print(Text(f"  {b.check} (shrunk): ", "yellow") + _plain(describe_case(case)))
     if result.verdicts:
         gates = Table(title="Gates", title_justify="left")
         for name, justify in (("gate", "left"), ("result", "left"), ("measured", "right"), ("threshold", "right"),
