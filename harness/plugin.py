@@ -53,6 +53,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     options.SEED.add_to(group.addoption, "--harness-seed")
     options.LLM_MODE.add_to(group.addoption, "--llm-mode")
     parser.addini("harness_reports", "directory for JSON results", default=options.DEFAULT_REPORTS_DIR)
+    parser.addini("harness_gold_dir", "gold store for the harness_gold fixture and harness_examples marker (relative "
+                  "to rootdir)", default=options.DEFAULT_GOLD_DIR)
     parser.addini("harness_suites", "glob patterns (relative to rootdir) of suite files", type="args",
                   default=list(options.DEFAULT_SUITE_GLOBS))
 
@@ -70,6 +72,91 @@ def _session(config: pytest.Config) -> HarnessSession:
         session.blessing = bool(config.getoption("harness_bless"))
         config.stash[SESSION_KEY] = session
     return session
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "harness_examples(gold, split='eval', limit=None, gold_dir=None): one test per "
+                                       "gold example, as the `harness_example` argument")
+
+
+def _gold_dir(config: pytest.Config, given: str | Path | None = None) -> Path:
+    path = Path(given or config.getini("harness_gold_dir"))
+    return path if path.is_absolute() else config.rootpath / path
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``@pytest.mark.harness_examples("restaurant-reviews@v1")``: one test per gold example."""
+    marker = metafunc.definition.get_closest_marker("harness_examples")
+    if marker is None:
+        return
+    if "harness_example" not in metafunc.fixturenames:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: harness_examples needs a `harness_example` argument")
+    from .testing import example_id, resolve_gold
+
+    ref = marker.args[0] if marker.args else marker.kwargs["gold"]
+    split = marker.kwargs.get("split", "eval")
+    gold = resolve_gold(_gold_dir(metafunc.config, marker.kwargs.get("gold_dir")), ref, split)
+    examples = list(gold.examples)[: marker.kwargs.get("limit")]
+    metafunc.parametrize("harness_example", examples, ids=[example_id(i, e) for i, e in enumerate(examples)])
+
+
+@pytest.fixture(scope="session")
+def harness_gold(pytestconfig: pytest.Config) -> Any:
+    """``harness_gold("restaurant-reviews@v1", split="eval")``: a verified gold version's split
+    (``.examples``, ``.labels``, ``.sha256``, ``.ref``), read once per session."""
+    from .testing import resolve_gold
+
+    cache: dict[tuple[str, str, str], Any] = {}
+
+    def get(ref: str, split: str = "eval", gold_dir: str | Path | None = None) -> Any:
+        where = _gold_dir(pytestconfig, gold_dir)
+        key = (str(where), ref, split)
+        if key not in cache:
+            cache[key] = resolve_gold(where, ref, split)
+        return cache[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def harness_pipeline(pytestconfig: pytest.Config) -> Any:
+    """``harness_pipeline("models/restaurant-ner")`` (or a spacy-llm ``.cfg``, or predictions
+    ``.jsonl``): loaded once per session; LLM pipelines honour ``--llm-mode``."""
+    from .testing import Pipeline, pipeline_spec
+
+    cache: dict[tuple[str, str | None, str | None], Any] = {}
+
+    def get(path: str | Path, kind: str | None = None, name: str | None = None) -> Any:
+        key = (str(path), kind, name)
+        if key not in cache:
+            cache[key] = Pipeline(pipeline_spec(path, kind=kind, name=name, root=pytestconfig.rootpath),
+                                  llm_mode=pytestconfig.getoption("llm_mode"))
+        return cache[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def harness_evaluate(pytestconfig: pytest.Config) -> Any:
+    """``harness_evaluate(pipeline, gold)``: the :class:`~harness.core.results.PipelineResult`
+    the suites use (``.micro.f``, ``.label("Dish").f_ci``, ``.failing("Dish")``), computed once
+    per pair and added to the run's reports as suite ``tests:<gold ref>``."""
+    from .testing import evaluate_split
+
+    cache: dict[tuple[str, str, str], Any] = {}
+
+    def get(pipeline: Any, gold: Any, threshold: float = options.DEFAULT_THRESHOLD) -> Any:
+        key = (pipeline.spec.path, gold.sha256, gold.split)
+        if key not in cache:
+            session = _session(pytestconfig)
+            settings = session.settings
+            result = evaluate_split(pipeline, gold, resamples=settings.resamples_for(None), seed=settings.seed_for(None),
+                                    threshold=threshold)
+            session.add_test_result(gold.version, gold.split, list(gold.examples), pipeline.spec, result)
+            cache[key] = result
+        return cache[key]
+
+    return get
 
 
 def _is_suite(file_path: Path, config: pytest.Config) -> bool:

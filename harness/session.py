@@ -9,6 +9,7 @@ reports and prints once.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field, replace
@@ -23,7 +24,7 @@ from .evaluate import eval_views, evaluate_pipeline, gold_info
 from .gold.records import GoldExample
 from .gold.store import GoldStore, GoldVersion
 from .options import EvalSettings
-from .suites import SuiteSpec, build_behaviour_gates, build_gates, parse_suite
+from .suites import SuiteSpec, build_behaviour_gates, build_gates, build_must_pass_gates, parse_suite
 
 if TYPE_CHECKING:
     from .baselines import Baseline
@@ -91,7 +92,11 @@ def load_suite(path: str | Path, *, verify: bool = True) -> LoadedSuite:
         gold = GoldStore(spec.gold_dir).resolve(spec.gold, verify=verify)
     except InputError as err:
         raise InputError(err.reason, path=spec.file, field="suite.gold") from err
-    return LoadedSuite(spec, gold, build_gates(spec, gold.labels) + build_behaviour_gates(spec, gold.task))
+    suite = LoadedSuite(spec, gold, build_gates(spec, gold.labels) + build_behaviour_gates(spec, gold.task))
+    if any(table.must_pass for table in spec.gate_tables.values()):
+        examples = {e.input_hash: e for e in suite.eval_examples()}
+        suite.gates = suite.gates + build_must_pass_gates(spec, examples, gold.task)
+    return suite
 
 
 def _answered_outputs(result: PipelineResult) -> tuple[Any, ...]:
@@ -126,12 +131,36 @@ class HarnessSession:
     blessing: bool = False  # --harness-bless: regression gates report but do not fail; baselines rewritten
     behaviour: dict[tuple[str, str, str], BehaviourResult] = field(default_factory=dict)  # (suite, pipeline, check)
     _predictors: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    # Evaluations made in users' tests (harness_evaluate): suite name -> (gold dir, gold ref, split)
+    test_suites: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
     def add_suite(self, suite: LoadedSuite) -> None:
         existing = self.suites.get(suite.spec.name)
         if existing is not None and existing.spec.file != suite.spec.file:
             raise HarnessError(f"suite name {suite.spec.name!r} is used by both {existing.spec.file} and {suite.spec.file}")
         self.suites[suite.spec.name] = suite
+
+    def add_test_result(self, gold: GoldVersion, split: str, examples: list[GoldExample], spec: Any,
+                        result: PipelineResult | None) -> None:
+        """An evaluation made by a user's test joins the run's reports as suite
+        ``tests:<gold ref>`` (``tests:<gold ref>:<split>`` off the eval split)."""
+        from dataclasses import replace as replaced
+
+        from .gold.store import GoldRef
+
+        name = f"tests:{gold.ref}" + ("" if split == "eval" else f":{split}")
+        suite = self.suites.get(name)
+        if suite is None:
+            spec_suite = SuiteSpec(file=Path(f"<{name}>"), name=name, gold=GoldRef(gold.name, gold.version),
+                                   gold_dir=gold.path.parent.parent, pipelines={spec.name: spec},
+                                   description="evaluations made in Python tests (harness_evaluate)")
+            suite = LoadedSuite(spec_suite, gold, (), _eval=list(examples))
+            self.suites[name] = suite
+        elif spec.name not in suite.spec.pipelines:
+            suite.spec = replaced(suite.spec, pipelines={**suite.spec.pipelines, spec.name: spec})
+        self.test_suites[name] = (str(suite.spec.gold_dir), gold.ref, split)
+        if result is not None:  # None: a worker's suite rebuilt on the controller, results merged separately
+            self.results[(name, spec.name)] = result
 
     def _resamples_seed(self, suite_name: str) -> tuple[int, int]:
         spec = self.suites[suite_name].spec
@@ -428,7 +457,9 @@ class HarnessSession:
 
         payload = {
             "schema": PAYLOAD_SCHEMA,
-            "suites": sorted(str(s.spec.file) for s in self.suites.values()),
+            "suites": sorted(str(s.spec.file) for name, s in self.suites.items() if name not in self.test_suites),
+            "test_suites": [[name, *where, [dataclasses.asdict(p) for p in self.suites[name].spec.pipelines.values()]]
+                            for name, where in self.test_suites.items()],
             "results": [[s, p, dump("result", r)] for (s, p), r in self.results.items()],
             "errors": [[s, p, e] for (s, p), e in self.errors.items()],
             "verdicts": [[s, k, dump("verdict", v)] for s, items in self.verdicts.items() for k, v in items.items()],
@@ -448,6 +479,15 @@ class HarnessSession:
         for file in data["suites"]:
             suite = load_suite(file, verify=False)  # the worker verified it at collection
             self.suites.setdefault(suite.spec.name, suite)
+        for _name, gold_dir, ref, split, pipelines in data.get("test_suites", []):
+            from .gold.store import GoldStore
+            from .specs import PipelineSpec
+
+            gold = GoldStore(gold_dir).resolve(ref, verify=False)
+            examples = list(gold.iter_examples(split))
+            for fields in pipelines:
+                spec = PipelineSpec(**{k: v for k, v in fields.items() if k != "train"})
+                self.add_test_result(gold, split, examples, spec, None)
         for s, p, value in data["results"]:
             self.results[(s, p)] = adapters["result"].validate_python(value)
         for s, p, error in data["errors"]:

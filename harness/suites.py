@@ -42,6 +42,7 @@ from .core.gates import (
     BehaviourGate,
     Gate,
     LabelFGate,
+    MustPassGate,
     NoRegressionGate,
     SizeRegressionGate,
     SpeedRegressionGate,
@@ -130,6 +131,7 @@ class GatesTable(_Table):
     size_bytes_max: Positive | None = None
     distilled_vs_llm: VsLLMTable | None = None
     no_regression: NoRegressionTable | None = None
+    must_pass: list[int] = Field(default_factory=list)  # eval input hashes the pipeline must get exactly right
 
 
 class SuiteTable(_Table):
@@ -346,6 +348,20 @@ def build_gates(spec: SuiteSpec, labels: Iterable[str]) -> tuple[Gate, ...]:
             threshold = table.label_f_min_overrides.get(label, table.label_f_min)
             if threshold is not None:
                 out.append(LabelFGate(pipeline, float(threshold), label=label))
+    return tuple(out)
+
+
+def build_must_pass_gates(spec: SuiteSpec, examples: Mapping[int, Any], task: str) -> tuple[Gate, ...]:
+    """One gate per ``must_pass`` input hash; a hash not in the eval split is an error."""
+    out: list[Gate] = []
+    for pipeline, table in spec.gate_tables.items():
+        for input_hash in table.must_pass:
+            example = examples.get(input_hash)
+            if example is None:
+                raise _err(spec.file, f"gates.{pipeline}.must_pass", f"input hash {input_hash} is not in the eval split of "
+                                                                     f"{spec.gold}")
+            gold = example.spans if task == "ner" else dict(example.cats or {})
+            out.append(MustPassGate(pipeline, 1.0, input_hash=input_hash, text=example.text, gold=gold))
     return tuple(out)
 
 

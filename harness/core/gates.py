@@ -286,6 +286,42 @@ class SizeRegressionGate(BaselineGate):
                              delta=float(now - then))
 
 
+def annotation_diff(gold: object, predicted: object, text: str, threshold: float = 0.5) -> str:
+    """Gold vs predicted as a diff: ``- 'sushi' Dish`` (missed), ``+ 'in town.' Location`` (extra)."""
+    if isinstance(gold, dict) or isinstance(predicted, dict):
+        g = {k for k, v in dict(gold or {}).items() if v >= 0.5}  # type: ignore[call-overload]
+        p = {k for k, v in dict(predicted or {}).items() if v >= threshold}  # type: ignore[call-overload]
+        lines = [f"- {k}" for k in sorted(g - p)] + [f"+ {k}" for k in sorted(p - g)]
+    else:
+        g2, p2 = set(map(tuple, gold or ())), set(map(tuple, predicted or ()))  # type: ignore[call-overload]
+        lines = ([f"- {text[s:e]!r} {label} [{s}:{e}]" for s, e, label in sorted(g2 - p2)]
+                 + [f"+ {text[s:e]!r} {label} [{s}:{e}]" for s, e, label in sorted(p2 - g2)])
+    return "\n".join(lines) if lines else "(no difference)"
+
+
+@dataclass(frozen=True)
+class MustPassGate(Gate):
+    """One eval example the pipeline must get exactly right (``must_pass = [<input hash>, ...]``)."""
+
+    input_hash: int = 0
+    text: str = ""
+    gold: object = None
+    key: ClassVar[str] = "must_pass"
+    metric: ClassVar[str] = "must_pass"
+
+    @property
+    def id(self) -> str:
+        return f"must_pass[{self.input_hash}]"
+
+    def judge(self, result: PipelineResult, comparison: Comparison | None = None) -> Verdict:
+        predicted = result.output_for(self.input_hash)
+        diff = annotation_diff(self.gold, predicted, self.text)
+        passed = diff == "(no difference)"
+        message = (f"{result.name}: must-pass example {self.input_hash} {self.text!r} "
+                   + ("is right" if passed else f"is wrong (- gold only, + predicted only):\n{diff}"))
+        return Verdict(self.id, self.pipeline, passed, 1.0 if passed else 0.0, 1.0, ">=", None, message)
+
+
 def describe_case(case: BehaviourCase) -> str:
     """A failing behavioural case, as the gate message and reports show it."""
     def shown(value: object, text: str) -> str:

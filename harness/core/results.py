@@ -109,6 +109,25 @@ class PipelineResult:
     identity: Mapping[str, Any] = field(default_factory=dict)
 
     @property
+    def micro(self) -> Any:
+        """The micro-averaged :class:`~harness.core.metrics.LabelScore` (``.f``, ``.f_ci``, ...)."""
+        return self.scores.micro
+
+    def label(self, name: str) -> Any:
+        """One label's :class:`~harness.core.metrics.LabelScore`; KeyError for a label not scored."""
+        return self.scores.label(name)
+
+    def failing(self, label: str | None = None) -> tuple[int, ...]:
+        """Input hashes of the eval examples with a false positive or negative (of ``label``)."""
+        counts = [self.counts[label]] if label is not None else list(self.counts.values())
+        positions = sorted({i for c in counts for i in (*c.fp, *c.fn)})
+        return tuple(self.example_ids[i] for i in positions)
+
+    def output_for(self, input_hash: int) -> Output:
+        """This pipeline's answer for one eval example."""
+        return self.outputs[self.example_ids.index(input_hash)]
+
+    @property
     def words_per_second(self) -> float:
         """The speed a user gets: for an LLM, the recorded calls' (replaying a cassette
         is not running the model); for anything else, the measured speed."""

@@ -1,0 +1,86 @@
+"""Tests written in Python in a user's project: the plugin's fixtures, the example marker,
+the assertion helpers and must_pass in suite files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import read_json, write_suite
+
+USER_TESTS = '''
+import pytest
+from harness.testing import assert_example, assert_f
+
+MODEL = "{model}"
+
+
+def test_gold_fixture(harness_gold):
+    gold = harness_gold("mini-restaurant@v1")
+    assert gold.ref == "mini-restaurant@v1" and len(gold.sha256) == 64 and "Location" in gold.labels
+    assert len(gold) == len(gold.examples) > 0 and harness_gold("mini-restaurant@v1") is gold
+
+
+def test_location_is_good_enough(harness_gold, harness_pipeline, harness_evaluate):
+    result = harness_evaluate(harness_pipeline(MODEL), harness_gold("mini-restaurant@v1"))
+    assert result.label("Location").f > 0.3 and result.micro.f_ci[0] <= result.micro.f <= result.micro.f_ci[1]
+    assert set(result.failing("Location")) <= set(result.example_ids)
+    assert_f(result, 0.30, label="Location")
+
+
+def test_dish_is_not_good_enough(harness_gold, harness_pipeline, harness_evaluate):
+    result = harness_evaluate(harness_pipeline(MODEL), harness_gold("mini-restaurant@v1"))
+    assert_f(result, 0.99, label="Dish")
+
+
+@pytest.mark.harness_examples("mini-restaurant@v1", split="eval", limit=8)
+def test_each_example(harness_example, harness_pipeline):
+    assert_example(harness_pipeline(MODEL), harness_example)
+'''
+
+
+def test_fixtures_marker_and_helpers_from_a_users_project(project: pytest.Pytester, ner_model: Path) -> None:
+    project.makepyfile(test_model=USER_TESTS.format(model=ner_model))
+    result = project.runpytest("test_model.py", "-v", "-p", "no:randomly")
+    out = result.stdout.str()
+    outcomes = result.parseoutcomes()
+    assert outcomes["passed"] >= 2 + 1 and outcomes["failed"] >= 1
+    result.stdout.fnmatch_lines(["*test_model.py::test_each_example?e0-*", "*test_model.py::test_each_example?e7-*"])
+    assert "test_each_example[e8-" not in out  # limit=8
+    # A failing threshold reads like the gate: measured, 95% CI, threshold, failing examples.
+    assert "F of label Dish = " in out and "(95% CI [" in out and "fails >= 0.990" in out
+    assert "failing eval example(s), e.g. input hashes" in out
+    # A failing example shows gold vs predicted as a diff.
+    assert "(- gold only, + predicted only):" in out and ("\n- '" in out or "\nE       - '" in out or "- '" in out)
+    # The evaluations made in tests join the reports like a suite's.
+    report = read_json(project.path / "reports" / "tests_mini-restaurant_v1.json")
+    assert report["suite"]["name"] == "tests:mini-restaurant@v1"
+    assert list(report["pipelines"]) == [ner_model.stem]  # evaluated once, however many tests used it
+
+
+def test_fixture_evaluations_survive_xdist(project: pytest.Pytester, ner_model: Path) -> None:
+    project.makepyfile(test_model=USER_TESTS.format(model=ner_model))
+    result = project.runpytest("test_model.py", "-n", "2")
+    assert "failed" in result.parseoutcomes()
+    report = read_json(project.path / "reports" / "tests_mini-restaurant_v1.json")
+    assert report["pipelines"][ner_model.stem]["eval_examples"] > 0
+
+
+def test_must_pass_makes_one_item_per_example_with_a_diff(project: pytest.Pytester, ner_model: Path,
+                                                          mini_gold_dir: Path) -> None:
+    eval_lines = (mini_gold_dir / "mini-restaurant" / "v1" / "eval.jsonl").read_text().splitlines()[:6]
+    hashes = [json.loads(line)["_input_hash"] for line in eval_lines]
+    write_suite(project, ner_model, gates=f"f_min = 0.0\nmust_pass = {hashes}\n")
+    result = project.runpytest("suites", "-v", "-k", "must_pass")
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == len(hashes)
+    result.stdout.fnmatch_lines([f"*distilled::must_pass?{hashes[0]}? *"])
+    if outcomes.get("failed"):
+        assert "is wrong (- gold only, + predicted only):" in result.stdout.str()
+
+    write_suite(project, ner_model, gates="must_pass = [12345]\n")
+    bad = project.runpytest("suites")
+    assert bad.ret != 0
+    bad.stdout.fnmatch_lines(["*field 'gates.distilled.must_pass': input hash 12345 is not in the eval split*"])
