@@ -369,7 +369,7 @@ class HarnessSession:
         written = []
         for result, document in zip(results, documents, strict=True):
             path = report_path(reports_dir, result.name)
-            atomic.write_json(path, document)
+            atomic.write_json_compact(path, document)
             written.append(path)
         written += self.export_queue(reports_dir)
         if root is not None:

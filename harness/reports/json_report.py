@@ -1,4 +1,5 @@
-"""JSON results per suite (schema in docs/results-schema.md), written atomically."""
+"""JSON results per suite (schema in docs/results-schema.md), written atomically, compact
+(`python -m json.tool reports/x.json` indents one; the HTML report shows them)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def report_path(reports_dir: Path, suite_name: str) -> Path:
 def write_suite_json(reports_dir: str | Path, result: SuiteResult, path: str | Path | None = None) -> Path:
     """Write one suite's results (to ``path``, else ``reports/<suite>.json``); returns the path written."""
     target = Path(path) if path is not None else report_path(Path(reports_dir), result.name)
-    atomic.write_json(target, suite_to_dict(result, created=now_iso(), harness_version=__version__))
+    atomic.write_json_compact(target, suite_to_dict(result, created=now_iso(), harness_version=__version__))
     return target
 
 
