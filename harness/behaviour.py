@@ -62,7 +62,7 @@ BUILTIN_CHECKS: dict[str, tuple[tuple[str, ...], str]] = {
     "typo": (("ner", "textcat", "textcat_multilabel"), "swap two letters inside a word outside any entity"),
 }
 SHRUNK_CASES = 3  # failing cases shrunk and shown per check
-QUEUED_CASES = 100  # failing cases per check sent to the correction queue
+REPORTED_FAILURES = 100  # failing generated cases per check kept in the result (JSON, queue's pick)
 
 
 @dataclass(frozen=True)
@@ -332,7 +332,7 @@ def run_check(
     return BehaviourResult(
         pipeline=pipeline, check=name, cases=len(cases), passed=passed, pass_rate=passed / len(cases),
         ci=wilson_interval(passed, len(cases)), min_pass_rate=min_pass_rate, shrunk=tuple(shrunk),
-        failures=tuple(failures[:QUEUED_CASES]), seconds=time.perf_counter() - started,
+        failures=tuple(failures[:REPORTED_FAILURES]), seconds=time.perf_counter() - started,
     )
 
 

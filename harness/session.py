@@ -343,9 +343,9 @@ class HarnessSession:
             path = queue.queue_path(reports_dir, name)
             try:
                 queue.update(path, fresh, scope="eval", dataset=suite.gold.name)
-                cases = [b for (s, _, _), b in self.behaviour.items() if s == name and b.failures]
-                if cases:
-                    queue.update(path, behaviour_records(name, suite.gold.task, cases), scope="behaviour",
+                ran = [b for (s, _, _), b in self.behaviour.items() if s == name and not b.skipped]
+                if ran:  # also when nothing failed: cases that pass now are resolved
+                    queue.update(path, behaviour_records(name, suite.gold.task, ran), scope="behaviour",
                                  dataset=suite.gold.name)
             except HarnessError as err:  # a bad queue file must not cost the run its other reports
                 self.report_problems.append(f"correction queue not updated: {err}")

@@ -69,10 +69,10 @@ def merge(existing: Sequence[Mapping[str, Any]], fresh: Sequence[dict[str, Any]]
         by_hash[key] = record
     for key, record in by_hash.items():
         meta = record["harness"]
-        # Only eval failures can "now pass"; an undecided pool record not in this
+        # Only eval failures and behavioural cases can "now pass"; an undecided pool record not in this
         # (capped) fill is still unlabelled, so it stays open.
-        if (key not in seen and scope == "eval" and meta.get("scope") == "eval" and meta.get("status") == "open"
-                and meta.get("decision") is None):
+        if (key not in seen and scope in ("eval", "behaviour") and meta.get("scope") == scope
+                and meta.get("status") == "open" and meta.get("decision") is None):
             meta["status"] = "resolved"
             meta["last_seen"] = now_iso()
     return sort_records(by_hash.values())

@@ -16,6 +16,8 @@ from ..gold.records import GoldExample, stable_hash
 from ..io.clock import now_iso
 from ..options import DEFAULT_THRESHOLD
 
+QUEUED_CASES = 20  # failing behavioural cases per check sent to the queue
+
 CATEGORIES = ("regression", "train_signal", "hard_case", "gold_suspect", "disagreement", "behaviour")
 DECISIONS = ("gold", "llm", "distilled", "edited", "reject", "flag", "skip")
 ACCEPTING = ("gold", "llm", "distilled", "edited")  # decisions that carry an answer to apply
@@ -138,7 +140,9 @@ def behaviour_records(suite: str, task: str, results: Sequence[Any]) -> list[dic
     the check expected (a reviewer confirms or corrects it; applied, it becomes training data)."""
     records: dict[int, dict[str, Any]] = {}
     for result in results:
-        for case in result.failures:
+        # The shrunk cases first (the smallest change that fails: the clearest to review), then
+        # the generated ones, QUEUED_CASES per check: the queue is for reviewing, not a dump.
+        for case in [*result.shrunk, *result.failures][:QUEUED_CASES]:
             example = GoldExample(input_hash=stable_hash(case.text), text=case.text, split="behaviour",
                                   spans=tuple(case.expected) if task == "ner" else (),
                                   cats=dict(case.expected) if task != "ner" else None)

@@ -36,6 +36,8 @@ def test_a_model_trained_on_lower_case_text_fails_titlecase_with_a_shrunk_exampl
     cases = [r for r in queue if r["harness"]["category"] == "behaviour"]
     assert cases and all(r["harness"]["scope"] == "behaviour" and r["meta"]["check"] for r in cases)
     assert any(r["text"] == c["text"] for r in cases for c in titlecase["failures"])
+    assert len([r for r in cases if r["meta"]["check"] == "titlecase"]) <= 20  # shrunk first, 20 per check
+    assert any(r["text"] == titlecase["shrunk"][0]["text"] for r in cases)
     assert "**Behavioural checks**" in (project.path / "summary.md").read_text()
 
     again = project.runpytest("suites", "-k", "behaviour")
