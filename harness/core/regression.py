@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .compare import paired_differences
-from .metrics import Counts
-from .results import BaselineComparison, Comparison, Flip, Output, PipelineResult
+from .metrics import Counts, precision_recall_f
+from .results import BaselineComparison, Comparison, Difference, Flip, Output, PipelineResult
 
 #: Counts per label of ``outputs`` against the gold of ``positions`` (the caller's scorer).
 CountFunction = Callable[[Sequence[int], Sequence[Output]], Mapping[str, Counts]]
@@ -106,7 +106,11 @@ def compare_with_baseline(
     theirs = [baseline.predictions[current.example_ids[i]] for i in compared]
     differing = sum(1 for a, b in zip(mine, theirs, strict=True) if _normal(a) != _normal(b))
     now_counts, base_counts = count(compared, mine), count(compared, theirs)
-    micro, macro, labels = paired_differences(now_counts, base_counts, len(compared), resamples=resamples, seed=seed)
+    if differing == 0:
+        # The same predictions: every resample's difference is exactly 0, no need to draw them.
+        micro, macro, labels = _no_difference(now_counts)
+    else:
+        micro, macro, labels = paired_differences(now_counts, base_counts, len(compared), resamples=resamples, seed=seed)
     wps, base_wps = current.words_per_second, baseline.words_per_second
     speed_ratio = wps / base_wps if base_wps and wps == wps and base_wps == base_wps else None
     size_ratio = (current.size_bytes / baseline.size_bytes) if current.size_bytes and baseline.size_bytes else None
@@ -114,6 +118,18 @@ def compare_with_baseline(
     flips = _flips(current.task, compared, current.example_ids, texts, gold, mine, theirs, now_counts, base_counts)
     return BaselineComparison(**common, comparison=comparison, identical_predictions=differing == 0,  # type: ignore[arg-type]
                               differing_predictions=differing, flips=flips)
+
+
+def _no_difference(counts: Mapping[str, Counts]) -> tuple[Difference, Difference, tuple[Difference, ...]]:
+    """Micro, macro and per-label differences of a pipeline with itself (0, CI [0, 0])."""
+    labels = tuple(Difference(label, c.prf[2], c.prf[2], 0.0, (0.0, 0.0)) for label, c in sorted(counts.items()))
+    tp = sum(len(c.tp) for c in counts.values())
+    fp = sum(len(c.fp) for c in counts.values())
+    fn = sum(len(c.fn) for c in counts.values())
+    micro_f = precision_recall_f(tp, fp, fn)[2]
+    macro_f = sum(d.a_f for d in labels) / (len(labels) + 1e-100)
+    return (Difference("micro", micro_f, micro_f, 0.0, (0.0, 0.0)), Difference("macro", macro_f, macro_f, 0.0, (0.0, 0.0)),
+            labels)
 
 
 def _normal(value: Output) -> Any:
