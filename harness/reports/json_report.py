@@ -240,7 +240,7 @@ def _confusions(result: SuiteResult) -> dict[str, Any]:
 
 def behaviour_case_to_dict(case: Any) -> dict[str, Any]:
     return {"input_hash": case.input_hash, "original": case.original, "text": case.text, "change": case.change,
-            "expected": _annotation(case.expected), "predicted": _annotation(case.predicted), "passed": case.passed}
+            "expected": _shown(case.expected), "predicted": _shown(case.predicted), "passed": case.passed}
 
 
 def behaviour_to_dict(result: Any) -> dict[str, Any]:
