@@ -27,7 +27,9 @@ examples:
   harness gold import data.jsonl --name restaurant-reviews
   harness train --suite suites/restaurant.toml
   harness eval --gold restaurant-reviews@v1 --pipeline models/restaurant-ner
-  pytest suites/                      # run the suites and their gates
+  pytest suites/                      # run the suites and their gates (reports/report.html)
+  harness bless suites/restaurant.toml   # accept this run as the baseline to compare releases with
+  harness history suites/restaurant.toml
 """
 
 # --------------------------------------------------------------------------- gold

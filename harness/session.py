@@ -294,7 +294,7 @@ class HarnessSession:
                            for a, a_spec in suite.spec.pipelines.items() for b, b_spec in suite.spec.pipelines.items()
                            if not a_spec.is_llm and b_spec.is_llm and a in pipelines and b in pipelines]
             baselines, problem = self._suite_baselines(name, ordered)
-            out.append(SuiteResult(name, str(suite.spec.file), gold_info(suite.gold), ordered, errors,
+            out.append(SuiteResult(name, _shown(suite.spec.file), gold_info(suite.gold), ordered, errors,
                                    [v for _, v in ranked], comparisons, baselines, problem,
                                    examples=eval_views(suite.gold.task, suite.eval_examples()),
                                    threshold=suite.spec.threshold,
