@@ -79,6 +79,11 @@ def test_release_flow_bless_regress_bless(project: pytest.Pytester, ner_model: P
     assert runs[3]["gates_failed"] > 0 and runs[4]["gates_failed"] == 0
     shown = harness_cli(project, "history", "mini-ner", "--pipeline", "distilled", "--last", "3")
     assert shown.returncode == 0 and "★" in shown.stdout and "trend" in shown.stdout
+    table = harness_cli(project, "history", "mini-ner", "--csv")
+    assert table.stdout.splitlines()[0].startswith("time,pipeline,git_commit") and len(table.stdout.splitlines()) == 6
+    pruned = harness_cli(project, "history", "prune", "--keep", "2")
+    assert pruned.returncode == 0 and "kept 2 run(s), removed 3" in pruned.stdout
+    assert len(json.loads(harness_cli(project, "history", "suites/mini.toml", "--json").stdout)) == 2
 
 
 def baseline_eval_size(project: pytest.Pytester) -> int:
