@@ -15,14 +15,11 @@ Keys are sorted and each example sits on one line, so a re-blessing diffs readab
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import math
-import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +33,7 @@ from .errors import InputError
 from .gold.records import GoldExample
 from .io import atomic
 from .io.clock import now_iso
+from .io.locks import directory_lock
 
 BASELINE_SCHEMA = "distill-harness/baseline/v1"
 
@@ -121,19 +119,6 @@ def render(value: Any, indent: int = 0) -> str:
     return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
 
 
-@contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    """An exclusive lock on the baselines directory itself (no lock file to commit)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
 def bless(
     path: str | Path,
     *,
@@ -153,7 +138,7 @@ def bless(
     path = Path(path)
     if not results:
         raise InputError("nothing to bless: no pipeline of the suite produced a result", path=path)
-    with _locked(path.parent):
+    with directory_lock(path.parent):
         kept: dict[str, Any] = {}
         if path.exists():
             try:

@@ -15,10 +15,8 @@ and dirty flag, machine fingerprint, harness version) and, for gate rows
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .io import atomic
 from .io.clock import now_utc
+from .io.locks import directory_lock
 
 if TYPE_CHECKING:
     import datetime
@@ -130,24 +129,6 @@ def _write_atomic(frame: pl.DataFrame, path: Path) -> None:
         frame.write_parquet(handle)
 
 
-@contextlib.contextmanager
-def _lock(directory: Path, *, wait: bool) -> Iterator[bool]:
-    """An exclusive lock on the history directory; yields False if ``wait`` is off and it is held."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
 def append_run(history_dir: str | Path, rows: Sequence[Mapping[str, Any]], context: RunContext) -> Path | None:
     """Write one run's rows as ``run-<time>-<id>.parquet``; then compact if due. Returns the file."""
     if not rows:
@@ -179,7 +160,7 @@ def compact(history_dir: str | Path, *, force: bool = False) -> bool:
     runs, segments = _files(directory, "run"), _files(directory, "segment")
     if not force and len(runs) < COMPACT_RUNS_AT and len(segments) < COMPACT_SEGMENTS_AT:
         return False
-    with _lock(directory, wait=force) as held:
+    with directory_lock(directory, wait=force) as held:
         if not held:
             return False
         runs, segments = _files(directory, "run"), _files(directory, "segment")
@@ -234,7 +215,7 @@ def prune(history_dir: str | Path, *, keep: int) -> tuple[int, int]:
     directory = Path(history_dir)
     if not directory.is_dir():
         return 0, 0
-    with _lock(directory, wait=True):
+    with directory_lock(directory):
         files = _files(directory, "segment") + _files(directory, "run")
         if not files:
             return 0, 0

@@ -23,9 +23,8 @@ decisions, updates predictions, and marks records that now pass ``resolved``
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from ..errors import InputError
 from ..io import atomic
 from ..io.clock import now_iso
 from ..io.jsonl import read_jsonl
+from ..io.locks import file_lock
 from .records import CATEGORY_ORDER, annotation_fields
 
 #: What the Prodigy ``answer`` field says for each reviewer decision.
@@ -98,17 +98,9 @@ def load(path: str | Path) -> list[dict[str, Any]]:
     return records
 
 
-@contextlib.contextmanager
-def locked(path: str | Path) -> Iterator[None]:
+def locked(path: str | Path) -> contextlib.AbstractContextManager[None]:
     """Exclusive lock on ``<queue>.lock`` for a read-modify-write of the queue."""
-    lock_path = Path(str(path) + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return file_lock(path)
 
 
 def save(path: str | Path, records: Iterable[Mapping[str, Any]]) -> None:
