@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,8 @@ from . import __version__
 from .core.metrics import LabelScore
 from .core.regression import BaselineContext, BaselineEntry
 from .core.results import Output, PipelineResult
+from .core.stats import json_interval as _ci
+from .core.stats import json_number as _num
 from .environment import environment, machine_description, machine_fingerprint
 from .errors import InputError
 from .gold.records import GoldExample
@@ -61,14 +62,6 @@ def example_digests(examples: Sequence[GoldExample]) -> dict[int, str]:
     """Input hash -> a short digest of the example's gold annotation: two gold versions
     agree on an example when its input hash and this digest agree."""
     return {e.input_hash: hashlib.sha256(e.annotation_key().encode()).hexdigest()[:16] for e in examples}
-
-
-def _num(value: float | None) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
-
-
-def _ci(interval: tuple[float, float] | None) -> list[float | None] | None:
-    return None if interval is None else [_num(interval[0]), _num(interval[1])]
 
 
 def _label(score: LabelScore) -> dict[str, Any]:

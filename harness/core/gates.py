@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from .results import BaselineComparison, BehaviourCase, BehaviourResult, Comparison, PipelineResult, Verdict
 from .stats import format_interval
+from .text import annotation_text
 
 
 def _fmt(value: float, big: bool) -> str:
@@ -324,13 +325,8 @@ class MustPassGate(Gate):
 
 def describe_case(case: BehaviourCase) -> str:
     """A failing behavioural case, as the gate message and reports show it."""
-    def shown(value: object, text: str) -> str:
-        if isinstance(value, dict):
-            return "{" + ", ".join(f"{k}" for k, v in sorted(value.items()) if v >= 0.5) + "}"
-        return "[" + ", ".join(f"{text[s:e]!r} {label}" for s, e, label in value) + "]"  # type: ignore[attr-defined]
-
     return (f"original {case.original!r}; perturbed ({case.change}) {case.text!r}; expected "
-            f"{shown(case.expected, case.text)}, predicted {shown(case.predicted, case.text)}")
+            f"[{annotation_text(case.expected, case.text)}], predicted [{annotation_text(case.predicted, case.text)}]")
 
 
 @dataclass(frozen=True)

@@ -40,3 +40,15 @@ def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -
     centre = (p + z * z / (2 * trials)) / denominator
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def json_number(value: float | None) -> float | None:
+    """JSON has no NaN: an undefined figure becomes null."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def json_interval(interval: tuple[float, float] | None) -> list[float | None] | None:
+    """An interval for JSON: ``[low, high]`` with undefined bounds as null."""
+    return None if interval is None else [json_number(interval[0]), json_number(interval[1])]

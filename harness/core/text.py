@@ -36,3 +36,25 @@ def visible(text: str) -> str:
     """Like :func:`printable` but one character per character (control pictures), so
     span offsets into ``text`` still point at the same characters when highlighting."""
     return _CONTROL.sub(lambda m: _picture(m.group()), text)
+
+
+def human_bytes(size: float | None, missing: str = "-") -> str:
+    """``6.6 MB``, ``12.0 GB``, ``5.0 TB``; ``missing`` for no size."""
+    if not size or size != size:
+        return missing
+    return f"{size / 1e12:,.1f} TB" if size >= 1e12 else (
+        f"{size / 1e9:,.1f} GB" if size >= 1e9 else f"{size / 1e6:,.1f} MB")
+
+
+def annotation_text(value: object, text: str, *, labels: bool = True, scores: bool = False) -> str:
+    """An annotation in a few words. Spans: their texts, with their labels when ``labels``
+    (``'sushi' Dish, 'in town' Location``; ``none``). Label scores: the labels that are on
+    (``{OTHER, baking}``), or every score with ``scores`` (``{OTHER: 0.99, baking: 0.01}``)."""
+    if isinstance(value, dict):
+        if scores:
+            return "{" + ", ".join(f"{k}: {float(v):.2f}" for k, v in sorted(value.items())) + "}"
+        return "{" + ", ".join(k for k, v in sorted(value.items()) if float(v) >= 0.5) + "}"
+    spans = list(value or ())  # type: ignore[call-overload]
+    if not spans:
+        return "none"
+    return ", ".join(f"{text[s[0]:s[1]]!r} {s[2]}" if labels else repr(text[s[0]:s[1]]) for s in spans)

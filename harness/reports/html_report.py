@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..core.text import annotation_text, human_bytes
 from ..io import atomic
 
 TEMPLATES = "templates"
@@ -52,9 +53,7 @@ def _num(value: Any, fmt: str = ".3f") -> str:
 
 
 def _size(value: Any) -> str:
-    if not value:
-        return "–"
-    return f"{value / 1e12:,.1f} TB" if value >= 1e12 else (f"{value / 1e9:,.1f} GB" if value >= 1e9 else f"{value / 1e6:,.1f} MB")
+    return human_bytes(value, missing="–")
 
 
 def _ci_text(ci: Any, signed: bool = False) -> str:
@@ -104,13 +103,6 @@ def _spark(values: Sequence[Any]) -> dict[str, Any] | None:
     n = max(1, len(values) - 1)
     points = " ".join(f"{i / n * 116 + 2:.1f},{22 - (v - low) / span * 20:.1f}" for i, v in present)
     return {"points": points, "first": present[0][1], "last": present[-1][1]}
-
-
-def labelled(value: Any, text: str) -> str:
-    """Spans as ``'sushi' Dish, 'in town' Location`` (or ``none``); label scores as the labels on."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(k for k, v in sorted(value.items()) if v >= 0.5) + "}"
-    return ", ".join(f"{text[s[0]:s[1]]!r} {s[2]}" for s in value) if value else "none"
 
 
 def gate_format(gate_id: str) -> tuple[str, str]:
@@ -225,7 +217,7 @@ def render_html(suites: Sequence[Mapping[str, Any]], *, created: str,
     environment.filters["size"] = _size
     environment.filters["ci"] = _ci_text
     environment.globals["gate_format"] = gate_format
-    environment.globals["annotation"] = labelled
+    environment.globals["annotation"] = annotation_text
     template = environment.from_string(_resource("report.html.j2"))
     history = history or {}
     views = [_suite_view(doc, i, history.get(doc["suite"]["name"], [])) for i, doc in enumerate(suites)]

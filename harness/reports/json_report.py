@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +21,8 @@ from ..core.results import (
     SuiteResult,
     Verdict,
 )
+from ..core.stats import json_interval as _ci
+from ..core.stats import json_number as _num
 from ..environment import environment
 from ..io import atomic
 from ..io.clock import now_iso
@@ -41,17 +42,6 @@ def write_suite_json(reports_dir: str | Path, result: SuiteResult, path: str | P
     target = Path(path) if path is not None else report_path(Path(reports_dir), result.name)
     atomic.write_json_compact(target, suite_to_dict(result, created=now_iso(), harness_version=__version__))
     return target
-
-
-def _num(value: float | None) -> float | None:
-    """JSON has no NaN: undefined figures become null."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return value
-
-
-def _ci(interval: tuple[float, float] | None) -> list[float | None] | None:
-    return None if interval is None else [_num(interval[0]), _num(interval[1])]
 
 
 def label_score_to_dict(score: LabelScore, example_ids: Sequence[int] | None = None) -> dict[str, Any]:

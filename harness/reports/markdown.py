@@ -20,7 +20,7 @@ from ..core.results import Comparison, PipelineResult, SuiteResult, Verdict
 from ..core.stats import format_interval
 from ..core.text import printable
 from ..options import DEFAULT_SHOWN_FLIPS, MARKDOWN_MAX_BYTES
-from .terminal import annotation_text
+from .terminal import flip_annotation
 
 
 def cell(text: object, limit: int = 120) -> str:
@@ -132,8 +132,8 @@ def suite_section(result: SuiteResult, *, shown_flips: int = DEFAULT_SHOWN_FLIPS
                   f"{b.compared} of {b.eval_examples} examples", ""]
         broken = b.broken
         if broken and shown_flips > 0:
-            rows = [[cell(f.label), cell(f.text, 100), cell(annotation_text(f.gold, f.text)),
-                     cell(annotation_text(f.baseline, f.text)), cell(annotation_text(f.current, f.text))]
+            rows = [[cell(f.label), cell(f.text, 100), cell(flip_annotation(f.gold, f.text)),
+                     cell(flip_annotation(f.baseline, f.text)), cell(flip_annotation(f.current, f.text))]
                     for f in broken[:shown_flips]]
             lines += [tabulate(rows, headers=["label", "text", "gold", "baseline", "now"], tablefmt="github",
                                disable_numparse=True), ""]

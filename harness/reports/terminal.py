@@ -13,7 +13,7 @@ from ..core.gates import describe_case
 from ..core.metrics import ScoreTable
 from ..core.results import BaselineComparison, Comparison, Flip, PipelineResult, SuiteResult
 from ..core.stats import format_interval
-from ..core.text import printable
+from ..core.text import annotation_text, human_bytes, printable
 from ..options import DEFAULT_SHOWN_FLIPS
 
 
@@ -21,17 +21,10 @@ def _ci(interval: tuple[float, float] | None) -> str:
     return format_interval(interval)
 
 
-def _bytes(size: float | None) -> str:
-    if not size or size != size:
-        return "-"
-    return f"{size / 1e12:,.1f} TB" if size >= 1e12 else (
-        f"{size / 1e9:,.1f} GB" if size >= 1e9 else f"{size / 1e6:,.1f} MB")
-
-
 def _size(p: PipelineResult) -> str:
     if p.size_source == "unknown" or not p.size_bytes:
         return "-"
-    return _bytes(p.size_bytes) + (" (declared)" if p.size_source == "declared" else "")
+    return human_bytes(p.size_bytes) + (" (declared)" if p.size_source == "declared" else "")
 
 
 def _plain(text: object) -> Text:
@@ -141,20 +134,16 @@ def label_table(scores: ScoreTable, title: str) -> Table:
     return table
 
 
-def annotation_text(value: object, text: str) -> str:
-    """A flip's annotation in a few words: the span texts (``'valet parking'``, ``none``)
-    or the label scores (``{Positive: 0.91}``)."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {float(v):.2f}" for k, v in sorted(value.items())) + "}"
-    spans = list(value or ())  # type: ignore[call-overload]
-    return ", ".join(repr(text[s[0]:s[1]]) for s in spans) if spans else "none"
+def flip_annotation(value: object, text: str) -> str:
+    """A flip's annotation: span texts (the flip names the label) or every label score."""
+    return annotation_text(value, text, labels=False, scores=True)
 
 
 def flip_line(flip: Flip, width: int = 70) -> str:
     """One newly broken (or fixed) example: label, text excerpt, gold / baseline / current."""
     text = flip.text if len(flip.text) <= width else flip.text[: width - 1] + "…"
-    return (f"{flip.label}: {text!r}; gold {annotation_text(flip.gold, flip.text)}, baseline "
-            f"{annotation_text(flip.baseline, flip.text)}, now {annotation_text(flip.current, flip.text)}")
+    return (f"{flip.label}: {text!r}; gold {flip_annotation(flip.gold, flip.text)}, baseline "
+            f"{flip_annotation(flip.baseline, flip.text)}, now {flip_annotation(flip.current, flip.text)}")
 
 
 def baseline_lines(name: str, b: BaselineComparison, shown: int = DEFAULT_SHOWN_FLIPS) -> list[Text]:
@@ -293,7 +282,7 @@ def history_tables(suite: str, runs: Sequence[Mapping[str, object]], *, label: s
     else:
         columns += [("macro F", "right", lambda r: _num(value(r, "macro_f"), ".3f"), "macro_f"),
                     ("words/s", "right", lambda r: _num(value(r, "words_per_second"), ",.0f"), "words_per_second"),
-                    ("size", "right", lambda r: _bytes(value(r, "size_bytes")), "size_bytes")]
+                    ("size", "right", lambda r: human_bytes(value(r, "size_bytes")), "size_bytes")]
     columns.append(("gates pass/fail/skip", "right", lambda r: f"{r.get('gates_passed', 0)}/{r.get('gates_failed', 0)}/"
                                                           f"{r.get('gates_skipped', 0)}", None))
     out: list[Table | Text] = []
