@@ -314,7 +314,9 @@ def bless(suite_path: str, *, pipelines: Sequence[str] | None = None, llm_mode: 
             session.pipeline_result(suite.spec.name, name)
         except HarnessError as err:
             errors[name] = str(err)
-    written = session.bless_baselines()
+    from .outputs import bless_baselines
+
+    written = [path for _, path in bless_baselines(session)]
     if not written:
         raise HarnessError("; ".join([*session.report_problems, *(f"{k}: {v}" for k, v in errors.items())])
                            or "nothing blessed")

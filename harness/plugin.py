@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from .session import HarnessSession, LoadedSuite
 
 SESSION_KEY: pytest.StashKey[HarnessSession] = pytest.StashKey()
-WRITTEN_KEY: pytest.StashKey[list[Path]] = pytest.StashKey()
+WRITTEN_KEY: pytest.StashKey[list[tuple[str, Path]]] = pytest.StashKey()
+RESULTS_KEY: pytest.StashKey[list[Any]] = pytest.StashKey()
 WORKER_OUTPUT_KEY = "harness_session"
 
 
@@ -314,14 +315,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hasattr(config, "workerinput"):  # xdist worker: ship results to the controller
         config.workeroutput[WORKER_OUTPUT_KEY] = harness.export()  # type: ignore[attr-defined]
         return
+    from . import outputs
+
+    results = harness.suite_results()  # once: every writer and the terminal summary share them
+    config.stash[RESULTS_KEY] = results
     reports = _reports_dir(config)
-    written = harness.write_reports(reports, config.rootpath) if reports is not None else []
+    written = outputs.write_reports(harness, results, reports, config.rootpath) if reports is not None else []
     markdown = config.getoption("harness_markdown")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if markdown or summary:
-        written += harness.write_markdown(Path(markdown) if markdown else None, Path(summary) if summary else None)
+        written += outputs.write_markdown(harness, results, Path(markdown) if markdown else None,
+                                          Path(summary) if summary else None)
     if harness.blessing:
-        written += harness.bless_baselines()
+        written += outputs.bless_baselines(harness)
     config.stash[WRITTEN_KEY] = written
 
 
@@ -353,7 +359,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     harness = config.stash.get(SESSION_KEY, None)
     if harness is None or hasattr(config, "workerinput"):
         return
-    results = harness.suite_results()
+    results = config.stash.get(RESULTS_KEY, None)
+    if results is None:
+        results = harness.suite_results()
     if not results:
         return
     from .reports.terminal import render_to_string
@@ -366,23 +374,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
     for problem in harness.report_problems:
         terminalreporter.write_line(printable(f"warning: {problem}"), yellow=True)
-    for path in config.stash.get(WRITTEN_KEY, []):
+    for kind, path in config.stash.get(WRITTEN_KEY, []):
         try:
             shown = os.path.relpath(path)
         except ValueError:
             shown = str(path)
-        terminalreporter.write_line(f"{_written_kind(path)}: {shown}")
-
-
-def _written_kind(path: Path) -> str:
-    if path.suffix == ".html":
-        return "report (open in a browser)"
-    if path.suffix == ".parquet":
-        return "history"
-    if path.suffix == ".md" or path.name.startswith("step_summary"):
-        return "summary"
-    if path.parent.name == "queue":
-        return "queue"
-    if path.parent.name == "baselines" or "baseline" in path.parent.name:
-        return "blessed"
-    return "results"
+        terminalreporter.write_line(f"{kind}: {shown}")

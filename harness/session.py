@@ -1,10 +1,10 @@
-"""One pytest run: loads suites, runs each pipeline once, collects verdicts, writes reports.
+"""One pytest run: loads suites, runs each pipeline once, collects verdicts.
 
 The pytest plugin keeps one of these in ``config.stash`` (made when the first suite
 file is collected) and only hands off to it. Under pytest-xdist each worker has
 its own session; workers ship what they measured to the controller as JSON
 (:meth:`HarnessSession.export` / :meth:`HarnessSession.merge`), which writes the
-reports and prints once.
+run's files (:mod:`harness.outputs`) and prints once.
 """
 
 from __future__ import annotations
@@ -97,13 +97,6 @@ def load_suite(path: str | Path, *, verify: bool = True) -> LoadedSuite:
         examples = {e.input_hash: e for e in suite.eval_examples()}
         suite.gates = suite.gates + build_must_pass_gates(spec, examples, gold.task)
     return suite
-
-
-def _answered_outputs(result: PipelineResult) -> tuple[Any, ...]:
-    """A pipeline's outputs with None where it gave no answer (an unparseable or empty LLM
-    answer must not count as agreeing with anything in the queue)."""
-    unanswered = set(result.unanswered)
-    return tuple(None if i in unanswered else output for i, output in enumerate(result.outputs))
 
 
 def _adapters() -> dict[str, Any]:
@@ -317,134 +310,6 @@ class HarnessSession:
             if found is not None:
                 out[pipeline] = found
         return out, (problem if not out else None)
-
-    def export_queue(self, reports_dir: Path) -> list[Path]:
-        """Write each suite's failing eval cases to ``reports/queue/<suite>.jsonl``.
-
-        Only when the suite's distilled pipeline and (if it has one) its LLM both
-        ran: with one missing the categories would be wrong, so nothing is written.
-        """
-        from .loop import queue
-        from .loop.records import behaviour_records, eval_records
-
-        written = []
-        for name, suite in sorted(self.suites.items()):
-            distilled, llm = suite.spec.distilled, suite.spec.llm
-            if distilled is None or (name, distilled.name) not in self.results:
-                continue
-            if llm is not None and (name, llm.name) not in self.results:
-                continue
-            outputs = {p: _answered_outputs(r) for p in suite.spec.pipelines if (r := self.results.get((name, p))) is not None}
-            compared = self.baseline_comparisons.get((name, distilled.name))
-            regressed = {f.input_hash for f in compared.broken} if compared is not None else set()
-            fresh = eval_records(suite=name, task=suite.gold.task, examples=suite.eval_examples(),
-                                 outputs=outputs, distilled=distilled.name, llm=llm.name if llm else None,
-                                 threshold=suite.spec.threshold, regressed=regressed)
-            path = queue.queue_path(reports_dir, name)
-            try:
-                queue.update(path, fresh, scope="eval", dataset=suite.gold.name)
-                ran = [b for (s, _, _), b in self.behaviour.items() if s == name and not b.skipped]
-                if ran:  # also when nothing failed: cases that pass now are resolved
-                    queue.update(path, behaviour_records(name, suite.gold.task, ran), scope="behaviour",
-                                 dataset=suite.gold.name)
-            except HarnessError as err:  # a bad queue file must not cost the run its other reports
-                self.report_problems.append(f"correction queue not updated: {err}")
-                continue
-            written.append(path)
-        return written
-
-    def write_reports(self, reports_dir: Path, root: Path | None = None) -> list[Path]:
-        """The JSON results of every suite, the correction queues, the run history (when
-        ``root`` is given: the git work tree to record) and the HTML report; returns the paths.
-
-        The HTML page embeds the very documents written as JSON (built once here)."""
-        from . import __version__
-        from .io import atomic
-        from .io.clock import now_iso
-        from .reports.json_report import report_path, suite_to_dict
-
-        created = now_iso()
-        results = self.suite_results()
-        documents = [suite_to_dict(result, created=created, harness_version=__version__) for result in results]
-        written = []
-        for result, document in zip(results, documents, strict=True):
-            path = report_path(reports_dir, result.name)
-            atomic.write_json_compact(path, document)
-            written.append(path)
-        written += self.export_queue(reports_dir)
-        if root is not None:
-            written += self.write_history(reports_dir, root)
-        if documents:
-            written += self.write_html(reports_dir, documents, created)
-        return written
-
-    def write_html(self, reports_dir: Path, documents: list[dict[str, Any]], created: str) -> list[Path]:
-        """``reports/report.html``: one page for every suite of the run, trends from the history."""
-        from .options import HISTORY_DIRNAME, HTML_REPORT_NAME
-        from .reports.html_report import history_for, write_html
-
-        try:
-            history = history_for(reports_dir / HISTORY_DIRNAME, documents)
-        except (OSError, HarnessError) as err:  # trends are a nicety; the page is not
-            self.report_problems.append(f"run history not read for the HTML trends: {err}")
-            history = {}
-        return [write_html(reports_dir / HTML_REPORT_NAME, documents, created=created, history=history)]
-
-    def write_history(self, reports_dir: Path, root: Path) -> list[Path]:
-        """Append this run's figures to ``reports/history/`` (one Parquet file)."""
-        from .history import append_run, new_context, run_rows
-        from .options import HISTORY_DIRNAME
-
-        results = self.suite_results()
-        if not results:
-            return []
-        context = new_context(root)
-        try:
-            path = append_run(reports_dir / HISTORY_DIRNAME, run_rows(results, context), context)
-        except (OSError, HarnessError) as err:  # history must not cost the run its verdicts
-            self.report_problems.append(f"run history not written: {err}")
-            return []
-        return [path] if path is not None else []
-
-    def write_markdown(self, path: Path | None, step_summary: Path | None) -> list[Path]:
-        """The Markdown summary to ``path`` (atomically) and appended to GitHub's step summary."""
-        from .io import atomic
-        from .reports.markdown import render_markdown
-
-        results = self.suite_results()
-        if not results:
-            return []
-        text = render_markdown(results)
-        written = []
-        if path is not None:
-            atomic.write_text(path, text)
-            written.append(path)
-        if step_summary is not None:
-            try:
-                with step_summary.open("a", encoding="utf-8") as handle:  # GitHub's file: appended, as it asks
-                    handle.write(text + "\n")
-            except OSError as err:
-                self.report_problems.append(f"GITHUB_STEP_SUMMARY not written: {err}")
-        return written
-
-    def bless_baselines(self) -> list[Path]:
-        """Write each suite's baseline from the pipelines that ran (``--harness-bless``)."""
-        from .baselines import bless
-
-        written = []
-        for name, suite in sorted(self.suites.items()):
-            results = {p: r for p in suite.spec.pipelines if (r := self.results.get((name, p))) is not None}
-            if not results:
-                continue
-            info = gold_info(suite.gold)
-            gold = {"ref": info.ref, "name": info.name, "version": info.version, "sha256": info.sha256, "task": info.task}
-            try:
-                written.append(bless(suite.baseline_path, suite=name, gold=gold, task=info.task,
-                                     examples=suite.eval_examples(), results=results,
-                                     all_pipelines=list(suite.spec.pipelines)))
-            except HarnessError as err:
-                self.report_problems.append(f"baseline not blessed: {err}")
-        return written
 
     # -- xdist: workers export, the controller merges -------------------------------
 

@@ -1,0 +1,166 @@
+"""What a run writes, from one session's results: JSON per suite, the correction queues,
+the run history, the HTML page, the Markdown summary and (when blessing) the baselines.
+
+Each writer takes the results computed once by the caller and returns ``(kind, path)``
+pairs, so the end of the run can say what it wrote. A writer that fails records a
+problem on the session instead of costing the run its other files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import HarnessError
+
+if TYPE_CHECKING:
+    from .core.results import PipelineResult, SuiteResult
+    from .session import HarnessSession
+
+Written = tuple[str, Path]
+
+
+def _answered_outputs(result: PipelineResult) -> tuple[Any, ...]:
+    """A pipeline's outputs with None where it gave no answer (an unparseable or empty LLM
+    answer must not count as agreeing with anything in the queue)."""
+    unanswered = set(result.unanswered)
+    return tuple(None if i in unanswered else output for i, output in enumerate(result.outputs))
+
+
+def export_queue(session: HarnessSession, reports_dir: Path) -> list[Written]:
+    """Write each suite's failing eval cases (and failing behavioural cases) to
+    ``reports/queue/<suite>.jsonl``.
+
+    Only when the suite's distilled pipeline and (if it has one) its LLM both ran:
+    with one missing the categories would be wrong, so nothing is written.
+    """
+    from .loop import queue
+    from .loop.records import behaviour_records, eval_records
+
+    written: list[Written] = []
+    for name, suite in sorted(session.suites.items()):
+        distilled, llm = suite.spec.distilled, suite.spec.llm
+        if distilled is None or (name, distilled.name) not in session.results:
+            continue
+        if llm is not None and (name, llm.name) not in session.results:
+            continue
+        outputs = {p: _answered_outputs(r) for p in suite.spec.pipelines if (r := session.results.get((name, p))) is not None}
+        compared = session.baseline_comparisons.get((name, distilled.name))
+        regressed = {f.input_hash for f in compared.broken} if compared is not None else set()
+        fresh = eval_records(suite=name, task=suite.gold.task, examples=suite.eval_examples(),
+                             outputs=outputs, distilled=distilled.name, llm=llm.name if llm else None,
+                             threshold=suite.spec.threshold, regressed=regressed)
+        path = queue.queue_path(reports_dir, name)
+        try:
+            queue.update(path, fresh, scope="eval", dataset=suite.gold.name)
+            ran = [b for (s, _, _), b in session.behaviour.items() if s == name and not b.skipped]
+            if ran:  # also when nothing failed: cases that pass now are resolved
+                queue.update(path, behaviour_records(name, suite.gold.task, ran), scope="behaviour",
+                             dataset=suite.gold.name)
+        except HarnessError as err:  # a bad queue file must not cost the run its other reports
+            session.report_problems.append(f"correction queue not updated: {err}")
+            continue
+        written.append(("queue", path))
+    return written
+
+
+def write_reports(session: HarnessSession, results: list[SuiteResult], reports_dir: Path,
+                  root: Path | None = None) -> list[Written]:
+    """The JSON results of every suite, the correction queues, the run history (when
+    ``root`` is given: the git work tree to record) and the HTML page.
+
+    The HTML page embeds the very documents written as JSON (built once here)."""
+    from . import __version__
+    from .io import atomic
+    from .io.clock import now_iso
+    from .reports.json_report import report_path, suite_to_dict
+
+    created = now_iso()
+    documents = [suite_to_dict(result, created=created, harness_version=__version__) for result in results]
+    written: list[Written] = []
+    for result, document in zip(results, documents, strict=True):
+        path = report_path(reports_dir, result.name)
+        atomic.write_json_compact(path, document)
+        written.append(("results", path))
+    written += export_queue(session, reports_dir)
+    if root is not None:
+        written += write_history(session, results, reports_dir, root)
+    if documents:
+        written += write_html(session, reports_dir, documents, created)
+    return written
+
+
+def write_html(session: HarnessSession, reports_dir: Path, documents: list[dict[str, Any]], created: str) -> list[Written]:
+    """``reports/report.html``: one page for every suite of the run, trends from the history."""
+    from .options import HISTORY_DIRNAME, HTML_REPORT_NAME
+    from .reports.html_report import history_for
+    from .reports.html_report import write_html as write_page
+
+    try:
+        history = history_for(reports_dir / HISTORY_DIRNAME, documents)
+    except (OSError, HarnessError) as err:  # trends are a nicety; the page is not
+        session.report_problems.append(f"run history not read for the HTML trends: {err}")
+        history = {}
+    page = write_page(reports_dir / HTML_REPORT_NAME, documents, created=created, history=history)
+    return [("report (open in a browser)", page)]
+
+
+def write_history(session: HarnessSession, results: list[SuiteResult], reports_dir: Path, root: Path) -> list[Written]:
+    """Append this run's figures to ``reports/history/`` (one Parquet file)."""
+    from .history import append_run, new_context, run_rows
+    from .options import HISTORY_DIRNAME
+
+    if not results:
+        return []
+    context = new_context(root)
+    try:
+        path = append_run(reports_dir / HISTORY_DIRNAME, run_rows(results, context), context)
+    except (OSError, HarnessError) as err:  # history must not cost the run its verdicts
+        session.report_problems.append(f"run history not written: {err}")
+        return []
+    return [("history", path)] if path is not None else []
+
+
+def write_markdown(session: HarnessSession, results: list[SuiteResult], path: Path | None,
+                   step_summary: Path | None) -> list[Written]:
+    """The Markdown summary to ``path`` (atomically) and appended to GitHub's step summary."""
+    from .io import atomic
+    from .reports.markdown import render_markdown
+
+    if not results:
+        return []
+    text = render_markdown(results)
+    written: list[Written] = []
+    if path is not None:
+        atomic.write_text(path, text)
+        written.append(("summary", path))
+    if step_summary is not None:
+        try:
+            with step_summary.open("a", encoding="utf-8") as handle:  # GitHub's file: appended, as it asks
+                handle.write(text + "\n")
+        except OSError as err:
+            session.report_problems.append(f"GITHUB_STEP_SUMMARY not written: {err}")
+    return written
+
+
+def bless_baselines(session: HarnessSession) -> list[Written]:
+    """Write each suite's baseline from the pipelines that ran (``--harness-bless``, ``harness bless``)."""
+    from .baselines import bless
+    from .evaluate import gold_info
+
+    written: list[Written] = []
+    for name, suite in sorted(session.suites.items()):
+        if name in session.test_suites:  # evaluations made in Python tests have no suite file to bless
+            continue
+        results = {p: r for p in suite.spec.pipelines if (r := session.results.get((name, p))) is not None}
+        if not results:
+            continue
+        info = gold_info(suite.gold)
+        gold = {"ref": info.ref, "name": info.name, "version": info.version, "sha256": info.sha256, "task": info.task}
+        try:
+            written.append(("blessed", bless(suite.baseline_path, suite=name, gold=gold, task=info.task,
+                                             examples=suite.eval_examples(), results=results,
+                                             all_pipelines=list(suite.spec.pipelines))))
+        except HarnessError as err:
+            session.report_problems.append(f"baseline not blessed: {err}")
+    return written
