@@ -3,7 +3,7 @@ the assertion helpers and must_pass in suite files."""
 
 from __future__ import annotations
 
-import json
+import re
 from pathlib import Path
 
 import pytest
@@ -53,7 +53,8 @@ def test_fixtures_marker_and_helpers_from_a_users_project(project: pytest.Pytest
     assert "F of label Dish = " in out and "(95% CI [" in out and "fails >= 0.990" in out
     assert "failing eval example(s), e.g. input hashes" in out
     # A failing example shows gold vs predicted as a diff.
-    assert "(- gold only, + predicted only):" in out and ("\n- '" in out or "\nE       - '" in out or "- '" in out)
+    assert "(- gold only, + predicted only):" in out
+    assert re.search(r"^E?\s*[-+] '[^']+' [A-Za-z_]+ \[\d+:\d+\]$", out, re.MULTILINE)  # a diff line
     # The evaluations made in tests join the reports like a suite's.
     report = read_json(project.path / "reports" / "tests_mini-restaurant_v1.json")
     assert report["suite"]["name"] == "tests:mini-restaurant@v1"
@@ -68,17 +69,20 @@ def test_fixture_evaluations_survive_xdist(project: pytest.Pytester, ner_model: 
     assert report["pipelines"][ner_model.stem]["eval_examples"] > 0
 
 
-def test_must_pass_makes_one_item_per_example_with_a_diff(project: pytest.Pytester, ner_model: Path,
-                                                          mini_gold_dir: Path) -> None:
-    eval_lines = (mini_gold_dir / "mini-restaurant" / "v1" / "eval.jsonl").read_text().splitlines()[:6]
-    hashes = [json.loads(line)["_input_hash"] for line in eval_lines]
+def test_must_pass_makes_one_item_per_example_with_a_diff(project: pytest.Pytester, ner_model: Path) -> None:
+    write_suite(project, ner_model, gates="f_min = 0.0\n")
+    assert project.runpytest("suites").ret == 0
+    report = read_json(project.path / "reports" / "mini-ner.json")
+    wrong = {h for label in report["pipelines"]["distilled"]["labels"].values()
+             for h in (*label["fp_examples"], *label["fn_examples"])}
+    right = [item["input_hash"] for item in report["examples"]["items"] if item["input_hash"] not in wrong]
+    hashes = [sorted(wrong)[0], right[0]]  # one the model gets wrong, one it gets right
     write_suite(project, ner_model, gates=f"f_min = 0.0\nmust_pass = {hashes}\n")
     result = project.runpytest("suites", "-v", "-k", "must_pass")
-    outcomes = result.parseoutcomes()
-    assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == len(hashes)
-    result.stdout.fnmatch_lines([f"*distilled::must_pass?{hashes[0]}? *"])
-    if outcomes.get("failed"):
-        assert "is wrong (- gold only, + predicted only):" in result.stdout.str()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([f"*distilled::must_pass?{hashes[0]}? FAILED*", f"*distilled::must_pass?{hashes[1]}? PASSED*"])
+    assert f"must-pass example {hashes[0]} " in result.stdout.str()
+    assert "is wrong (- gold only, + predicted only):" in result.stdout.str()
 
     write_suite(project, ner_model, gates="must_pass = [12345]\n")
     bad = project.runpytest("suites")
