@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__, api, options
+from . import __version__, api, heap, options
 from .core.stats import format_interval
 from .core.text import printable
 from .errors import GoldIntegrityError, HarnessError
@@ -516,6 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``harness`` console script."""
     args = build_parser().parse_args(argv)
+    heap.own_process()  # a short-lived process of ours: freeze spaCy's heap once loaded (see harness/heap.py)
     try:
         return int(args.func(args))
     except GoldIntegrityError as err:

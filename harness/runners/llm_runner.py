@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..core.results import LLMStats
 from ..core.stats import percentile_or_none
 from ..errors import InputError, PipelineError
+from ..heap import long_lived
 from .base import Prediction, RunOutput
 from .identity import files_identity
 from .timing import predict_timed
@@ -51,11 +52,12 @@ def _prepare(config: Any, base: Path, mode: str | None) -> None:
 
 def build_llm_pipeline(config_path: str | Path, *, mode: str | None = None) -> Any:
     """Assemble a spacy-llm pipeline; errors name the config file and the failing key."""
-    from confection import ConfigValidationError
-    from spacy.util import load_config
-    from spacy_llm.util import assemble_from_config
+    with long_lived():  # spaCy and spacy-llm: what this process keeps until it exits
+        from confection import ConfigValidationError
+        from spacy.util import load_config
+        from spacy_llm.util import assemble_from_config
 
-    from ..llm import registry  # noqa: F401  (registers the harness model blocks)
+        from ..llm import registry  # noqa: F401  (registers the harness model blocks)
 
     config_path = Path(config_path)
     if not config_path.exists():

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import PipelineError
+from ..heap import freeze_so_far, long_lived
 from ..io.hashing import changed_files
 from .base import RunOutput
 from .identity import spacy_identity
@@ -39,12 +40,14 @@ def resolve_pipeline_path(path_or_name: str | Path) -> Path:
 
 def load_pipeline(path_or_name: str | Path) -> Language:
     """``spacy.load`` with a clear error for a missing or broken pipeline."""
-    import spacy
-
     path = resolve_pipeline_path(path_or_name)
     recorded = read_meta(path).get("harness", {}).get("files")
     try:
-        return spacy.load(path)
+        with long_lived():
+            import spacy
+
+            freeze_so_far()  # spaCy's import is most of the heap; loading switches collection back on
+            return spacy.load(path)
     except Exception as err:  # spaCy raises many types; the user needs the path and the file.
         changed = changed_files(path, recorded, exclude=["meta.json"]) if isinstance(recorded, dict) else []
         hint = f"; files changed since training: {', '.join(changed)}" if changed else ""

@@ -105,6 +105,19 @@ def test_eval_prints_tables_and_writes_json(tmp_path: Path, mini_gold_dir: Path,
     assert pipeline["bootstrap"]["resamples"] == 100
 
 
+def test_a_cli_process_freezes_its_heap_once_the_pipeline_is_loaded(tmp_path: Path, mini_gold_dir: Path,
+                                                                    textcat_model: Path) -> None:
+    # In-process through cli.main so the collector's state can be read after the command.
+    code = ("import gc, sys; from harness import cli; before = gc.get_freeze_count(); rc = cli.main(sys.argv[1:]); "
+            "print('frozen', before, gc.get_freeze_count(), gc.isenabled(), rc)")
+    out = subprocess.run([sys.executable, "-c", code, "eval", "--gold", "mini-cooking@v1", "--pipeline", str(textcat_model),
+                          "--gold-dir", str(mini_gold_dir), "--resamples", "50"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=True).stdout
+    before, after, enabled, rc = out.strip().splitlines()[-1].split()[1:]
+    # spaCy's import and the model: ~90,000 tracked objects, frozen; the collector is back on.
+    assert before == "0" and int(after) > 50_000 and enabled == "True" and rc == "0"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -66,6 +66,16 @@ def test_failing_gate_reports_measured_threshold_and_ci(project: pytest.Pytester
     assert report["passed"] is False
 
 
+def test_the_plugin_leaves_the_collector_of_the_pytest_process_alone(project: pytest.Pytester) -> None:
+    # Only the CLI freezes its heap (harness/heap.py): pytest is the user's process.
+    project.makeconftest("import gc\n\ndef pytest_unconfigure(config):\n"
+                         "    open('collector.txt', 'w').write(f'{gc.get_freeze_count()} {gc.isenabled()}')\n")
+    result = project.runpytest_subprocess("suites")
+    assert result.ret == 0, result.stdout.str()
+    assert "Overview" in result.stdout.str()  # the suite did load and run the spaCy pipeline
+    assert (project.path / "collector.txt").read_text() == "0 True"
+
+
 def test_k_and_x_select_and_stop(project: pytest.Pytester, ner_model: Path) -> None:
     result = project.runpytest("suites", "-k", "Location")
     result.assert_outcomes(passed=1)
