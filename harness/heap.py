@@ -1,5 +1,5 @@
-"""The long-lived heap of a process the harness owns: spaCy's import and the first
-loaded pipeline, built with the cyclic garbage collector paused and then frozen.
+"""The long-lived heap of a process the harness owns: spaCy's import (and the pipeline
+when a load comes first), built with the cyclic garbage collector paused, then frozen.
 
 Why: importing spaCy (with spacy-llm and the language data it pulls in) and loading a
 pipeline create ~90,000 tracked objects that live until the process exits. CPython's
@@ -14,8 +14,9 @@ as the process (measured: +0.5 MB peak RSS).
 
 Only the CLI opts in (:func:`own_process`): the pytest plugin runs inside the user's
 process and leaves its collector alone, and so does anyone importing ``harness.api``.
-Only the first load is frozen: a later pipeline (``harness loop`` trains and loads
-several) may become garbage, and frozen garbage would never be freed.
+Only the first block freezes, and the first one comes before any model exists (a load,
+or training's spaCy import): a later pipeline (``harness loop`` trains and loads several)
+may become garbage, and frozen garbage would never be freed.
 """
 
 from __future__ import annotations

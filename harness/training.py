@@ -29,6 +29,7 @@ from .environment import environment
 from .errors import InputError
 from .gold.records import GoldExample
 from .gold.store import GoldVersion, split_key
+from .heap import long_lived
 from .io import atomic
 from .io.hashing import changed_files, tree_hashes
 from .options import CHECKPOINTS, DEFAULT_CHECKPOINT, DEFAULT_TRAIN_SEED
@@ -225,6 +226,8 @@ def train(
     if checkpoint not in CHECKPOINTS:
         raise InputError(f"unknown checkpoint {checkpoint!r}; expected one of {', '.join(CHECKPOINTS)}", field="checkpoint")
     config_text = config_path.read_text(encoding="utf-8")
+    with long_lived():  # a CLI process freezes spaCy's import here, before any model (or its garbage) exists
+        import spacy  # noqa: F401
     digest = inputs_sha256(gold, config_text, max_steps, seed, checkpoint)
     reused = None if force else _reusable(output, digest)
     if reused is not None:
