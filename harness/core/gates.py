@@ -183,6 +183,14 @@ class BaselineGate(Gate):
     def _judge(self, result: PipelineResult, baseline: BaselineComparison) -> Verdict:
         raise NotImplementedError
 
+    def _relative_verdict(self, result: PipelineResult, measured: float, shown_change: float, now: str, then: str,
+                          allowed: str, *, baseline: float, delta: float, skipped: str | None = None) -> Verdict:
+        """Speed and size: a relative change against the baseline's figure, passing up to the threshold."""
+        message = (f"{result.name}: {now} vs baseline {then} ({shown_change:+.1%}); "
+                   f"{'within' if measured <= self.threshold else 'beyond'} the allowed {allowed} of {self.threshold:.0%}")
+        return self._verdict(measured <= self.threshold and skipped is None, measured, None, message,
+                             baseline=baseline, delta=delta, skipped=skipped)
+
 
 def _coverage_note(baseline: BaselineComparison) -> str:
     if baseline.compared == baseline.eval_examples:
@@ -253,14 +261,12 @@ class SpeedRegressionGate(BaselineGate):
         if not then or then != then or now != now:
             return self._verdict(False, float("nan"), None, f"{result.name}: no speed to compare",
                                  skipped=f"{result.name}: no measured speed in this run or the baseline")
+        skipped = None if baseline.same_machine else (
+            f"{result.name}: the baseline's speed was measured on another machine; "
+            "speed is only compared on the same machine fingerprint")
         drop = 1.0 - now / then
-        message = (f"{result.name}: {now:,.0f} words/s vs baseline {then:,.0f} ({-drop:+.1%}); "
-                   f"{'within' if drop <= self.threshold else 'beyond'} the allowed drop of {self.threshold:.0%}")
-        if not baseline.same_machine:
-            return self._verdict(False, drop, None, message, baseline=then, delta=now - then,
-                                 skipped=f"{result.name}: the baseline's speed was measured on another machine; "
-                                         "speed is only compared on the same machine fingerprint")
-        return self._verdict(drop <= self.threshold, drop, None, message, baseline=then, delta=now - then)
+        return self._relative_verdict(result, drop, -drop, f"{now:,.0f} words/s", f"{then:,.0f}", "drop",
+                                      baseline=then, delta=now - then, skipped=skipped)
 
 
 @dataclass(frozen=True)
@@ -281,10 +287,8 @@ class SizeRegressionGate(BaselineGate):
             return self._verdict(False, float("nan"), None, f"{result.name}: no size to compare",
                                  skipped=f"{result.name}: no known size in this run or the baseline")
         growth = now / then - 1.0
-        message = (f"{result.name}: {now:,} bytes vs baseline {then:,} ({growth:+.1%}); "
-                   f"{'within' if growth <= self.threshold else 'beyond'} the allowed growth of {self.threshold:.0%}")
-        return self._verdict(growth <= self.threshold, growth, None, message, baseline=float(then),
-                             delta=float(now - then))
+        return self._relative_verdict(result, growth, growth, f"{now:,} bytes", f"{then:,}", "growth",
+                                      baseline=float(then), delta=float(now - then))
 
 
 def annotation_diff(gold: object, predicted: object, text: str, threshold: float = 0.5) -> str:

@@ -152,6 +152,9 @@ def test_speed_compared_on_the_same_machine_only_and_size_everywhere() -> None:
     size = SizeRegressionGate("distilled", 0.1).judge_baseline(slow, elsewhere, None)
     assert not size.passed and size.measured == pytest.approx(0.2)
     assert SizeRegressionGate("distilled", 0.25).judge_baseline(slow, elsewhere, None).passed
+    assert speed.message == "distilled: 5,000 words/s vs baseline 10,000 (-50.0%); beyond the allowed drop of 20%"
+    assert size.message == "distilled: 1,200,000 bytes vs baseline 1,000,000 (+20.0%); beyond the allowed growth of 10%"
+    assert (speed.baseline, speed.delta, size.baseline, size.delta) == (10_000, -5_000, 1_000_000, 200_000)
 
 
 # -- the file -----------------------------------------------------------------------
