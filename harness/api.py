@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -283,21 +283,29 @@ def retrain_and_compare(suite: str, *, pipeline: str | None = None, output: str 
 
 @dataclass(frozen=True)
 class BlessSummary:
-    """What ``harness bless`` wrote: the file and, per blessed pipeline, its micro F and model sha256."""
+    """What ``harness bless`` wrote: the file and, per blessed pipeline, its micro F and model
+    sha256, and the replicates' micro F (empty: none trained, eval-sample noise only)."""
 
     path: Path
     pipelines: dict[str, tuple[float, str | None]]
     errors: dict[str, str]
+    replicates: dict[str, list[float]] = field(default_factory=dict)
 
 
 def bless(suite_path: str, *, pipelines: Sequence[str] | None = None, llm_mode: str | None = None,
-          resamples: int | None = None, seed: int | None = None) -> BlessSummary:
+          resamples: int | None = None, seed: int | None = None, replicates: int | None = None,
+          workers: int | None = None, progress: Callable[[str, int, int], None] | None = None) -> BlessSummary:
     """Evaluate a suite's pipelines (or only ``pipelines``) and write ``baselines/<suite>.json``.
 
-    A pipeline that fails to run is not blessed (its error is returned); the others
-    are. Blessing nothing is an error.
+    A pipeline the harness can retrain (a spaCy pipeline with a ``train`` table) is
+    retrained ``replicates`` more times with other seeds (default: the train table's
+    ``replicates``, else 5), in parallel on ``workers`` processes; their predictions go
+    into the baseline as the measure of training noise. ``progress(pipeline, done,
+    total)`` is called as replicates finish. A pipeline that fails to run is not
+    blessed (its error is returned); the others are. Blessing nothing is an error.
     """
     from .options import EvalSettings
+    from .replicates import can_replicate, check_configuration, jobs_for, run_jobs
     from .session import HarnessSession, load_suite
 
     suite = load_suite(suite_path)
@@ -314,14 +322,124 @@ def bless(suite_path: str, *, pipelines: Sequence[str] | None = None, llm_mode: 
             session.pipeline_result(suite.spec.name, name)
         except HarnessError as err:
             errors[name] = str(err)
+    from .baselines import Replicate, configuration
     from .outputs import bless_baselines
 
-    written = [path for _, path in bless_baselines(session)]
+    trained: dict[str, Sequence[Replicate]] = {}
+    for name in chosen:
+        spec = suite.spec.pipelines[name]
+        result = session.results.get((suite.spec.name, name))
+        if result is None or not can_replicate(spec):
+            continue
+        assert spec.train is not None
+        n = replicates if replicates is not None else spec.train.replicates
+        jobs = jobs_for(spec, gold_dir=suite.spec.gold_dir, gold_ref=str(suite.spec.gold), n=n,
+                        threshold=suite.spec.threshold)
+        done = 0
+
+        def finished(_: Replicate, name: str = name, total: int = len(jobs)) -> None:
+            nonlocal done
+            done += 1
+            if progress is not None:
+                progress(name, done, total)
+
+        if progress is not None and jobs:
+            progress(name, 0, len(jobs))
+        made = run_jobs(jobs, workers=workers, on_done=finished)
+        check_configuration(configuration(result.identity), made, pipeline=name, model_path=spec.path,
+                            suite_file=suite_path)
+        trained[name] = made
+    written = [path for _, path in bless_baselines(session, replicates={suite.spec.name: trained})]
     if not written:
         raise HarnessError("; ".join([*session.report_problems, *(f"{k}: {v}" for k, v in errors.items())])
                            or "nothing blessed")
     results = {p: session.results[(suite.spec.name, p)] for p in chosen if (suite.spec.name, p) in session.results}
-    return BlessSummary(written[0], {p: (r.scores.micro.f, r.identity.get("sha256")) for p, r in results.items()}, errors)
+    return BlessSummary(written[0], {p: (r.scores.micro.f, r.identity.get("sha256")) for p, r in results.items()}, errors,
+                        {p: [r.micro_f for r in made] for p, made in trained.items()})
+
+
+@dataclass(frozen=True)
+class NoiseRow:
+    """One scope (micro or a label) of a pipeline's blessed configuration: F over its models
+    and the smallest drop its no_regression gate can tell from noise."""
+
+    scope: str
+    support: int
+    mean_f: float
+    sd: float | None
+    low: float
+    high: float
+    min_detectable: float
+    max_drop: float | None  # the gate's, if the pipeline has a no_regression gate on this scope
+    sources: str
+
+
+@dataclass(frozen=True)
+class NoiseReport:
+    """``harness noise``: per pipeline, the blessed model and its replicates."""
+
+    suite: str
+    baseline: Path
+    confidence: float
+    pipelines: dict[str, list[NoiseRow]]
+    models: dict[str, list[tuple[str, float]]]  # pipeline -> (seed or "blessed", micro F)
+    machines: dict[str, str]  # pipeline -> machine the replicates were trained on
+
+
+def noise(suite_path: str, *, resamples: int | None = None, seed: int | None = None) -> NoiseReport:
+    """Training and eval-sample noise of each pipeline's blessed configuration, from its
+    baseline alone (no model is run): mean, SD and range of F over the blessed model and
+    its replicates, and each regression gate's minimum detectable drop."""
+    from .baselines import example_digests
+    from .core.noise import f_scores, leave_one_out_se, min_detectable_drop, sources
+    from .core.gates import NoRegressionGate
+    from .evaluate import count_outputs
+    from .options import CONFIDENCE, EvalSettings
+    from .session import load_suite
+
+    suite = load_suite(suite_path)
+    baseline, problem = suite.baseline()
+    if baseline is None:
+        raise HarnessError(problem or "no baseline")
+    settings = EvalSettings(resamples=resamples, seed=seed)
+    n_resamples, boot_seed = settings.resamples_for(suite.spec.resamples), settings.seed_for(suite.spec.seed)
+    examples = suite.eval_examples()
+    digests = example_digests(examples)
+    task, labels, threshold = suite.gold.task, suite.gold.labels, suite.spec.threshold
+    compared = [e for e in examples if baseline.context.gold_digests.get(e.input_hash) == digests[e.input_hash]]
+    gates = {(g.pipeline, g.label or "micro"): g for g in suite.gates if isinstance(g, NoRegressionGate)}
+    rows: dict[str, list[NoiseRow]] = {}
+    models: dict[str, list[tuple[str, float]]] = {}
+    machines: dict[str, str] = {}
+    for name, entry in baseline.pipelines.items():
+        predictions = [entry.predictions, *(p for _, p in sorted(entry.replicates.items()))]
+        usable = [p for p in predictions if all(e.input_hash in p for e in compared)]
+        if not compared or not usable:
+            continue
+        counts = [count_outputs(task, compared, [p[e.input_hash] for e in compared], labels, threshold=threshold)
+                  for p in usable]
+        family = next((len(g.family) for (p, _), g in gates.items() if p == name), 1)
+        if len(counts) > 1:
+            spread = leave_one_out_se(counts, len(compared), resamples=n_resamples, seed=boot_seed, confidence=CONFIDENCE)
+        else:
+            spread = {}
+        points = [f_scores(c, labels) for c in counts]
+        scopes = [("micro", sum(c.support for c in counts[0].values()), [p[1] for p in points])]
+        scopes += [(label, counts[0][label].support if label in counts[0] else 0, [p[0][j] for p in points])
+                   for j, label in enumerate(labels)]
+        out = []
+        for scope, support, values in scopes:
+            se, sd = spread.get(scope, (float("nan"), None))
+            gate = gates.get((name, scope))
+            out.append(NoiseRow(scope, support, sum(values) / len(values), sd, min(values), max(values),
+                                min_detectable_drop(se, family, CONFIDENCE) if se == se else float("nan"),
+                                -gate.threshold if gate is not None else None, sources(len(counts))))
+        rows[name] = out
+        seeds = ["blessed", *(str(s) for s, p in sorted(entry.replicates.items()) if p in usable)]
+        models[name] = list(zip(seeds, [p[1] for p in points], strict=True))
+        replicate_block = (baseline.document.get("pipelines", {}).get(name, {}).get("replicates") or {})
+        machines[name] = str((replicate_block.get("machine") or {}).get("description", ""))
+    return NoiseReport(suite.spec.name, baseline.path, CONFIDENCE, rows, models, machines)
 
 
 def _suite_name_and_baseline(suite: str, baselines_dir: str | None) -> tuple[str, dict[str, str]]:

@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,42 @@ def _prediction(task: str, value: Output) -> Any:
     return {str(k): float(v) for k, v in sorted(value.items())}  # type: ignore[union-attr]
 
 
+@dataclass(frozen=True)
+class Replicate:
+    """A model retrained from the blessed pipeline's data and config with another seed,
+    evaluated on the same eval split (``outputs`` follow ``example_ids``)."""
+
+    seed: int
+    sha256: str
+    example_ids: tuple[int, ...]
+    outputs: tuple[Output, ...]
+    micro_f: float
+    configuration: Mapping[str, Any] = field(default_factory=dict)  # see configuration()
+
+
+#: The training record fields that make two models "the same configuration" (all but the seed).
+CONFIGURATION_FIELDS = ("gold_sha256", "config_sha256", "max_steps", "checkpoint")
+
+
+def configuration(identity: Mapping[str, Any]) -> dict[str, Any]:
+    """What a spaCy model was trained from, but its seed ({} when the harness did not train it)."""
+    training = (identity.get("meta") or {}).get("training") or {}
+    return {k: training.get(k) for k in CONFIGURATION_FIELDS} if training.get("config_sha256") else {}
+
+
+def replicates_entry(task: str, identity: Mapping[str, Any], replicates: Sequence[Replicate]) -> dict[str, Any]:
+    """The ``replicates`` block of a pipeline's entry: the configuration they share with the
+    blessed model, the machine that trained them, and each one's seed, sha256 and predictions."""
+    return {
+        "configuration": configuration(identity),
+        "machine": {"fingerprint": machine_fingerprint(), "description": machine_description()},
+        "models": {str(r.seed): {"seed": r.seed, "sha256": r.sha256, "micro_f": r.micro_f,
+                                 "predictions": {str(h): _prediction(task, o)
+                                                 for h, o in zip(r.example_ids, r.outputs, strict=True)}}
+                   for r in replicates},
+    }
+
+
 def pipeline_entry(result: PipelineResult) -> dict[str, Any]:
     """What a baseline keeps of one pipeline's result."""
     scores = result.scores
@@ -121,21 +157,27 @@ def bless(
     examples: Sequence[GoldExample],
     results: Mapping[str, PipelineResult],
     all_pipelines: Sequence[str],
+    replicates: Mapping[str, Sequence[Replicate]] | None = None,
 ) -> Path:
     """Write (or update) the baseline at ``path`` with ``results``.
 
     Pipelines not in ``results`` keep their blessed entry when the existing baseline
     was made on the same gold; on another gold every pipeline of the suite
     (``all_pipelines``) must be blessed together, or the file would mix two golds.
+    ``replicates`` (pipeline -> models retrained with other seeds) replaces a
+    pipeline's replicates; a pipeline not named there keeps the replicates it had
+    when they were trained from the same configuration (data, config, steps,
+    checkpoint) as the model blessed now, and loses them otherwise.
     """
     path = Path(path)
     if not results:
         raise InputError("nothing to bless: no pipeline of the suite produced a result", path=path)
     with directory_lock(path.parent):
         kept: dict[str, Any] = {}
+        existing: dict[str, Any] = {}
         if path.exists():
             try:
-                existing = load(path).document
+                existing = dict(load(path).document)
             except InputError as err:
                 if not _is_ours(path):
                     raise InputError("exists and is not a harness baseline; refusing to replace it (move it away "
@@ -150,6 +192,20 @@ def bless(
                     raise InputError(f"the baseline was blessed on gold {existing.get('gold', {}).get('ref')}, not "
                                      f"{gold['ref']}; bless every pipeline together (missing: {', '.join(unblessed)})",
                                      path=path)
+        previous = existing.get("pipelines", {}) if existing else {}
+        entries = {}
+        for name, result in results.items():
+            entry = pipeline_entry(result)
+            if replicates is not None and name in replicates:
+                if replicates[name]:
+                    entry["replicates"] = replicates_entry(task, result.identity, replicates[name])
+            else:
+                kept_replicates = (previous.get(name) or {}).get("replicates")
+                if (isinstance(kept_replicates, dict) and configuration(result.identity)
+                        and kept_replicates.get("configuration") == configuration(result.identity)
+                        and existing.get("gold", {}).get("sha256") == gold["sha256"]):
+                    entry["replicates"] = kept_replicates
+            entries[name] = entry
         document: dict[str, Any] = {
             "schema": BASELINE_SCHEMA,
             "suite": suite,
@@ -157,7 +213,7 @@ def bless(
             "harness_version": __version__,
             "gold": dict(gold),
             "examples": {str(h): d for h, d in example_digests(examples).items()},
-            "pipelines": {**kept, **{name: pipeline_entry(r) for name, r in results.items()}},
+            "pipelines": {**kept, **entries},
         }
         document["sha256"] = _content_sha256(document)
         atomic.write_text(path, render(document) + "\n")
@@ -211,6 +267,11 @@ def load(path: str | Path) -> Baseline:
         pipelines = {}
         for name, entry in document["pipelines"].items():
             speed = entry.get("speed") or {}
+            models = (entry.get("replicates") or {}).get("models") or {}
+            replicates = {int(m["seed"]): {int(h): _output(task, v, path, f"pipelines.{name}.replicates.models.{key}."
+                                                                             f"predictions.{h}")
+                                           for h, v in m["predictions"].items()}
+                          for key, m in models.items()}
             pipelines[name] = BaselineEntry(
                 identity=entry.get("identity") or {},
                 predictions={int(h): _output(task, v, path, f"pipelines.{name}.predictions.{h}")
@@ -218,6 +279,7 @@ def load(path: str | Path) -> Baseline:
                 words_per_second=speed.get("words_per_second"),
                 size_bytes=entry.get("size_bytes"),
                 machine=str((entry.get("machine") or {}).get("fingerprint", "")),
+                replicates=replicates,
             )
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise InputError(f"baseline is missing or has a malformed field ({err})", path=path) from None

@@ -29,6 +29,7 @@ examples:
   harness eval --gold restaurant-reviews@v1 --pipeline models/restaurant-ner
   pytest suites/                      # run the suites and their gates (reports/report.html)
   harness bless suites/restaurant.toml   # accept this run as the baseline to compare releases with
+  harness noise suites/restaurant.toml   # training noise of the blessed models, detectable drops per label
   harness history suites/restaurant.toml
 """
 
@@ -137,14 +138,40 @@ def _eval_cli(args: argparse.Namespace) -> int:
 
 
 def _bless_cli(args: argparse.Namespace) -> int:
-    with console.status(f"evaluating {args.suite} to bless it …"):
-        summary = api.bless(args.suite, pipelines=args.pipeline, llm_mode=args.llm_mode)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(pipeline: str, done: int, total: int) -> None:
+            if pipeline not in tasks:
+                tasks[pipeline] = bar.add_task(printable(f"replicates of {pipeline} (training + eval)"), total=total)
+            bar.update(tasks[pipeline], completed=done)
+
+        summary = api.bless(args.suite, pipelines=args.pipeline, llm_mode=args.llm_mode, replicates=args.replicates,
+                            workers=args.workers, progress=progress)
     for name, (f, sha) in summary.pipelines.items():
         console.print(Text(printable(f"blessed {name}: micro F {f:.3f}, model sha256 {(sha or '-')[:12]}")))
+        fs = summary.replicates.get(name)
+        if fs:
+            console.print(Text(printable(f"  {len(fs)} replicates (other seeds): micro F {min(fs):.3f}-{max(fs):.3f}; "
+                                         "their predictions are in the baseline (training noise)")))
+        else:
+            console.print(Text(printable("  no replicates: its regression gates account for eval-sample noise only")))
     for name, error in summary.errors.items():
         console.print(Text("not blessed: ", "red") + Text(printable(f"{name}: {error}")))
     console.print(f"baseline: {summary.path} (commit it; review the diff)")
     return 1 if summary.errors else 0
+
+
+def _noise_cli(args: argparse.Namespace) -> int:
+    from .reports.terminal import noise_tables
+
+    report = api.noise(args.suite, resamples=args.resamples, seed=args.seed)
+    for item in noise_tables(report):
+        console.print(item)
+    return 0
 
 
 HISTORY_COLUMNS = ("time", "pipeline", "git_commit", "git_dirty", "gold", "model_sha256", "blessed", "p", "r", "f",
@@ -416,8 +443,20 @@ def _add_train_eval_commands(commands: Any) -> None:
     p.add_argument("suite", metavar="SUITE.toml", help="suite to bless")
     p.add_argument("--pipeline", action="append", default=None, metavar="NAME",
                    help="bless only this pipeline (repeatable); the others keep their blessed entry")
+    p.add_argument("--replicates", type=options.non_negative_int, default=None, metavar="N",
+                   help="retrain each pipeline that has a [train] table N more times with other seeds and keep their "
+                        f"predictions as its training noise (default: the train table's replicates, "
+                        f"{options.DEFAULT_REPLICATES}; 0: none)")
+    p.add_argument("--workers", type=options.positive_int, default=None, metavar="N",
+                   help="replicates trained side by side (default: one per available core)")
     options.LLM_MODE.add_to(p.add_argument, "--llm-mode")
     p.set_defaults(func=_bless_cli)
+
+    p = commands.add_parser("noise", help="training and eval-sample noise of a suite's blessed models (from its baseline)")
+    p.add_argument("suite", metavar="SUITE.toml", help="suite whose baseline to read")
+    options.RESAMPLES.add_to(p.add_argument, "--resamples")
+    options.SEED.add_to(p.add_argument, "--seed")
+    p.set_defaults(func=_noise_cli)
 
     p = commands.add_parser("history", help="a suite's past runs (reports/history), or `history prune --keep N`")
     p.add_argument("suite", metavar="SUITE", help="suite file or suite name; or `prune`")

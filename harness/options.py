@@ -48,6 +48,9 @@ DEFAULT_GOLD_DIR = "gold"
 DEFAULT_REPORTS_DIR = "reports"
 DEFAULT_SUITE_GLOBS: tuple[str, ...] = ("suites/*.toml", "**/suites/*.toml")
 DEFAULT_TRAIN_SEED = 0
+#: Models retrained with other seeds when a pipeline with a [train] table is blessed
+#: (`harness bless --replicates N`, or `replicates` in the train table): training noise.
+DEFAULT_REPLICATES = 5
 DEFAULT_BASELINES_DIR = "../baselines"  # relative to the suite file, like gold_dir
 DEFAULT_MIN_BASELINE_COVERAGE = 0.8  # share of the eval split a baseline must be comparable on
 HISTORY_DIRNAME = "history"  # under the reports directory
@@ -96,6 +99,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (e.g. replicates, where 0 means none)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value
 
 

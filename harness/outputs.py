@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 from .errors import HarnessError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from .baselines import Replicate
     from .core.results import PipelineResult, SuiteResult
     from .session import HarnessSession
 
@@ -143,8 +146,12 @@ def write_markdown(session: HarnessSession, results: list[SuiteResult], path: Pa
     return written
 
 
-def bless_baselines(session: HarnessSession) -> list[Written]:
-    """Write each suite's baseline from the pipelines that ran (``--harness-bless``, ``harness bless``)."""
+def bless_baselines(session: HarnessSession, replicates: Mapping[str, Mapping[str, Sequence[Replicate]]] | None = None
+                    ) -> list[Written]:
+    """Write each suite's baseline from the pipelines that ran (``--harness-bless``, ``harness bless``).
+
+    ``replicates``: suite -> pipeline -> models retrained with other seeds (``harness bless``);
+    without them a pipeline keeps the replicates of an unchanged configuration."""
     from .baselines import bless
     from .evaluate import gold_info
 
@@ -160,7 +167,8 @@ def bless_baselines(session: HarnessSession) -> list[Written]:
         try:
             written.append(("blessed", bless(suite.baseline_path, suite=name, gold=gold, task=info.task,
                                              examples=suite.eval_examples(), results=results,
-                                             all_pipelines=list(suite.spec.pipelines))))
+                                             all_pipelines=list(suite.spec.pipelines),
+                                             replicates=(replicates or {}).get(name))))
         except HarnessError as err:
             session.report_problems.append(f"baseline not blessed: {err}")
     return written

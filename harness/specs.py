@@ -14,6 +14,7 @@ from .options import (
     DEFAULT_CHECKPOINT,
     DEFAULT_LATENCY_DOCS,
     DEFAULT_MIN_BASELINE_COVERAGE,
+    DEFAULT_REPLICATES,
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
     DEFAULT_THRESHOLD,
@@ -30,6 +31,7 @@ class TrainSpec:
     max_steps: int | None = None
     seed: int = DEFAULT_TRAIN_SEED
     checkpoint: str = DEFAULT_CHECKPOINT  # one of options.CHECKPOINTS
+    replicates: int = DEFAULT_REPLICATES  # retrained with other seeds when blessed (training noise)
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ from .options import (
     DEFAULT_CHECKPOINT,
     DEFAULT_LATENCY_DOCS,
     DEFAULT_MIN_BASELINE_COVERAGE,
+    DEFAULT_REPLICATES,
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
     DEFAULT_THRESHOLD,
@@ -82,6 +83,7 @@ class TrainTable(_Table):
     max_steps: int | None = Field(None, ge=1)
     seed: int = DEFAULT_TRAIN_SEED
     checkpoint: Literal["best", "last"] = DEFAULT_CHECKPOINT  # options.CHECKPOINTS
+    replicates: int = Field(DEFAULT_REPLICATES, ge=0, le=100)  # seeds retrained when blessed (training noise)
 
 
 class PricesTable(_Table):
@@ -226,7 +228,7 @@ def _pipeline_spec(name: str, table: PipelineTable, base: Path, path: Path) -> P
     if table.train is not None:
         t = table.train
         train = TrainSpec(config=(base / t.config).resolve() if t.config else None, max_steps=t.max_steps, seed=t.seed,
-                          checkpoint=t.checkpoint)
+                          checkpoint=t.checkpoint, replicates=t.replicates)
     prices = table.prices.model_dump(exclude_unset=True) if table.prices is not None else {}
     return PipelineSpec(
         name=name, kind=table.kind, path=resolved, train=train, batch_size=table.batch_size,
@@ -381,13 +383,15 @@ def _regression_gates(spec: SuiteSpec, pipeline: str, table: NoRegressionTable |
     """``no_regression``: micro F against the baseline, optionally per label, speed and size."""
     if table is None:
         return []
-    out: list[Gate] = [NoRegressionGate(pipeline, -table.max_drop)]
     for label in table.labels or []:
         if label not in labels:
             raise _err(spec.file, f"gates.{pipeline}.no_regression.labels",
                        f"unknown label {label!r}; gold {spec.gold} has: {', '.join(labels)}")
-    if table.per_label or table.labels:
-        out.extend(NoRegressionGate(pipeline, -table.max_drop, label=label) for label in (table.labels or labels))
+    gated = list(table.labels or labels) if (table.per_label or table.labels) else []
+    # Micro and the per-label gates are one family: their p-values are adjusted together (Holm).
+    family = ("micro", *gated)
+    out: list[Gate] = [NoRegressionGate(pipeline, -table.max_drop, family=family)]
+    out.extend(NoRegressionGate(pipeline, -table.max_drop, label=label, family=family) for label in gated)
     if table.words_per_second_max_drop is not None:
         out.append(SpeedRegressionGate(pipeline, table.words_per_second_max_drop))
     if table.size_max_growth is not None:

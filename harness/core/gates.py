@@ -6,10 +6,12 @@ measure itself; :meth:`Gate.judge` turns a measurement into a :class:`Verdict`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from .results import BaselineComparison, BehaviourCase, BehaviourResult, Comparison, PipelineResult, Verdict
+from ..options import CONFIDENCE
+from .noise import holm, min_detectable_drop
+from .results import BaselineComparison, BehaviourCase, BehaviourResult, Comparison, Difference, PipelineResult, Verdict
 from .stats import format_interval
 from .text import annotation_text
 
@@ -204,11 +206,18 @@ def _coverage_note(baseline: BaselineComparison) -> str:
 
 @dataclass(frozen=True)
 class NoRegressionGate(BaselineGate):
-    """Not worse than the baseline: fails only when F dropped by more than ``max_drop``
-    (``threshold = -max_drop``) *and* the drop is significant (the paired 95% CI of
-    current - baseline lies below 0). Noise alone never fails a release."""
+    """Not worse than the blessed configuration: fails only when F dropped by more than
+    ``max_drop`` (``threshold = -max_drop``) *and* the drop is significant.
+
+    The reference is the mean F of the blessed model and its replicates (models of
+    the same data and config with other seeds), and the drop is judged against
+    eval-sample noise plus, where the baseline has replicates, training noise
+    (:mod:`harness.core.noise`). The F gates of one pipeline (``family``: "micro" and
+    the gated labels) are one family: their p-values are Holm-adjusted, so that a
+    retrain that changes nothing fails any of them at most at 1 - CONFIDENCE."""
 
     label: str | None = None
+    family: tuple[str, ...] = ()  # the scopes of this pipeline's no_regression F gates
     key: ClassVar[str] = "no_regression"
     metric: ClassVar[str] = "no_regression"
 
@@ -224,23 +233,55 @@ class NoRegressionGate(BaselineGate):
                 f"{result.name}: the model is byte-identical to the baseline's (sha256 "
                 f"{str(result.identity.get('sha256', ''))[:12]}) but {baseline.differing_predictions} of "
                 f"{baseline.compared} predictions differ: the pipeline is not deterministic"))
+        scope = self.label or "micro"
+        what = "micro F" if self.label is None else f"F of label {self.label}"
+        if baseline.identical_predictions and not baseline.tests:
+            difference = baseline.comparison.micro if self.label is None else _difference(baseline, self.label)
+            if difference is None:
+                return self._verdict(False, float("nan"), None, f"{result.name}: label {self.label} is not in the comparison")
+            return self._verdict(True, 0.0, (0.0, 0.0), f"{result.name}: {what} {difference.a_f:.3f}: identical to baseline"
+                                 f"{_coverage_note(baseline)}", baseline=difference.b_f, delta=0.0)
         try:
-            difference = (baseline.comparison.micro if self.label is None else baseline.comparison.label(self.label))
+            test = baseline.test(scope)
         except KeyError:
             return self._verdict(False, float("nan"), None, f"{result.name}: label {self.label} is not in the comparison")
-        scope = "micro F" if self.label is None else f"F of label {self.label}"
-        ci = difference.ci
-        dropped = difference.diff < self.threshold
-        significant = not (ci[1] != ci[1]) and ci[1] < 0
-        passed = not (dropped and significant)
-        if passed:
-            why = ("identical to baseline" if baseline.identical_predictions else
-                   "no drop beyond max_drop" if not dropped else "drop not significant")
+        available = {t.scope: t.p_value for t in baseline.tests}
+        family = {s: available[s] for s in (self.family or (scope,)) if s in available}
+        family.setdefault(scope, test.p_value)
+        adjusted = holm(family)[scope]
+        max_drop = -self.threshold
+        dropped = test.diff < self.threshold
+        significant = adjusted < 1.0 - CONFIDENCE
+        passed = baseline.identical_predictions or not (dropped and significant)
+        detectable = min_detectable_drop(test.se, len(family), CONFIDENCE)
+        warning = None
+        if detectable > max_drop:
+            warning = (f"{result.name}: {scope} (support {test.support}): drops under {detectable:.3f} cannot be told "
+                       f"from noise (max_drop {max_drop:.3f}; {test.sources})")
+        if baseline.identical_predictions:
+            why = "identical to baseline"
+        elif passed:
+            why = "no drop beyond max_drop" if not dropped else "drop not significant"
         else:
-            why = f"dropped by more than {-self.threshold:.3f} and significant"
-        message = (f"{result.name}: {scope} {difference.a_f:.3f} vs baseline {difference.b_f:.3f} "
-                   f"({difference.diff:+.3f}, 95% CI {format_interval(ci, signed=True)}): {why}{_coverage_note(baseline)}")
-        return self._verdict(passed, difference.diff, ci, message, baseline=difference.b_f, delta=difference.diff)
+            why = f"dropped by more than {max_drop:.3f} and significant"
+        reference = (f"baseline {test.reference_f:.3f}" if test.models == 1 else
+                     f"blessed configuration {test.reference_f:.3f} (mean of {test.models} models, "
+                     f"{test.reference_range[0]:.3f}-{test.reference_range[1]:.3f})")
+        message = (f"{result.name}: {what} {test.current_f:.3f} vs {reference} "
+                   f"({test.diff:+.3f}, {CONFIDENCE:.0%} CI {format_interval(test.ci, signed=True)}; p {test.p_value:.3g}, "
+                   f"Holm-adjusted {adjusted:.3g} over {len(family)} gate{'s' if len(family) != 1 else ''}; noise: "
+                   f"{test.sources}): {why}{_coverage_note(baseline)}")
+        verdict = self._verdict(passed, test.diff, test.ci, message, baseline=test.reference_f, delta=test.diff)
+        return replace(verdict, p_value=test.p_value, p_adjusted=adjusted, noise=test.sources,
+                       min_detectable=detectable, warning=warning)
+
+
+def _difference(baseline: BaselineComparison, label: str) -> Difference | None:
+    assert baseline.comparison is not None
+    try:
+        return baseline.comparison.label(label)
+    except KeyError:
+        return None
 
 
 @dataclass(frozen=True)

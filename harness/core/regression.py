@@ -13,12 +13,14 @@ label. Newly broken = wrong now and not in the baseline; newly fixed = the rever
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from ..options import CONFIDENCE
 from .compare import paired_differences
 from .metrics import Counts, precision_recall_f
-from .results import BaselineComparison, Comparison, Difference, Flip, Output, PipelineResult
+from .noise import regression_tests
+from .results import BaselineComparison, Comparison, Difference, Flip, Output, PipelineResult, RegressionTest
 
 #: Counts per label of ``outputs`` against the gold of ``positions`` (the caller's scorer).
 CountFunction = Callable[[Sequence[int], Sequence[Output]], Mapping[str, Counts]]
@@ -33,6 +35,10 @@ class BaselineEntry:
     words_per_second: float | None
     size_bytes: int | None
     machine: str
+    # Seed -> predictions of models retrained from the same data and config with other
+    # seeds (``harness bless --replicates N``); empty in older baselines and for
+    # pipelines the harness cannot retrain.
+    replicates: Mapping[int, Mapping[int, Output]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -116,8 +122,17 @@ def compare_with_baseline(
     size_ratio = (current.size_bytes / baseline.size_bytes) if current.size_bytes and baseline.size_bytes else None
     comparison = Comparison(current.name, "baseline", micro, macro, labels, speed_ratio, size_ratio, resamples, seed)
     flips = _flips(current.task, compared, current.example_ids, texts, gold, mine, theirs, now_counts, base_counts)
+    # The blessed configuration: the blessed model and every replicate that has a prediction
+    # for each compared example (one made on another eval split cannot be paired).
+    hashes = [current.example_ids[i] for i in compared]
+    replicates = [count(compared, [preds[h] for h in hashes]) for _, preds in sorted(baseline.replicates.items())
+                  if all(h in preds for h in hashes)]
+    tests: tuple[RegressionTest, ...] = ()
+    if differing or replicates:
+        tests = regression_tests(now_counts, [base_counts, *replicates], len(compared), resamples=resamples, seed=seed,
+                                 confidence=CONFIDENCE)
     return BaselineComparison(**common, comparison=comparison, identical_predictions=differing == 0,  # type: ignore[arg-type]
-                              differing_predictions=differing, flips=flips)
+                              differing_predictions=differing, flips=flips, tests=tests, replicates=len(replicates))
 
 
 def _no_difference(counts: Mapping[str, Counts]) -> tuple[Difference, Difference, tuple[Difference, ...]]:

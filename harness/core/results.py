@@ -151,6 +151,14 @@ class Verdict:
     skipped: str | None = None  # why the gate could not be judged (e.g. speed on another machine)
     baseline: float | None = None  # regression gates: the blessed value ...
     delta: float | None = None  # ... and current minus it
+    # no_regression gates (see harness.core.noise): one-sided p of the drop, Holm-adjusted
+    # over the pipeline's family of F gates, which noise the test includes, the smallest
+    # drop it can tell from that noise, and a warning when max_drop is below it.
+    p_value: float | None = None
+    p_adjusted: float | None = None
+    noise: str | None = None
+    min_detectable: float | None = None
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +217,29 @@ class Flip:
 
 
 @dataclass(frozen=True)
+class RegressionTest:
+    """One scope (micro or a label) of a candidate against the blessed configuration:
+    the mean F of ``models`` reference models (the blessed one and its replicates),
+    the difference, its noise (eval sample, and training when ``models`` > 1) and the
+    one-sided p-value of the drop. See :mod:`harness.core.noise`."""
+
+    scope: str  # "micro" or a label
+    support: int
+    current_f: float
+    reference_f: float  # mean over the reference models
+    blessed_f: float  # the blessed model alone
+    models: int
+    reference_range: tuple[float, float]  # min and max F over the reference models
+    train_sd: float | None  # SD of F over the reference models; None: no replicates
+    se_eval: float
+    se: float  # sqrt(se_eval^2 + train_sd^2 (1 + 1/models))
+    diff: float  # current_f - reference_f
+    ci: tuple[float, float]  # diff +- z * se
+    p_value: float
+    sources: str  # "eval sample only" | "eval sample + training (M models)"
+
+
+@dataclass(frozen=True)
 class BaselineComparison:
     """The current run of one pipeline against its blessed baseline, paired per example.
 
@@ -234,6 +265,16 @@ class BaselineComparison:
     baseline_size_bytes: int | None
     same_machine: bool
     problem: str | None = None  # why the comparison cannot gate (too few comparable examples, ...)
+    # Against the blessed configuration (micro first, then labels); () when the predictions are
+    # identical to the blessed model's and there are no replicates to compare with.
+    tests: tuple[RegressionTest, ...] = ()
+    replicates: int = 0  # replicate models in the baseline (0: eval-sample noise only)
+
+    def test(self, scope: str) -> RegressionTest:
+        for test in self.tests:
+            if test.scope == scope:
+                return test
+        raise KeyError(scope)
 
     @property
     def broken(self) -> tuple[Flip, ...]:

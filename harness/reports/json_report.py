@@ -18,6 +18,7 @@ from ..core.results import (
     LLMStats,
     Output,
     PipelineResult,
+    RegressionTest,
     SuiteResult,
     Verdict,
 )
@@ -119,6 +120,18 @@ def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
         "measured": _num(verdict.measured), "threshold": verdict.threshold, "op": verdict.op,
         "ci": _ci(verdict.ci), "message": verdict.message, "skipped": verdict.skipped,
         "baseline": _num(verdict.baseline), "delta": _num(verdict.delta),
+        "p_value": _num(verdict.p_value), "p_adjusted": _num(verdict.p_adjusted), "noise": verdict.noise,
+        "min_detectable_drop": _num(verdict.min_detectable), "warning": verdict.warning,
+    }
+
+
+def regression_test_to_dict(t: RegressionTest) -> dict[str, Any]:
+    """One scope against the blessed configuration (see harness.core.noise)."""
+    return {
+        "scope": t.scope, "support": t.support, "current_f": t.current_f, "reference_f": t.reference_f,
+        "blessed_f": t.blessed_f, "models": t.models, "reference_range": _ci(t.reference_range),
+        "train_sd": _num(t.train_sd), "se_eval": t.se_eval, "se": t.se, "diff": t.diff, "ci": _ci(t.ci),
+        "p_value": t.p_value, "noise": t.sources,
     }
 
 
@@ -166,6 +179,8 @@ def baseline_to_dict(b: BaselineComparison) -> dict[str, Any]:
         "baseline_words_per_second": _num(b.baseline_words_per_second), "baseline_size_bytes": b.baseline_size_bytes,
         "same_machine": b.same_machine, "newly_broken": len(b.broken), "newly_fixed": len(b.fixed),
         "flips": [flip_to_dict(f) for f in b.flips],
+        "replicates": b.replicates,
+        "tests": [regression_test_to_dict(t) for t in b.tests],
     }
 
 

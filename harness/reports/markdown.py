@@ -49,7 +49,8 @@ def _gate_row(v: Verdict) -> list[str]:
     fmt = ",.0f" if big else ".3f"
     status = "⏭ skip" if v.skipped else "✅ pass" if v.passed else "❌ FAIL"
     return [status, code(f"{v.pipeline}::{v.gate_id}"), _num(v.measured, fmt), f"{v.op} {v.threshold:{fmt}}",
-            format_interval(v.ci) if v.ci else "–", _num(v.baseline, fmt), _num(v.delta, "+" + fmt)]
+            format_interval(v.ci) if v.ci else "–", _num(v.baseline, fmt), _num(v.delta, "+" + fmt),
+            f"{_num(v.p_value, '.3g')} / {_num(v.p_adjusted, '.3g')}" if v.noise else "–", cell(v.noise or "–")]
 
 
 def _distilled_and_llm(result: SuiteResult) -> tuple[PipelineResult | None, PipelineResult | None]:
@@ -68,12 +69,17 @@ def _label_table(result: SuiteResult) -> str:
         return ""
     vs_llm: Comparison | None = next((c for c in result.comparisons if llm and c.a == distilled.name and c.b == llm.name), None)
     baseline = result.baselines.get(distilled.name)
-    vs_base = baseline.comparison if baseline is not None else None
+    vs_base = baseline.comparison if baseline is not None and not baseline.tests else None
+    tests = {t.scope: t for t in baseline.tests} if baseline is not None else {}
     headers = ["label", f"{cell(distilled.name)} F", "support"]
     if vs_llm is not None and llm is not None:
         headers += [f"{cell(_llm_name(llm))} F", "Δ vs LLM (95% CI)"]
     if vs_base is not None:
         headers += ["baseline F", "Δ vs baseline (95% CI)"]
+    if tests:
+        first = next(iter(tests.values()))
+        what = "baseline" if first.models == 1 else "blessed config"
+        headers += [f"{what} F", f"Δ vs {what} (95% CI; {cell(first.sources)})"]
     rows = []
     for score in (*distilled.scores.labels, distilled.scores.micro):
         name = "**micro**" if score is distilled.scores.micro else cell(score.label)
@@ -88,6 +94,9 @@ def _label_table(result: SuiteResult) -> str:
                 continue
             flag = " ⚠️" if d.significant and d.diff < 0 else ""
             row += [f"{d.b_f:.3f}", f"{d.diff:+.3f} {format_interval(d.ci, signed=True)}{flag}"]
+        if tests:
+            t = tests.get("micro" if score is distilled.scores.micro else score.label)
+            row += ["–", "–"] if t is None else [f"{t.reference_f:.3f}", f"{t.diff:+.3f} {format_interval(t.ci, signed=True)}"]
         rows.append(row)
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
@@ -105,8 +114,12 @@ def suite_section(result: SuiteResult, *, shown_flips: int = DEFAULT_SHOWN_FLIPS
     if failed:
         lines += ["**Failing gates**", "",
                   tabulate([_gate_row(v) for v in failed], tablefmt="github", disable_numparse=True,
-                           headers=["", "gate", "measured", "threshold", "95% CI", "baseline", "Δ"]), ""]
+                           headers=["", "gate", "measured", "threshold", "95% CI", "baseline", "Δ", "p / Holm",
+                                    "noise"]), ""]
         lines += [f"> {cell(v.message, 400)}" for v in failed] + [""]
+    warnings = [v.warning for v in result.verdicts if v.warning]
+    if warnings:
+        lines += [f"- ⚠️ {cell(w, 300)}" for w in warnings] + [""]
     table = _label_table(result)
     if table:
         lines += ["**Per label**", "", table, ""]

@@ -175,6 +175,74 @@ def baseline_lines(name: str, b: BaselineComparison, shown: int = DEFAULT_SHOWN_
     return lines
 
 
+def _scope(gate_id: str) -> str:
+    """``no_regression<=0.02[Price]`` -> ``Price``; the micro gate has no bracket."""
+    return gate_id[gate_id.index("[") + 1:-1] if gate_id.endswith("]") and "[" in gate_id else "micro"
+
+
+def regression_tables(result: SuiteResult) -> list[Table | Text]:
+    """Per pipeline, its no_regression F gates against the blessed configuration: the drop,
+    its interval, raw and Holm-adjusted p and the smallest drop each can detect; then one
+    line naming the gates whose max_drop is below that (they cannot see such drops)."""
+    out: list[Table | Text] = []
+    for pipeline in dict.fromkeys(v.pipeline for v in result.verdicts if v.noise is not None):
+        rows = [v for v in result.verdicts if v.noise is not None and v.pipeline == pipeline]
+        table = Table(title=_plain(f"{pipeline} vs its blessed configuration (config: mean F of its models; noise: "
+                                   f"{rows[0].noise}; p one-sided, Holm over its {len(rows)} F gates; detectable: "
+                                   "the smallest drop that can be significant)"), title_justify="left")
+        # Short headers: the table must fit pytest's terminal; the title says what the columns are.
+        for name in ("scope", "now", "config", "Δ", "95% CI", "p", "Holm p", "detectable", ""):
+            table.add_column(name, justify="left" if name in ("scope", "") else "right", no_wrap=True)
+        for v in rows:
+            now = (v.baseline + v.delta) if v.baseline is not None and v.delta is not None else None
+            status = (Text("skip", "yellow") if v.skipped else Text("pass", "green") if v.passed else Text("FAIL", "bold red"))
+            table.add_row(_plain(_scope(v.gate_id)), _num(now, ".3f"), _num(v.baseline, ".3f"), _num(v.delta, "+.3f"),
+                          format_interval(v.ci, signed=True), _num(v.p_value, ".3g"), _num(v.p_adjusted, ".3g"),
+                          Text(_num(v.min_detectable, ".3f"), "yellow" if v.warning else ""), status)
+        out.append(table)
+        blind = [v for v in rows if v.warning]
+        if blind:
+            out.append(Text("warning: ", "yellow") + _plain(
+                f"{pipeline}: drops smaller than the detectable drop cannot be told from noise, and max_drop is smaller on "
+                f"{len(blind)} of {len(rows)} gates: " + "; ".join(
+                    (v.warning or "").split(": ", 1)[-1].split(" cannot be told")[0] for v in blind)))
+    return out
+
+
+def noise_tables(report: object) -> list[Table | Text]:
+    """``harness noise``: per pipeline and label, F over the blessed model and its replicates,
+    and the smallest drop each regression gate can tell from noise."""
+    from rich import box
+
+    out: list[Table | Text] = []
+    for pipeline, rows in report.pipelines.items():  # type: ignore[attr-defined]
+        models = report.models[pipeline]  # type: ignore[attr-defined]
+        machine = report.machines.get(pipeline) or "?"  # type: ignore[attr-defined]
+        title = (f"{report.suite} :: {pipeline}: {len(models)} model(s) of the blessed configuration "  # type: ignore[attr-defined]
+                 + (f"(replicates trained on {machine})" if len(models) > 1 else "(no replicates: eval-sample noise only)"))
+        table = Table(title=_plain(title), title_justify="left", box=box.SIMPLE_HEAD)
+        for name in ("scope", "support", "mean F", "SD", "range", "detectable drop", "max_drop"):
+            table.add_column(name, justify="left" if name == "scope" else "right", no_wrap=True)
+        blind = []
+        for r in rows:
+            short = r.max_drop is not None and r.min_detectable == r.min_detectable and r.min_detectable > r.max_drop
+            if short:
+                blind.append(f"{r.scope} (support {r.support}): drops under {r.min_detectable:.3f}")
+            table.add_row(_plain(r.scope), str(r.support), f"{r.mean_f:.3f}", _num(r.sd, ".3f"),
+                          f"{r.low:.3f}-{r.high:.3f}", Text(_num(r.min_detectable, ".3f"), "yellow" if short else ""),
+                          _num(r.max_drop, ".3f"))
+        out.append(table)
+        if blind:
+            out.append(Text("  cannot be told from noise (max_drop is smaller): ", "yellow") + _plain("; ".join(blind)))
+        out.append(_plain("  models (micro F): " + ", ".join(f"{seed} {f:.3f}" for seed, f in models)))
+    confidence = report.confidence  # type: ignore[attr-defined]
+    out.append(_plain(f"detectable drop: the smallest observed drop that is significant alone at {confidence:.0%} "
+                      "(Holm's first step over the pipeline's no_regression F gates), from eval-sample noise (paired "
+                      "bootstrap, leave-one-model-out) plus training noise (SD over the models). See README, "
+                      "\"How figures are computed\"."))
+    return out
+
+
 def behaviour_table(result: SuiteResult) -> Table:
     """Behavioural checks: cases generated, pass rate with its 95% CI, the gate."""
     table = Table(title="Behavioural checks (Hypothesis, derandomised; vs the model's own answer on the original)",
@@ -225,6 +293,8 @@ def render_suite(console: Console, result: SuiteResult) -> None:
             console.print(line)
     if result.baseline_problem and any(v.gate_id.startswith("no_regression") for v in result.verdicts):
         console.print(Text("baseline: ", "yellow") + _plain(result.baseline_problem))
+    for item in regression_tables(result):
+        console.print(item)
     if result.behaviour:
         console.print(behaviour_table(result))
         for b in result.behaviour:

@@ -40,9 +40,10 @@ def result(exs: list[GoldExample], outputs: list, *, sha: str = "model-a", wps: 
                           identity={"kind": "spacy", "sha256": sha})
 
 
-def entry(r: PipelineResult, *, machine: str = "m1") -> BaselineEntry:
+def entry(r: PipelineResult, *, machine: str = "m1", replicates: dict | None = None) -> BaselineEntry:
     return BaselineEntry(identity=dict(r.identity), predictions=dict(zip(r.example_ids, r.outputs, strict=True)),
-                         words_per_second=r.words_per_second, size_bytes=r.size_bytes, machine=machine)
+                         words_per_second=r.words_per_second, size_bytes=r.size_bytes, machine=machine,
+                         replicates=replicates or {})
 
 
 def context(exs: list[GoldExample]) -> BaselineContext:

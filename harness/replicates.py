@@ -1,0 +1,124 @@
+"""Replicates: the blessed pipeline retrained with other seeds, to measure training noise.
+
+``harness bless --replicates N`` trains the pipeline N more times from the same
+gold, config, steps and checkpoint with seeds ``seed + 1 .. seed + N``, evaluates
+each on the eval split and keeps their predictions in the baseline
+(:func:`harness.baselines.replicates_entry`), so that a later run is judged against
+what the configuration produces, not against one lucky or unlucky model
+(:mod:`harness.core.noise`).
+
+Replicates train side by side in worker processes (one model load and one core
+each). They live under ``<models>/.replicates/<model>-seed<k>``: directories this
+module creates, whose harness record lets an unchanged replicate be reused.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from .baselines import Replicate, configuration
+from .errors import HarnessError
+from .specs import PipelineSpec
+
+REPLICATES_DIRNAME = ".replicates"
+
+
+@dataclass(frozen=True)
+class ReplicateJob:
+    """What one worker trains and evaluates (picklable: plain values only)."""
+
+    gold_dir: str
+    gold_ref: str
+    pipeline: str
+    output: str
+    config: str | None
+    max_steps: int | None
+    seed: int
+    checkpoint: str
+    threshold: float
+
+
+def replicate_seeds(seed: int, n: int) -> list[int]:
+    """The seeds of ``n`` replicates of a model trained with ``seed``."""
+    return [seed + k for k in range(1, n + 1)]
+
+
+def replicate_path(model_path: str | Path, seed: int) -> Path:
+    """Where the replicate of ``model_path`` with ``seed`` is trained."""
+    model = Path(model_path)
+    return model.parent / REPLICATES_DIRNAME / f"{model.name}-seed{seed}"
+
+
+def can_replicate(spec: PipelineSpec) -> bool:
+    """Only a spaCy pipeline with a ``train`` table can be retrained by the harness."""
+    return spec.kind == "spacy" and spec.train is not None
+
+
+def jobs_for(spec: PipelineSpec, *, gold_dir: str | Path, gold_ref: str, n: int, threshold: float) -> list[ReplicateJob]:
+    """One job per replicate of a trainable pipeline."""
+    if spec.train is None:
+        raise HarnessError(f"pipeline {spec.name} has no [train] table: the harness cannot retrain it")
+    train = spec.train
+    return [ReplicateJob(str(gold_dir), gold_ref, spec.name, str(replicate_path(spec.path, seed)),
+                         str(train.config) if train.config else None, train.max_steps, seed, train.checkpoint, threshold)
+            for seed in replicate_seeds(train.seed, n)]
+
+
+def run_job(job: ReplicateJob) -> Replicate:
+    """Train (or reuse) one replicate and predict the eval split with it (in a worker process)."""
+    from .evaluate import evaluate_pipeline
+    from .gold.store import GoldStore
+    from .training import train
+
+    gold = GoldStore(job.gold_dir).resolve(job.gold_ref, verify=False)  # verified by the parent
+    train(gold, job.output, config=job.config, max_steps=job.max_steps, seed=job.seed, checkpoint=job.checkpoint)
+    spec = PipelineSpec(name=f"{job.pipeline}-seed{job.seed}", kind="spacy", path=job.output, latency_docs=0)
+    result = evaluate_pipeline(gold, spec, resamples=1, seed=0, threshold=job.threshold)
+    if not configuration(result.identity):
+        raise HarnessError(f"replicate {job.output} has no harness training record")
+    return Replicate(job.seed, str(result.identity.get("sha256", "")), result.example_ids, result.outputs,
+                     result.scores.micro.f, configuration=configuration(result.identity))
+
+
+def run_jobs(jobs: Sequence[ReplicateJob], *, workers: int | None = None,
+             on_done: Callable[[Replicate], None] | None = None) -> list[Replicate]:
+    """Run ``jobs`` on ``workers`` processes (default: one per available core), in seed order.
+
+    Workers are spawned, not forked: a fresh interpreter per worker, whatever
+    threads the parent runs (rich's live display, polars)."""
+    if not jobs:
+        return []
+    workers = max(1, min(len(jobs), workers or len(os.sched_getaffinity(0))))
+    done: list[Replicate] = []
+    if workers == 1:
+        for job in jobs:
+            done.append(run_job(job))
+            if on_done is not None:
+                on_done(done[-1])
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(run_job, job) for job in jobs]
+            for future in as_completed(futures):
+                done.append(future.result())
+                if on_done is not None:
+                    on_done(done[-1])
+    return sorted(done, key=lambda r: r.seed)
+
+
+def check_configuration(blessed: dict[str, object], replicates: Sequence[Replicate], *, pipeline: str, model_path: str,
+                        suite_file: str | Path) -> None:
+    """The replicates must share the blessed model's configuration (all but the seed), or
+    their spread is not the noise of that model's training."""
+    for replicate in replicates:
+        if replicate.configuration != blessed:
+            differs = sorted(k for k in set(blessed) | set(replicate.configuration)
+                             if blessed.get(k) != replicate.configuration.get(k))
+            raise HarnessError(
+                f"{model_path} was not trained from the [train] table of {suite_file} for pipeline {pipeline} "
+                f"(differs in {', '.join(differs) or 'its training record'}): retrain it with `harness train --suite "
+                f"{suite_file}` before blessing replicates, or bless with --replicates 0")
