@@ -104,10 +104,18 @@ def replicates_entry(task: str, identity: Mapping[str, Any], replicates: Sequenc
         "configuration": configuration(identity),
         "machine": {"fingerprint": machine_fingerprint(), "description": machine_description()},
         "models": {str(r.seed): {"seed": r.seed, "sha256": r.sha256, "micro_f": r.micro_f,
-                                 "predictions": {str(h): _prediction(task, o)
+                                 "predictions": {str(h): _replicate_prediction(task, o)
                                                  for h, o in zip(r.example_ids, r.outputs, strict=True)}}
                    for r in replicates},
     }
+
+
+def _replicate_prediction(task: str, value: Output) -> Any:
+    """A replicate's prediction: label scores to 4 decimals (they only meet the decision
+    threshold; full precision would make a textcat baseline several times larger)."""
+    if task == "ner":
+        return _prediction(task, value)
+    return {str(k): round(float(v), 4) for k, v in sorted(value.items())}  # type: ignore[union-attr]
 
 
 def pipeline_entry(result: PipelineResult) -> dict[str, Any]:
