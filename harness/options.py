@@ -141,7 +141,9 @@ LLM_MODE = SharedOption("llm_mode", {
 })
 RESAMPLES = SharedOption("resamples", {
     "type": positive_int, "default": None, "metavar": "N",
-    "help": f"bootstrap resamples for the {CONFIDENCE:.0%} confidence intervals (default: the suite's, {DEFAULT_RESAMPLES})",
+    # argparse (and so pytest) %-formats help strings: a literal percent sign is written %%.
+    "help": f"bootstrap resamples for the {CONFIDENCE * 100:.0f}%% confidence intervals (default: the suite's, "
+            f"{DEFAULT_RESAMPLES})",
 })
 SEED = SharedOption("seed", {
     "type": int, "default": None, "metavar": "N",

@@ -215,8 +215,11 @@ def noise_tables(report: object) -> list[Table | Text]:
     from rich import box
 
     out: list[Table | Text] = []
+    single = [p for p in report.pipelines if len(report.models[p]) < 2]  # type: ignore[attr-defined]
     for pipeline, rows in report.pipelines.items():  # type: ignore[attr-defined]
         models = report.models[pipeline]  # type: ignore[attr-defined]
+        if pipeline in single:
+            continue
         machine = report.machines.get(pipeline) or "?"  # type: ignore[attr-defined]
         title = (f"{report.suite} :: {pipeline}: {len(models)} model(s) of the blessed configuration "  # type: ignore[attr-defined]
                  + (f"(replicates trained on {machine})" if len(models) > 1 else "(no replicates: eval-sample noise only)"))
@@ -235,6 +238,9 @@ def noise_tables(report: object) -> list[Table | Text]:
         if blind:
             out.append(Text("  cannot be told from noise (max_drop is smaller): ", "yellow") + _plain("; ".join(blind)))
         out.append(_plain("  models (micro F): " + ", ".join(f"{seed} {f:.3f}" for seed, f in models)))
+    if single:
+        out.append(_plain(f"no replicates (blessed model only: eval-sample noise only): {', '.join(single)}; a pipeline "
+                          "with a [train] table gets them from `harness bless SUITE --replicates N`"))
     confidence = report.confidence  # type: ignore[attr-defined]
     out.append(_plain(f"detectable drop: the smallest observed drop that is significant alone at {confidence:.0%} "
                       "(Holm's first step over the pipeline's no_regression F gates), from eval-sample noise (paired "

@@ -11,10 +11,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from harness.core.gates import MicroFGate
-from harness.core.results import EvalExample, GoldInfo, SuiteResult
+from harness.core.results import EvalExample, GoldInfo, SuiteResult, Verdict
 from harness.gold.records import GoldExample
 from harness.reports.html_report import embed_json, render_html
-from harness.reports.json_report import suite_to_dict
+from harness.reports.json_report import suite_to_dict, verdict_to_dict
 
 from .test_baselines import examples, result
 
@@ -146,3 +146,17 @@ def test_ten_thousand_examples_stay_under_ten_megabytes(tmp_path: Path) -> None:
     html = render_html([document], created="now")
     assert len(html.encode()) < 10 * 2**20
     assert "5000 of 10000 eval examples" in html and "capped at 5000" in html
+
+
+def test_regression_verdicts_show_their_noise_p_values_and_warnings() -> None:
+    document = hostile_document()
+    verdict = Verdict("no_regression<=0.02[DISH]", "distilled", False, -0.2, -0.02, ">=", (-0.3, -0.1), "m",
+                      baseline=0.9, delta=-0.2, p_value=0.0012, p_adjusted=0.0048,
+                      noise="eval sample + training (6 models)", min_detectable=0.31,
+                      warning="distilled: DISH (support 4): drops under 0.310 cannot be told <b>from noise</b>")
+    document["gates"].append(verdict_to_dict(verdict))
+    html = render_html([document], created="now")
+    section = html[html.index("Regression vs the blessed configuration"):]
+    assert "eval sample + training (6 models)" in section and "0.0048" in section and "0.310" in section
+    assert "drops under 0.310 cannot be told &lt;b&gt;from noise&lt;/b&gt;" in section  # escaped, as all user text
+    assert "Regression vs the blessed configuration" not in render_html([hostile_document()], created="now")

@@ -69,3 +69,23 @@ def test_no_pickle_anywhere_in_the_package() -> None:
     root = Path(harness.__file__).parent
     offenders = [str(p.relative_to(root)) for p in root.rglob("*.py") if "pickle" in p.read_text(encoding="utf-8")]
     assert offenders == []
+
+
+def test_every_command_prints_its_help() -> None:
+    """argparse %-formats help strings: a stray percent sign (``95% confidence``) crashes
+    ``--help``, and pytest's ``--help`` for every project with the plugin installed."""
+    import argparse
+
+    from harness.cli import build_parser
+
+    parser = build_parser()
+    seen = 0
+    stack = [parser]
+    while stack:
+        current = stack.pop()
+        assert current.format_help()
+        seen += 1
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                stack.extend(action.choices.values())
+    assert seen > 15
