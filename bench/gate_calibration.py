@@ -35,7 +35,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = {"restaurant": ("suites/restaurant.toml", "Rating"), "food": ("suites/food.toml", "INGRED")}
+# suite key -> (suite file, the label whose training examples the power runs halve and remove)
+SUITES = {"restaurant": ("suites/restaurant.toml", "Rating"), "food": ("suites/food.toml", "INGRED"),
+          "cooking": ("suites/cooking.toml", "baking")}
 
 
 def cpu_switch() -> str:
@@ -100,7 +102,7 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
                                                             spec.name: dataclasses.replace(spec, path=str(output))})
     session = HarnessSession()
     session.add_suite(suite)
-    failed, shown, other_failed = [], [], []
+    failed, shown, other_failed, measured = [], [], [], {}
     for gate in suite.gates:
         if gate.pipeline != spec.name:
             continue
@@ -111,11 +113,13 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
             shown.append(row)
             if not verdict.passed:
                 failed.append(row)
-        elif not verdict.passed and not verdict.skipped:
-            other_failed.append(f"{gate.id}: {verdict.message}")
+        else:
+            measured[gate.id] = verdict.measured if verdict.measured == verdict.measured else None
+            if not verdict.passed and not verdict.skipped:
+                other_failed.append(f"{gate.id}: {verdict.message}")
     result = session.pipeline_result(suite.spec.name, spec.name)
     return {**job, "micro_f": result.scores.micro.f, "failed": failed, "gates": shown, "other_failed": other_failed,
-            "train_seconds": round(trained, 1)}
+            "measured": measured, "train_seconds": round(trained, 1)}
 
 
 def launch(job: dict[str, Any]) -> dict[str, Any]:
@@ -189,6 +193,13 @@ def main() -> int:
         alarms = sum(1 for r in null if r.get("failed") or "error" in r)
         caught = sum(1 for r in power if r.get("failed"))
         others = sum(1 for r in null if r.get("other_failed"))
+        spread: dict[str, list[float]] = {}
+        for r in null:
+            for gate_id, value in (r.get("measured") or {}).items():
+                if value is not None and gate_id.startswith(("pass>=", "f>=", "label_f>=", "macro_f>=")):
+                    spread.setdefault(gate_id, []).append(value)
+        for gate_id, values in sorted(spread.items()):
+            print(f"{key}: {gate_id} over {len(values)} null runs: {min(values):.3f}-{max(values):.3f}")
         summary.append(f"{key}: false alarms {alarms} of {len(null)} (other gates failing in {others}), "
                        f"regressions caught {caught} of {len(power)}")
     print("summary: " + "; ".join(summary))

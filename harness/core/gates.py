@@ -268,12 +268,17 @@ class NoRegressionGate(BaselineGate):
                      f"blessed configuration {test.reference_f:.3f} (mean of {test.models} models, "
                      f"{test.reference_range[0]:.3f}-{test.reference_range[1]:.3f})")
         message = (f"{result.name}: {what} {test.current_f:.3f} vs {reference} "
-                   f"({test.diff:+.3f}, {CONFIDENCE:.0%} CI {format_interval(test.ci, signed=True)}; p {test.p_value:.3g}, "
-                   f"Holm-adjusted {adjusted:.3g} over {len(family)} gate{'s' if len(family) != 1 else ''}; noise: "
+                   f"({test.diff:+.3f}, {CONFIDENCE:.0%} CI {format_interval(test.ci, signed=True)}; p {format_p(test.p_value)}, "
+                   f"Holm-adjusted {format_p(adjusted)} over {len(family)} gate{'s' if len(family) != 1 else ''}; noise: "
                    f"{test.sources}): {why}{_coverage_note(baseline)}")
         verdict = self._verdict(passed, test.diff, test.ci, message, baseline=test.reference_f, delta=test.diff)
         return replace(verdict, p_value=test.p_value, p_adjusted=adjusted, noise=test.sources,
                        min_detectable=detectable, warning=warning)
+
+
+def format_p(p: float) -> str:
+    """A p-value for people: 3 significant digits, and "< 1e-15" where a double cannot say more."""
+    return "< 1e-15" if p < 1e-15 else f"{p:.3g}"
 
 
 def _difference(baseline: BaselineComparison, label: str) -> Difference | None:
