@@ -305,7 +305,7 @@ def bless(suite_path: str, *, pipelines: Sequence[str] | None = None, llm_mode: 
     blessed (its error is returned); the others are. Blessing nothing is an error.
     """
     from .options import EvalSettings
-    from .replicates import can_replicate, check_configuration, jobs_for, run_jobs
+    from .replicates import can_replicate, check_configuration, expected_configuration, jobs_for, run_jobs
     from .session import HarnessSession, load_suite
 
     suite = load_suite(suite_path)
@@ -343,10 +343,14 @@ def bless(suite_path: str, *, pipelines: Sequence[str] | None = None, llm_mode: 
             if progress is not None:
                 progress(name, done, total)
 
+        blessed = configuration(result.identity)
+        if jobs:  # refuse before hours of training, not after
+            check_configuration(blessed, [expected_configuration(spec, suite.gold.sha256, suite.gold.task)],
+                                pipeline=name, model_path=spec.path, suite_file=suite_path)
         if progress is not None and jobs:
             progress(name, 0, len(jobs))
         made = run_jobs(jobs, workers=workers, on_done=finished)
-        check_configuration(configuration(result.identity), made, pipeline=name, model_path=spec.path,
+        check_configuration(blessed, [r.configuration for r in made], pipeline=name, model_path=spec.path,
                             suite_file=suite_path)
         trained[name] = made
     written = [path for _, path in bless_baselines(session, replicates={suite.spec.name: trained})]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +69,23 @@ def jobs_for(spec: PipelineSpec, *, gold_dir: str | Path, gold_ref: str, n: int,
             for seed in replicate_seeds(train.seed, n)]
 
 
+def expected_configuration(spec: PipelineSpec, gold_sha256: str, task: str) -> dict[str, object]:
+    """The configuration (see :func:`harness.baselines.configuration`) a model trained from
+    ``spec``'s train table has: checked before any replicate is trained."""
+    import hashlib
+
+    from .training import default_config
+
+    assert spec.train is not None
+    config = spec.train.config or default_config(task)
+    try:
+        text = Path(config).read_text(encoding="utf-8")
+    except OSError as err:
+        raise HarnessError(f"cannot read training config {config}: {err}") from None
+    return {"gold_sha256": gold_sha256, "config_sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "max_steps": spec.train.max_steps, "checkpoint": spec.train.checkpoint}
+
+
 def run_job(job: ReplicateJob) -> Replicate:
     """Train (or reuse) one replicate and predict the eval split with it (in a worker process)."""
     from .evaluate import evaluate_pipeline
@@ -110,14 +127,14 @@ def run_jobs(jobs: Sequence[ReplicateJob], *, workers: int | None = None,
     return sorted(done, key=lambda r: r.seed)
 
 
-def check_configuration(blessed: dict[str, object], replicates: Sequence[Replicate], *, pipeline: str, model_path: str,
-                        suite_file: str | Path) -> None:
-    """The replicates must share the blessed model's configuration (all but the seed), or
-    their spread is not the noise of that model's training."""
-    for replicate in replicates:
-        if replicate.configuration != blessed:
-            differs = sorted(k for k in set(blessed) | set(replicate.configuration)
-                             if blessed.get(k) != replicate.configuration.get(k))
+def check_configuration(blessed: Mapping[str, object], replicates: Sequence[Mapping[str, object]], *, pipeline: str,
+                        model_path: str, suite_file: str | Path) -> None:
+    """The replicates (their configurations, or the one they will be trained from) must share
+    the blessed model's configuration (all but the seed), or their spread is not the noise
+    of that model's training."""
+    for configuration in replicates:
+        if dict(configuration) != dict(blessed):
+            differs = sorted(k for k in set(blessed) | set(configuration) if blessed.get(k) != configuration.get(k))
             raise HarnessError(
                 f"{model_path} was not trained from the [train] table of {suite_file} for pipeline {pipeline} "
                 f"(differs in {', '.join(differs) or 'its training record'}): retrain it with `harness train --suite "

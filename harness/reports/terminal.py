@@ -157,6 +157,8 @@ def baseline_lines(name: str, b: BaselineComparison, shown: int = DEFAULT_SHOWN_
         f"{b.differing_predictions} of {b.compared} predictions differ" + (" (same model bytes!)" if b.identical_model else ""))
     line = _plain(f"{head}: micro F {micro.a_f:.3f} vs {micro.b_f:.3f} ({micro.diff:+.3f}, 95% CI "
                   f"{format_interval(micro.ci, signed=True)}); {same}")
+    if b.replicates:
+        line += _plain(f" (flips: against the blessed model; gates: against its configuration, {b.replicates + 1} models)")
     if b.compared != b.eval_examples:
         line += _plain(f"; compared on {b.compared} of {b.eval_examples} examples ({b.changed} with changed gold, "
                        f"{b.unseen} not in the baseline)")

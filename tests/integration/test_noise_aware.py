@@ -125,3 +125,22 @@ def test_the_shipped_food_gates_fail_a_tenth_of_the_training_steps(tmp_path: Pat
     micro = next(v for v in verdicts if v.gate_id == "no_regression<=0.02")
     assert not micro.passed and "dropped by more than 0.020 and significant" in micro.message
     assert micro.p_adjusted is not None and micro.p_adjusted < 0.05
+
+
+@pytest.mark.slow
+def test_bless_refuses_replicates_of_a_model_trained_otherwise_before_training(pytester: pytest.Pytester,
+                                                                               mini_gold_dir: Path) -> None:
+    shutil.copytree(mini_gold_dir, pytester.path / "gold")
+    (pytester.path / "suites").mkdir()
+    (pytester.path / "suites" / "mini.toml").write_text(MINI_SUITE)
+    weaker = harness_cli(pytester.path, "train", "--suite", "suites/mini.toml", "--max-steps", "20")
+    assert weaker.returncode == 0, weaker.stderr
+    refused = harness_cli(pytester.path, "bless", "suites/mini.toml")
+    assert refused.returncode != 0
+    said = " ".join((refused.stdout + refused.stderr).split())
+    assert "was not trained from the [train] table" in said and "max_steps" in said and "--replicates 0" in said
+    assert not (pytester.path / "models" / ".replicates").exists()  # refused before training anything
+    accepted = harness_cli(pytester.path, "bless", "suites/mini.toml", "--replicates", "0")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert "no replicates" in accepted.stdout
+    assert "replicates" not in read_json(pytester.path / "baselines" / "mini-ner.json")["pipelines"]["distilled"]
