@@ -395,8 +395,8 @@ def noise(suite_path: str, *, resamples: int | None = None, seed: int | None = N
     baseline alone (no model is run): mean, SD and range of F over the blessed model and
     its replicates, and each regression gate's minimum detectable drop."""
     from .baselines import example_digests
-    from .core.noise import f_scores, leave_one_out_se, min_detectable_drop, sources
     from .core.gates import NoRegressionGate
+    from .core.noise import f_scores, leave_one_out_se, min_detectable_drop, sources
     from .evaluate import count_outputs
     from .options import CONFIDENCE, EvalSettings
     from .session import load_suite

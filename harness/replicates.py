@@ -132,9 +132,9 @@ def check_configuration(blessed: Mapping[str, object], replicates: Sequence[Mapp
     """The replicates (their configurations, or the one they will be trained from) must share
     the blessed model's configuration (all but the seed), or their spread is not the noise
     of that model's training."""
-    for configuration in replicates:
-        if dict(configuration) != dict(blessed):
-            differs = sorted(k for k in set(blessed) | set(configuration) if blessed.get(k) != configuration.get(k))
+    for trained_from in replicates:
+        if dict(trained_from) != dict(blessed):
+            differs = sorted(k for k in set(blessed) | set(trained_from) if blessed.get(k) != trained_from.get(k))
             raise HarnessError(
                 f"{model_path} was not trained from the [train] table of {suite_file} for pipeline {pipeline} "
                 f"(differs in {', '.join(differs) or 'its training record'}): retrain it with `harness train --suite "
