@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import HarnessError
 from .gold.store import GoldDiff, GoldStore, GoldVersion
@@ -25,6 +25,9 @@ from .options import (
     DEFAULT_TRAIN_SEED,
 )
 from .specs import PipelineSpec, SuiteSpec
+
+if TYPE_CHECKING:
+    from .core.results import NoiseReport
 
 
 def parse_suite(path: str) -> SuiteSpec:
@@ -362,34 +365,6 @@ def bless(suite_path: str, *, pipelines: Sequence[str] | None = None, llm_mode: 
                         {p: [r.micro_f for r in made] for p, made in trained.items()})
 
 
-@dataclass(frozen=True)
-class NoiseRow:
-    """One scope (micro or a label) of a pipeline's blessed configuration: F over its models
-    and the smallest drop its no_regression gate can tell from noise."""
-
-    scope: str
-    support: int
-    mean_f: float
-    sd: float | None
-    low: float
-    high: float
-    min_detectable: float
-    max_drop: float | None  # the gate's, if the pipeline has a no_regression gate on this scope
-    sources: str
-
-
-@dataclass(frozen=True)
-class NoiseReport:
-    """``harness noise``: per pipeline, the blessed model and its replicates."""
-
-    suite: str
-    baseline: Path
-    confidence: float
-    pipelines: dict[str, list[NoiseRow]]
-    models: dict[str, list[tuple[str, float]]]  # pipeline -> (seed or "blessed", micro F)
-    machines: dict[str, str]  # pipeline -> machine the replicates were trained on
-
-
 def noise(suite_path: str, *, resamples: int | None = None, seed: int | None = None) -> NoiseReport:
     """Training and eval-sample noise of each pipeline's blessed configuration, from its
     baseline alone (no model is run): mean, SD and range of F over the blessed model and
@@ -397,6 +372,7 @@ def noise(suite_path: str, *, resamples: int | None = None, seed: int | None = N
     from .baselines import example_digests
     from .core.gates import NoRegressionGate
     from .core.noise import f_scores, leave_one_out_se, min_detectable_drop, sources
+    from .core.results import NoiseReport, NoiseRow  # noqa: F811 (the annotation's import is for type checkers only)
     from .evaluate import count_outputs
     from .options import CONFIDENCE, EvalSettings
     from .session import load_suite
@@ -443,7 +419,7 @@ def noise(suite_path: str, *, resamples: int | None = None, seed: int | None = N
         models[name] = list(zip(seeds, [p[1] for p in points], strict=True))
         replicate_block = (baseline.document.get("pipelines", {}).get(name, {}).get("replicates") or {})
         machines[name] = str((replicate_block.get("machine") or {}).get("description", ""))
-    return NoiseReport(suite.spec.name, baseline.path, CONFIDENCE, rows, models, machines)
+    return NoiseReport(suite.spec.name, str(baseline.path), CONFIDENCE, rows, models, machines)
 
 
 def _suite_name_and_baseline(suite: str, baselines_dir: str | None) -> tuple[str, dict[str, str]]:

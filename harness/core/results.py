@@ -350,3 +350,31 @@ class SuiteResult:
     @property
     def passed(self) -> bool:
         return not self.errors and all(v.passed or v.skipped for v in self.verdicts)
+
+
+@dataclass(frozen=True)
+class NoiseRow:
+    """One scope (micro or a label) of a pipeline's blessed configuration: F over its models
+    and the smallest drop its no_regression gate can tell from noise."""
+
+    scope: str
+    support: int
+    mean_f: float
+    sd: float | None
+    low: float
+    high: float
+    min_detectable: float
+    max_drop: float | None  # the gate's, if the pipeline has a no_regression gate on this scope
+    sources: str
+
+
+@dataclass(frozen=True)
+class NoiseReport:
+    """``harness noise``: per pipeline, the blessed model and its replicates."""
+
+    suite: str
+    baseline: str
+    confidence: float
+    pipelines: dict[str, list[NoiseRow]]
+    models: dict[str, list[tuple[str, float]]]  # pipeline -> (seed or "blessed", micro F)
+    machines: dict[str, str]  # pipeline -> machine the replicates were trained on

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from ..core.gates import describe_case
 from ..core.metrics import ScoreTable
-from ..core.results import BaselineComparison, Comparison, Flip, PipelineResult, SuiteResult
+from ..core.results import BaselineComparison, Comparison, Flip, NoiseReport, PipelineResult, SuiteResult
 from ..core.stats import format_interval
 from ..core.text import annotation_text, human_bytes, printable
 from ..options import DEFAULT_SHOWN_FLIPS
@@ -211,19 +211,19 @@ def regression_tables(result: SuiteResult) -> list[Table | Text]:
     return out
 
 
-def noise_tables(report: object) -> list[Table | Text]:
+def noise_tables(report: NoiseReport) -> list[Table | Text]:
     """``harness noise``: per pipeline and label, F over the blessed model and its replicates,
     and the smallest drop each regression gate can tell from noise."""
     from rich import box
 
     out: list[Table | Text] = []
-    single = [p for p in report.pipelines if len(report.models[p]) < 2]  # type: ignore[attr-defined]
-    for pipeline, rows in report.pipelines.items():  # type: ignore[attr-defined]
-        models = report.models[pipeline]  # type: ignore[attr-defined]
+    single = [p for p in report.pipelines if len(report.models[p]) < 2]
+    for pipeline, rows in report.pipelines.items():
+        models = report.models[pipeline]
         if pipeline in single:
             continue
-        machine = report.machines.get(pipeline) or "?"  # type: ignore[attr-defined]
-        title = (f"{report.suite} :: {pipeline}: {len(models)} model(s) of the blessed configuration "  # type: ignore[attr-defined]
+        machine = report.machines.get(pipeline) or "?"
+        title = (f"{report.suite} :: {pipeline}: {len(models)} model(s) of the blessed configuration "
                  + (f"(replicates trained on {machine})" if len(models) > 1 else "(no replicates: eval-sample noise only)"))
         table = Table(title=_plain(title), title_justify="left", box=box.SIMPLE_HEAD)
         for name in ("scope", "support", "mean F", "SD", "range", "detectable drop", "max_drop"):
@@ -243,7 +243,7 @@ def noise_tables(report: object) -> list[Table | Text]:
     if single:
         out.append(_plain(f"no replicates (blessed model only: eval-sample noise only): {', '.join(single)}; a pipeline "
                           "with a [train] table gets them from `harness bless SUITE --replicates N`"))
-    confidence = report.confidence  # type: ignore[attr-defined]
+    confidence = report.confidence
     out.append(_plain(f"detectable drop: the smallest observed drop that is significant alone at {confidence:.0%} "
                       "(Holm's first step over the pipeline's no_regression F gates), from eval-sample noise (paired "
                       "bootstrap, leave-one-model-out) plus training noise (SD over the models). See README, "
