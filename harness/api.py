@@ -297,7 +297,8 @@ class BlessSummary:
 
 def bless(suite_path: str, *, pipelines: Sequence[str] | None = None, llm_mode: str | None = None,
           resamples: int | None = None, seed: int | None = None, replicates: int | None = None,
-          workers: int | None = None, progress: Callable[[str, int, int], None] | None = None) -> BlessSummary:
+          workers: int | None = None, progress: Callable[[str, int, int], None] | None = None,
+          allow_failing: bool = False) -> BlessSummary:
     """Evaluate a suite's pipelines (or only ``pipelines``) and write ``baselines/<suite>.json``.
 
     A pipeline the harness can retrain (a spaCy pipeline with a ``train`` table) is
@@ -305,7 +306,10 @@ def bless(suite_path: str, *, pipelines: Sequence[str] | None = None, llm_mode: 
     ``replicates``, else 5), in parallel on ``workers`` processes; their predictions go
     into the baseline as the measure of training noise. ``progress(pipeline, done,
     total)`` is called as replicates finish. A pipeline that fails to run is not
-    blessed (its error is returned); the others are. Blessing nothing is an error.
+    blessed (its error is returned); the others are. Blessing nothing is an error, and
+    so is blessing a pipeline whose gates (other than the regression gates, judged
+    against the old baseline) fail, unless ``allow_failing``: that is checked before
+    any replicate is trained.
     """
     from .options import EvalSettings
     from .replicates import can_replicate, check_configuration, expected_configuration, jobs_for, run_jobs
@@ -326,7 +330,24 @@ def bless(suite_path: str, *, pipelines: Sequence[str] | None = None, llm_mode: 
         except HarnessError as err:
             errors[name] = str(err)
     from .baselines import Replicate, configuration
+    from .core.gates import BaselineGate
     from .outputs import bless_baselines
+
+    failing = []
+    for gate in suite.gates:
+        if isinstance(gate, BaselineGate) or gate.pipeline not in chosen or gate.pipeline in errors:
+            continue
+        try:
+            verdict = session.check(suite.spec.name, gate)
+        except HarnessError as err:
+            failing.append(f"{gate.pipeline}::{gate.id} ({err})")
+            continue
+        if not verdict.passed and not verdict.skipped:
+            failing.append(f"{gate.pipeline}::{gate.id}")
+    if failing and not allow_failing:
+        shown = ", ".join(failing[:8]) + (f" and {len(failing) - 8} more" if len(failing) > 8 else "")
+        raise HarnessError(f"{suite_path}: not blessed: {len(failing)} gate(s) fail ({shown}); a baseline is what "
+                           "releases are compared with: bless a failing suite only on purpose (--allow-failing)")
 
     trained: dict[str, Sequence[Replicate]] = {}
     for name in chosen:

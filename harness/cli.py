@@ -150,7 +150,7 @@ def _bless_cli(args: argparse.Namespace) -> int:
             bar.update(tasks[pipeline], completed=done)
 
         summary = api.bless(args.suite, pipelines=args.pipeline, llm_mode=args.llm_mode, replicates=args.replicates,
-                            workers=args.workers, progress=progress)
+                            workers=args.workers, progress=progress, allow_failing=args.allow_failing)
     for name, (f, sha) in summary.pipelines.items():
         console.print(Text(printable(f"blessed {name}: micro F {f:.3f}, model sha256 {(sha or '-')[:12]}")))
         fs = summary.replicates.get(name)
@@ -449,6 +449,8 @@ def _add_train_eval_commands(commands: Any) -> None:
                         f"{options.DEFAULT_REPLICATES}; 0: none)")
     p.add_argument("--workers", type=options.positive_int, default=None, metavar="N",
                    help="replicates trained side by side (default: one per available core)")
+    p.add_argument("--allow-failing", action="store_true",
+                   help="bless even when some of the suite's gates (other than its regression gates) fail")
     options.LLM_MODE.add_to(p.add_argument, "--llm-mode")
     p.set_defaults(func=_bless_cli)
 

@@ -146,19 +146,44 @@ def write_markdown(session: HarnessSession, results: list[SuiteResult], path: Pa
     return written
 
 
-def bless_baselines(session: HarnessSession, replicates: Mapping[str, Mapping[str, Sequence[Replicate]]] | None = None
-                    ) -> list[Written]:
+def unblessable(result: SuiteResult, *, allow_failing: bool) -> str | None:
+    """Why a suite's run must not become its baseline, or None: an incomplete run (interrupted,
+    gates deselected or not reached) never does; one whose gates fail only with ``allow_failing``.
+    During a blessing the regression gates are skipped (judging against the old baseline is moot)."""
+    if result.incomplete:
+        return f"{result.name}: not blessed: the run is incomplete ({result.incomplete})"
+    if result.errors:
+        return f"{result.name}: not blessed: pipeline(s) failed to run: {', '.join(result.errors)}"
+    failing = [f"{v.pipeline}::{v.gate_id}" for v in result.verdicts if not v.passed and not v.skipped]
+    if failing and not allow_failing:
+        shown = ", ".join(failing[:8]) + (f" and {len(failing) - 8} more" if len(failing) > 8 else "")
+        return (f"{result.name}: not blessed: {len(failing)} gate(s) fail ({shown}); bless a failing suite only on "
+                "purpose (--harness-allow-failing, or harness bless --allow-failing)")
+    return None
+
+
+def bless_baselines(session: HarnessSession, replicates: Mapping[str, Mapping[str, Sequence[Replicate]]] | None = None,
+                    *, results: Sequence[SuiteResult] | None = None, allow_failing: bool = False) -> list[Written]:
     """Write each suite's baseline from the pipelines that ran (``--harness-bless``, ``harness bless``).
 
     ``replicates``: suite -> pipeline -> models retrained with other seeds (``harness bless``);
-    without them a pipeline keeps the replicates of an unchanged configuration."""
+    without them a pipeline keeps the replicates of an unchanged configuration. With
+    ``results`` (a pytest run), a suite whose run is incomplete or whose gates fail is not
+    blessed (see :func:`unblessable`); the reason becomes a problem of the run."""
     from .baselines import bless
     from .evaluate import gold_info
 
+    by_name = {r.name: r for r in results or ()}
     written: list[Written] = []
     for name, suite in sorted(session.suites.items()):
         if name in session.test_suites:  # evaluations made in Python tests have no suite file to bless
             continue
+        if results is not None:
+            refused = unblessable(by_name[name], allow_failing=allow_failing) if name in by_name else (
+                f"{name}: not blessed: no pipeline of the suite ran")
+            if refused:
+                session.report_problems.append(refused)
+                continue
         results = {p: r for p in suite.spec.pipelines if (r := session.results.get((name, p))) is not None}
         if not results:
             continue

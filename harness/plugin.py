@@ -48,6 +48,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="do not write result files (JSON, queues, history)")
     group.addoption("--harness-bless", action="store_true", default=False,
                     help="write baselines/<suite>.json from this run (regression gates report but do not fail)")
+    group.addoption("--harness-allow-failing", action="store_true", default=False,
+                    help="with --harness-bless: bless even when some of the suite's other gates fail")
     group.addoption("--harness-markdown", metavar="FILE", default=None,
                     help="write a GitHub-flavoured Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set)")
     options.RESAMPLES.add_to(group.addoption, "--harness-resamples")
@@ -320,6 +322,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     from . import outputs
 
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        harness.interrupted = "interrupted"
+    elif session.shouldstop or session.shouldfail:
+        harness.interrupted = f"stopped early ({session.shouldstop or session.shouldfail})"
     results = harness.suite_results()  # once: every writer and the terminal summary share them
     config.stash[RESULTS_KEY] = results
     reports = _reports_dir(config)
@@ -330,7 +336,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         written += outputs.write_markdown(harness, results, Path(markdown) if markdown else None,
                                           Path(summary) if summary else None)
     if harness.blessing:
-        written += outputs.bless_baselines(harness)
+        written += outputs.bless_baselines(harness, results=results,
+                                           allow_failing=bool(config.getoption("harness_allow_failing")))
     config.stash[WRITTEN_KEY] = written
 
 

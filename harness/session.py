@@ -126,6 +126,7 @@ class HarnessSession:
     _predictors: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
     # Evaluations made in users' tests (harness_evaluate): suite name -> (gold dir, gold ref, split)
     test_suites: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    interrupted: str | None = None  # why the run stopped early (Ctrl-C, -x); no verdict claims completeness then
 
     def add_suite(self, suite: LoadedSuite) -> None:
         existing = self.suites.get(suite.spec.name)
@@ -291,8 +292,22 @@ class HarnessSession:
                                    [v for _, v in ranked], comparisons, baselines, problem,
                                    examples=eval_views(suite.gold.task, suite.eval_examples()),
                                    threshold=suite.spec.threshold,
-                                   behaviour=[b for (s, _, _), b in sorted(self.behaviour.items()) if s == name]))
+                                   behaviour=[b for (s, _, _), b in sorted(self.behaviour.items()) if s == name],
+                                   incomplete=self._incomplete(name, len(ranked)), gates_total=len(suite.gates)))
         return out
+
+    def _incomplete(self, name: str, judged: int) -> str | None:
+        """Why suite ``name``'s verdicts are not a whole verdict, or None."""
+        if name in self.test_suites:
+            return None  # evaluations made in Python tests: their own tests are the verdicts
+        total = len(self.suites[name].gates)
+        if self.interrupted:
+            return f"{self.interrupted}: {judged} of {total} gates judged"
+        if total == 0:
+            return "no gates: the suite judges nothing (add a [gates.<pipeline>] table)"
+        if judged < total:
+            return f"{judged} of {total} gates judged (the others were deselected or not reached)"
+        return None
 
     def _suite_baselines(self, name: str, ran: dict[str, PipelineResult]) -> tuple[dict[str, BaselineComparison], str | None]:
         """Every pipeline that ran against the baseline (gated or not: reports show it)."""

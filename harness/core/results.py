@@ -346,10 +346,23 @@ class SuiteResult:
     examples: Sequence[EvalExample] = ()  # the eval split (same order as every pipeline's outputs)
     behaviour: Sequence[BehaviourResult] = ()
     threshold: float = 0.5  # textcat decision threshold the scores used
+    # Why the verdicts do not cover the suite (interrupted, gates not selected or not reached,
+    # no gates at all); None when every gate of the suite was judged. An incomplete suite
+    # never counts as passed: a gate that was not judged is not a gate that passed.
+    incomplete: str | None = None
+    gates_total: int = 0  # gates the suite defines (the verdicts are those judged)
 
     @property
     def passed(self) -> bool:
-        return not self.errors and all(v.passed or v.skipped for v in self.verdicts)
+        return not self.errors and self.incomplete is None and all(v.passed or v.skipped for v in self.verdicts)
+
+    @property
+    def status(self) -> str:
+        """PASSED, FAILED, or INCOMPLETE (nothing failed, but not every gate was judged)."""
+        if self.passed:
+            return "PASSED"
+        failed = self.errors or any(not v.passed and not v.skipped for v in self.verdicts)
+        return "FAILED" if failed else "INCOMPLETE"
 
 
 @dataclass(frozen=True)

@@ -279,4 +279,7 @@ def suite_to_dict(result: SuiteResult, *, created: str, harness_version: str) ->
         "confusion": _confusions(result),
         "examples": _example_items(result, REPORT_EXAMPLES_CAP),
         "passed": result.passed,
+        "status": result.status,  # PASSED | FAILED | INCOMPLETE
+        "incomplete": result.incomplete,  # why not every gate was judged (interrupted, deselected, no gates)
+        "gates_total": result.gates_total,
     }

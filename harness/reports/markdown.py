@@ -104,11 +104,13 @@ def _label_table(result: SuiteResult) -> str:
 def suite_section(result: SuiteResult, *, shown_flips: int = DEFAULT_SHOWN_FLIPS) -> str:
     """One suite's Markdown."""
     failed = [v for v in result.verdicts if not v.passed and not v.skipped]
-    icon = "✅" if result.passed else "❌"
+    icon = {"PASSED": "✅", "FAILED": "❌"}.get(result.status, "⚠️")
     gold = result.gold
-    lines = [f"### {icon} {cell(result.name)}: {'passed' if result.passed else 'FAILED'}",
+    lines = [f"### {icon} {cell(result.name)}: {'passed' if result.passed else result.status}",
              f"gold {code(gold.ref)} ({gold.task}, sha256 `{gold.sha256[:12]}`), "
              f"{len(result.verdicts) - len(failed)} of {len(result.verdicts)} gates passed or skipped", ""]
+    if result.incomplete:
+        lines += [f"- ⚠️ incomplete: {cell(result.incomplete, 300)}", ""]
     for name, error in result.errors.items():
         lines += [f"- ❌ pipeline {code(name)} failed: {cell(error, 400)}"]
     if failed:

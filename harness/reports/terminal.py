@@ -271,7 +271,11 @@ def render_suite(console: Console, result: SuiteResult) -> None:
     """Print one suite: overview, per-label tables, gate verdicts and errors."""
     gold = result.gold
     title = Text(printable(result.name), style="bold") + _plain(f" on gold {gold.ref} ({gold.task}, sha256 {gold.sha256[:12]}) ")
-    console.rule(title + (Text("PASSED", "green") if result.passed else Text("FAILED", "red")))
+    status = result.status
+    console.rule(title + Text(status, {"PASSED": "green", "FAILED": "red"}.get(status, "yellow")))
+    if result.incomplete:
+        console.print(Text("incomplete: ", "yellow") + _plain(f"{result.incomplete}; no verdict for the suite is "
+                                                              "recorded as passed"))
     if result.pipelines:
         names = {p.name: display_name(p) for p in result.pipelines.values()}
         console.print(overview_table(result.pipelines.values(), "Overview", result.comparisons))
