@@ -212,6 +212,10 @@ class SuiteFile(_HarnessErrorRepr, pytest.File):
 
         suite = load_suite(self.path)
         _session(self.config).add_suite(suite)
+        if not suite.gates:
+            # Nothing to judge: the run must not read as a pass. Said here, and as INCOMPLETE in every report.
+            self.warn(pytest.PytestWarning(f"{self.path.name}: suite {suite.spec.name!r} has no gates: it judges "
+                                           "nothing (add a [gates.<pipeline>] table)"))
         yield SuiteNode.from_parent(self, name=suite.spec.name, suite=suite)
 
 

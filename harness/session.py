@@ -278,8 +278,8 @@ class HarnessSession:
         for name, suite in sorted(self.suites.items()):
             pipelines = {p: r for (s, p), r in self.results.items() if s == name}
             errors = {p: e for (s, p), e in self.errors.items() if s == name}
-            if not pipelines and not errors:
-                continue
+            if not pipelines and not errors and (suite.gates or name in self.test_suites):
+                continue  # not run here (another worker's, or deselected); a suite without gates is still reported
             ordered = {p: pipelines[p] for p in suite.spec.pipelines if p in pipelines}
             # Suite order, not run order (which differs between workers under xdist).
             order = {f"{g.pipeline}::{g.id}": i for i, g in enumerate(suite.gates)}

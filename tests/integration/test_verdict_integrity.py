@@ -1,0 +1,99 @@
+"""Nothing is recorded as passed that did not pass: interrupted and partial runs, suites
+without gates, and blessing a run whose gates fail (pytester runs of a real tiny model)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import read_json, write_suite
+
+GATES = "f_min = 0.0\nlabel_f_min = 0.0\nsize_bytes_max = 100_000_000\nno_regression = { max_drop = 0.02 }\n"
+
+
+def _history_suite_passed(project: pytest.Pytester) -> list[bool]:
+    import polars as pl
+
+    frame = pl.read_parquet(sorted((project.path / "reports" / "history").glob("*.parquet")))
+    return frame.unique("run_id", maintain_order=True)["suite_passed"].to_list()
+
+
+def test_a_deselected_gate_is_not_a_passed_gate(project: pytest.Pytester, ner_model: Path) -> None:
+    write_suite(project, ner_model, gates=GATES)
+    assert project.runpytest("suites", "--harness-bless").ret == 0
+    partial = project.runpytest("suites", "-k", "size")
+    assert partial.ret == 0  # the selected gate passed ...
+    report = read_json(project.path / "reports" / "mini-ner.json")
+    assert report["passed"] is False and report["status"] == "INCOMPLETE"  # ... the suite did not
+    assert "1 of" in report["incomplete"] and "deselected" in report["incomplete"]
+    assert _history_suite_passed(project)[-1] is False
+    assert "INCOMPLETE" in partial.stdout.str()
+
+
+def test_an_interrupted_run_claims_no_verdict_and_does_not_bless(project: pytest.Pytester, ner_model: Path) -> None:
+    write_suite(project, ner_model, gates=GATES)
+    # Ctrl-C as the second gate starts (a KeyboardInterrupt in the run, as pytest sees SIGINT).
+    project.makeconftest("""
+        calls = []
+        def pytest_runtest_call(item):
+            calls.append(item.nodeid)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+    """)
+    interrupted = project.runpytest_subprocess("suites", "--harness-bless")  # in-process, it would stop us too
+    assert interrupted.ret == pytest.ExitCode.INTERRUPTED
+    report = read_json(project.path / "reports" / "mini-ner.json")
+    assert report["passed"] is False and report["status"] == "INCOMPLETE"
+    assert report["incomplete"].startswith("interrupted")
+    assert not (project.path / "baselines" / "mini-ner.json").exists()  # never blessed
+    assert "not blessed: the run is incomplete" in interrupted.stdout.str()
+
+
+def test_a_run_stopped_by_x_is_incomplete(project: pytest.Pytester, ner_model: Path) -> None:
+    write_suite(project, ner_model, gates="f_min = 0.99\nlabel_f_min = 0.0\n")
+    stopped = project.runpytest("suites", "-x")
+    assert stopped.ret == 1
+    report = read_json(project.path / "reports" / "mini-ner.json")
+    assert report["status"] == "FAILED" and report["incomplete"].startswith("stopped early")
+
+
+def test_pytest_bless_refuses_a_suite_whose_gates_fail_unless_allowed(project: pytest.Pytester, ner_model: Path) -> None:
+    write_suite(project, ner_model, gates="f_min = 0.99\nno_regression = { max_drop = 0.02 }\n")
+    refused = project.runpytest("suites", "--harness-bless")
+    assert refused.ret == 1
+    assert not (project.path / "baselines" / "mini-ner.json").exists()
+    said = " ".join(refused.stdout.str().split())
+    assert "not blessed: 1 gate(s) fail (distilled::f>=0.99)" in said and "--harness-allow-failing" in said
+    allowed = project.runpytest("suites", "--harness-bless", "--harness-allow-failing")
+    assert allowed.ret == 1 and (project.path / "baselines" / "mini-ner.json").exists()
+
+
+def test_harness_bless_refuses_a_suite_whose_gates_fail_unless_allowed(project: pytest.Pytester, ner_model: Path) -> None:
+    write_suite(project, ner_model, gates="f_min = 0.99\n")
+
+    def bless(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "harness.cli", "bless", "suites/mini.toml", *extra],
+                              cwd=project.path, capture_output=True, text=True, timeout=300, check=False)
+
+    refused = bless()
+    assert refused.returncode != 0
+    said = " ".join((refused.stdout + refused.stderr).split())
+    assert "not blessed: 1 gate(s) fail (distilled::f>=0.99)" in said and "--allow-failing" in said
+    assert not (project.path / "baselines" / "mini-ner.json").exists()
+    allowed = bless("--allow-failing")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert json.loads((project.path / "baselines" / "mini-ner.json").read_text())["suite"] == "mini-ner"
+
+
+def test_a_suite_without_gates_is_said_to_judge_nothing(project: pytest.Pytester, ner_model: Path) -> None:
+    path = write_suite(project, ner_model)
+    path.write_text(path.read_text().split("[gates.distilled]")[0])
+    run = project.runpytest("suites", "--harness-markdown=summary.md")
+    assert "has no gates: it judges nothing" in run.stdout.str()  # the collection warning
+    report = read_json(project.path / "reports" / "mini-ner.json")
+    assert report["passed"] is False and report["status"] == "INCOMPLETE" and "no gates" in report["incomplete"]
+    assert "INCOMPLETE" in (project.path / "summary.md").read_text()
