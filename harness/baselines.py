@@ -190,7 +190,8 @@ def bless(
                 if not _is_ours(path):
                     raise InputError("exists and is not a harness baseline; refusing to replace it (move it away "
                                      "yourself)", path=path) from err
-                existing = {}  # our file, but edited or damaged: blessing replaces it
+                _keep_aside(path)  # our file, but edited or damaged: blessing replaces it, keeping the old one
+                existing = {}
             if existing and existing.get("gold", {}).get("sha256") == gold["sha256"]:
                 kept = {name: entry for name, entry in existing.get("pipelines", {}).items()
                         if name not in results and name in all_pipelines}
@@ -229,11 +230,25 @@ def bless(
 
 
 def _is_ours(path: Path) -> bool:
+    """Whether a file that does not load as a baseline is still one of ours (edited, truncated
+    or emptied), so that an explicit bless may replace it. The schema sorts late in our files,
+    so the whole text is searched; a file cut before it still starts as :func:`render` writes."""
     try:
-        head = path.read_text(encoding="utf-8", errors="replace")[:4096]
+        text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
-    return BASELINE_SCHEMA in head
+    if not text.strip():
+        return True  # empty: nothing of anyone's is lost (and it is kept as .bak all the same)
+    return BASELINE_SCHEMA in text or text.startswith('{\n  "blessed": "')
+
+
+def _keep_aside(path: Path) -> Path:
+    """Copy a damaged baseline of ours to the first free ``<name>.bak[.N]`` before it is replaced."""
+    candidates = [path.with_name(path.name + ".bak")] + [path.with_name(f"{path.name}.bak.{n}") for n in range(1, 1000)]
+    target = next(c for c in candidates if not c.exists())
+    with atomic.atomic_open(target, "wb") as handle:
+        handle.write(path.read_bytes())
+    return target
 
 
 # -- reading ------------------------------------------------------------------------

@@ -70,10 +70,26 @@ class LoadedSuite:
                                         f"(expected {_shown(path)})")
             else:
                 try:
-                    self._baseline = (load(path), None)
+                    loaded = load(path)
                 except InputError as err:
                     self._baseline = (None, str(err))
+                else:
+                    foreign = self._foreign(loaded)
+                    self._baseline = (None, foreign) if foreign else (loaded, None)
         return self._baseline
+
+    def _foreign(self, baseline: Baseline) -> str | None:
+        """Why a readable baseline is not this suite's (copied from another suite, or made on
+        another dataset), or None. Another version of the same gold is fine (compared per example)."""
+        where = _shown(baseline.path)
+        if baseline.suite != self.spec.name:
+            return (f"{where} was blessed for suite {baseline.suite!r}, not {self.spec.name!r}: a baseline is compared "
+                    f"only with its own suite (run `harness bless {_shown(self.spec.file)}`)")
+        dataset = baseline.context.gold_ref.split("@", 1)[0]
+        if dataset != self.gold.name:
+            return (f"{where} was blessed on gold {baseline.context.gold_ref}, another dataset than the suite's "
+                    f"{self.gold.ref} (run `harness bless {_shown(self.spec.file)}`)")
+        return None
 
 
 def _shown(path: Path) -> str:

@@ -51,8 +51,13 @@ class Gate:
         raise NotImplementedError
 
     def judge(self, result: PipelineResult, comparison: Comparison | None = None) -> Verdict:
-        """Compare the measured point estimate with the threshold; report the CI beside it."""
+        """Compare the measured point estimate with the threshold; report the CI beside it.
+        A figure that was not measured (NaN) fails: a gate never passes on missing data."""
         measured, ci, what = self.measure(result)
+        if measured != measured:
+            message = (f"{result.name}: {what} was not measured for this pipeline (kind {result.kind}): a gate never "
+                       f"passes on a figure it did not measure; remove the gate for this pipeline")
+            return Verdict(self.id, self.pipeline, False, measured, self.threshold, self.op, None, message)
         passed = measured >= self.threshold if self.op == ">=" else measured <= self.threshold
         ci_text = f" (95% CI {format_interval(ci)})" if ci is not None else ""
         message = (f"{result.name}: {what} = {_fmt(measured, self.big_numbers)}{ci_text} "
@@ -118,6 +123,8 @@ class SizeGate(Gate):
     big_numbers: ClassVar[bool] = True
 
     def measure(self, result: PipelineResult) -> tuple[float, tuple[float, float] | None, str]:
+        if result.size_source == "unknown" or not result.size_bytes:
+            return float("nan"), None, "size on disk (bytes)"  # not measured: 0 bytes would pass any maximum
         return float(result.size_bytes), None, "size on disk (bytes)"
 
 

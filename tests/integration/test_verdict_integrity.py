@@ -97,3 +97,16 @@ def test_a_suite_without_gates_is_said_to_judge_nothing(project: pytest.Pytester
     report = read_json(project.path / "reports" / "mini-ner.json")
     assert report["passed"] is False and report["status"] == "INCOMPLETE" and "no gates" in report["incomplete"]
     assert "INCOMPLETE" in (project.path / "summary.md").read_text()
+
+
+def test_a_baseline_copied_from_another_suite_is_refused(project: pytest.Pytester, ner_model: Path) -> None:
+    write_suite(project, ner_model, gates=GATES)
+    assert project.runpytest("suites", "--harness-bless").ret == 0
+    baselines = project.path / "baselines"
+    (baselines / "other-ner.json").write_bytes((baselines / "mini-ner.json").read_bytes())
+    (project.path / "suites" / "mini.toml").unlink()
+    write_suite(project, ner_model, gates=GATES, name="other")
+    run = project.runpytest("suites")
+    assert run.ret == 1
+    said = " ".join(run.stdout.str().split())
+    assert "was blessed for suite 'mini-ner', not 'other-ner'" in said

@@ -112,3 +112,16 @@ def test_speed_size_and_label_gates() -> None:
     missing = judge(LabelFGate("distilled", 0.1, label="ORG"), result)
     assert not missing.passed and missing.measured == 0.0
     assert not math.isnan(judge(MacroFGate("distilled", 0.5), result).measured)
+
+
+def test_a_gate_on_a_figure_that_was_not_measured_fails() -> None:
+    """One rule: size and speed gates on a pipeline that has neither (imported predictions)
+    fail saying so; they never pass on 'measured 0'."""
+    import dataclasses
+
+    unknown = dataclasses.replace(result_with(tp=8, fp=0, fn=0, wps=float("nan"), size=0), kind="predictions",
+                                  size_source="unknown")
+    for gate in (SizeGate("distilled", 1), WordsPerSecondGate("distilled", 10)):
+        verdict = judge(gate, unknown)
+        assert not verdict.passed and math.isnan(verdict.measured)
+        assert "was not measured for this pipeline (kind predictions)" in verdict.message
