@@ -481,6 +481,13 @@ def history(suite: str, *, reports_dir: str = DEFAULT_REPORTS_DIR, pipeline: str
     return name, table
 
 
+def history_notices() -> list[str]:
+    """History files moved aside (damaged or not ours) since the last call: say them."""
+    from .history import take_notices
+
+    return take_notices()
+
+
 def history_prune(*, keep: int, reports_dir: str = DEFAULT_REPORTS_DIR) -> tuple[int, int]:
     """Keep the last ``keep`` runs per suite in ``reports/history``: (kept, removed)."""
     from .history import prune

@@ -180,6 +180,14 @@ HISTORY_COLUMNS = ("time", "pipeline", "git_commit", "git_dirty", "gold", "model
 
 
 def _history_cli(args: argparse.Namespace) -> int:
+    try:
+        return _history_command(args)
+    finally:
+        for notice in api.history_notices():  # stderr: --json / --csv output stays parseable
+            Console(stderr=True, highlight=False).print(Text("warning: ", "yellow") + Text(printable(notice)))
+
+
+def _history_command(args: argparse.Namespace) -> int:
     if args.suite == "prune":
         if args.keep is None:
             raise HarnessError("harness history prune needs --keep N")

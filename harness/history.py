@@ -141,8 +141,60 @@ def append_run(history_dir: str | Path, rows: Sequence[Mapping[str, Any]], conte
     return path
 
 
+#: Where history files that cannot be read as ours are moved (never deleted), under the history dir.
+MOVED_ASIDE_DIRNAME = "unreadable"
+_notices: list[str] = []
+
+
+def take_notices() -> list[str]:
+    """What the history moved aside since the last call (for the run's warnings and the CLI)."""
+    taken = list(_notices)
+    _notices.clear()
+    return taken
+
+
+def _readable(path: Path) -> str | None:
+    """Why ``path`` is not a history file of ours (corrupt, foreign columns or types), or None.
+    Reads the Parquet footer only."""
+    import polars as pl
+
+    try:
+        schema = pl.read_parquet_schema(path)
+    except Exception as err:  # polars raises several kinds for a damaged file; all mean "not readable"
+        return f"not a readable Parquet file ({type(err).__name__}: {str(err).splitlines()[0][:120]})"
+    expected = _polars_schema()
+    wrong = sorted(name for name, dtype in expected.items() if schema.get(name) != dtype)
+    extra = sorted(set(schema) - set(expected))
+    if wrong or extra:
+        return f"not a history file of this harness (columns {', '.join(wrong + extra)} differ)"
+    return None
+
+
+def _move_aside(path: Path, why: str) -> None:
+    target_dir = path.parent / MOVED_ASIDE_DIRNAME
+    target_dir.mkdir(exist_ok=True)
+    target = target_dir / path.name
+    n = 1
+    while target.exists():  # never overwrite what is already there
+        target, n = target_dir / f"{path.name}.{n}", n + 1
+    try:
+        path.replace(target)
+    except FileNotFoundError:  # another process moved or compacted it meanwhile
+        return
+    _notices.append(f"history file {path} skipped: {why}; moved to {target} (nothing deleted)")
+
+
 def _files(directory: Path, prefix: str) -> list[Path]:
-    return sorted(directory.glob(f"{prefix}-*.parquet"))
+    """The history's ``run-*`` or ``segment-*`` files, each checked: one that is damaged or
+    not ours is moved aside (and said) instead of failing every later run."""
+    found = []
+    for path in sorted(directory.glob(f"{prefix}-*.parquet")):
+        why = _readable(path)
+        if why is None:
+            found.append(path)
+        else:
+            _move_aside(path, why)
+    return found
 
 
 def compact(history_dir: str | Path, *, force: bool = False) -> bool:

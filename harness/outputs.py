@@ -99,11 +99,15 @@ def write_html(session: HarnessSession, reports_dir: Path, documents: list[dict[
     from .reports.html_report import history_for
     from .reports.html_report import write_html as write_page
 
+    from .history import take_notices
+
     try:
         history = history_for(reports_dir / HISTORY_DIRNAME, documents)
     except (OSError, HarnessError) as err:  # trends are a nicety; the page is not
         session.report_problems.append(f"run history not read for the HTML trends: {err}")
         history = {}
+    finally:
+        session.report_problems.extend(take_notices())
     page = write_page(reports_dir / HTML_REPORT_NAME, documents, created=created, history=history)
     return [("report (open in a browser)", page)]
 
@@ -115,12 +119,16 @@ def write_history(session: HarnessSession, results: list[SuiteResult], reports_d
 
     if not results:
         return []
+    from .history import take_notices
+
     context = new_context(root)
     try:
         path = append_run(reports_dir / HISTORY_DIRNAME, run_rows(results, context), context)
     except (OSError, HarnessError) as err:  # history must not cost the run its verdicts
         session.report_problems.append(f"run history not written: {err}")
         return []
+    finally:
+        session.report_problems.extend(take_notices())  # damaged or foreign files moved aside
     return [("history", path)] if path is not None else []
 
 

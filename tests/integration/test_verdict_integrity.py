@@ -110,3 +110,19 @@ def test_a_baseline_copied_from_another_suite_is_refused(project: pytest.Pyteste
     assert run.ret == 1
     said = " ".join(run.stdout.str().split())
     assert "was blessed for suite 'mini-ner', not 'other-ner'" in said
+
+
+def test_a_corrupt_history_file_is_named_and_the_run_goes_on(project: pytest.Pytester, ner_model: Path) -> None:
+    write_suite(project, ner_model)
+    history_dir = project.path / "reports" / "history"
+    history_dir.mkdir(parents=True)
+    (history_dir / "run-corrupt.parquet").write_bytes(b"\x00" * 64)
+    run = project.runpytest("suites")
+    assert run.ret == 0
+    said = " ".join(run.stdout.str().split())
+    assert "run-corrupt.parquet skipped: not a readable Parquet file" in said and "nothing deleted" in said
+    assert (project.path / "reports" / "report.html").exists()
+    assert (history_dir / "unreadable" / "run-corrupt.parquet").exists()
+    listed = subprocess.run([sys.executable, "-m", "harness.cli", "history", "suites/mini.toml", "--json"],
+                            cwd=project.path, capture_output=True, text=True, timeout=120, check=False)
+    assert listed.returncode == 0 and len(json.loads(listed.stdout)) == 1

@@ -125,3 +125,27 @@ def test_markdown_stays_under_the_limit_and_says_what_it_left_out() -> None:
     assert "left out" in small or "truncated" in small
     tiny = render_markdown(results, max_bytes=6000)
     assert len(tiny.encode()) <= 6000 and "truncated" in tiny
+
+
+@pytest.mark.parametrize("reader", ["runs", "append_run", "compact", "prune"])
+def test_a_damaged_or_foreign_history_file_is_moved_aside_and_the_history_goes_on(tmp_path: Path, reader: str) -> None:
+    history.take_notices()
+    history.append_run(tmp_path, history.run_rows([suite_result()], context(0)), context(0))
+    (tmp_path / "run-zz-damaged.parquet").write_bytes(b"PAR1 this is not parquet")
+    pl.DataFrame({"a": [1, 2]}).write_parquet(tmp_path / "segment-zz-foreign.parquet")
+    if reader == "runs":
+        assert history.runs(tmp_path, "s")["run_id"].unique().to_list() == ["run-00000"]
+    elif reader == "append_run":
+        history.append_run(tmp_path, history.run_rows([suite_result()], context(1)), context(1))
+        assert sorted(history.runs(tmp_path, "s")["run_id"].unique().to_list()) == ["run-00000", "run-00001"]
+    elif reader == "compact":
+        assert history.compact(tmp_path, force=True)
+        assert history.runs(tmp_path, "s")["run_id"].unique().to_list() == ["run-00000"]
+    else:
+        assert history.prune(tmp_path, keep=5) == (1, 0)
+    aside = tmp_path / history.MOVED_ASIDE_DIRNAME
+    assert sorted(p.name for p in aside.iterdir()) == ["run-zz-damaged.parquet", "segment-zz-foreign.parquet"]
+    assert (aside / "run-zz-damaged.parquet").read_bytes() == b"PAR1 this is not parquet"  # moved, not deleted
+    notices = history.take_notices()
+    assert len(notices) == 2 and any("not a readable Parquet file" in n for n in notices)
+    assert any("not a history file of this harness" in n for n in notices)
