@@ -522,9 +522,16 @@ def report(results: Sequence[str], output: str, *, history_dir: str | None = Non
             raise InputError(f"not valid JSON ({err.msg})", path=path, line=err.lineno) from None
         if not isinstance(document, dict) or document.get("schema") != RESULTS_SCHEMA:
             raise InputError(f"not a harness results file (expected schema {RESULTS_SCHEMA})", path=path, field="schema")
-        for key in ("suite", "gold", "pipelines", "gates"):
+        # The page reads these shapes: a wrong one is named here, not a TypeError deep in the template.
+        for key, kind in (("suite", dict), ("gold", dict), ("pipelines", dict), ("gates", list)):
             if key not in document:
                 raise InputError("missing", path=path, field=key)
+            if not isinstance(document[key], kind):
+                raise InputError(f"expected {'an object' if kind is dict else 'a list'}, got "
+                                 f"{type(document[key]).__name__}", path=path, field=key)
+        for i, gate in enumerate(document["gates"]):
+            if not isinstance(gate, dict) or not isinstance(gate.get("id"), str):
+                raise InputError("expected an object with an 'id'", path=path, field=f"gates[{i}]")
         documents.append(document)
     if not documents:
         raise HarnessError("harness report needs at least one results file")

@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .core.perturb import (
@@ -48,7 +50,7 @@ from .core.perturb import (
 )
 from .core.results import BehaviourCase, BehaviourResult, Output
 from .core.stats import wilson_interval
-from .errors import InputError
+from .errors import CheckError, InputError
 from .gold.records import GoldExample
 
 #: Built-in checks: name -> (tasks it applies to, what it does).
@@ -194,28 +196,70 @@ CHECKS: dict[str, Check] = {
 }
 
 
-def custom_check(reference: str) -> Check:
+def _import_beside(module_name: str, directory: str | Path | None) -> Any:
+    """Import ``module_name``, looking in ``directory`` (the suite's folder) first: a
+    ``checks.py`` beside the suite is found whatever the working directory."""
+    if directory is None:
+        return importlib.import_module(module_name)
+    where = str(Path(directory).resolve())
+    added = where not in sys.path
+    if added:
+        sys.path.insert(0, where)
+    try:
+        return importlib.import_module(module_name)
+    finally:
+        if added:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(where)
+
+
+def custom_check(reference: str, *, beside: str | Path | None = None) -> Check:
     """A user's check, ``"module:function"``: ``function(example, draw)`` returns
     ``(text, expected)`` (spans as ``[(start, end, label)]`` or cats as ``{label: score}``)
-    or None when the example does not apply."""
+    or None when the example does not apply. The module is looked for in ``beside`` (the
+    suite's folder) first, then on the usual import path."""
     module_name, _, attribute = reference.partition(":")
     if not module_name or not attribute:
         raise InputError(f"expected 'module:function', got {reference!r}", field="function")
     try:
-        function = getattr(importlib.import_module(module_name), attribute)
+        function = getattr(_import_beside(module_name, beside), attribute)
     except (ImportError, AttributeError) as err:
-        raise InputError(f"cannot import {reference!r}: {err}", field="function") from None
+        place = f" (looked beside the suite, in {beside}, and on the import path)" if beside is not None else ""
+        raise InputError(f"cannot import {reference!r}: {err}{place}", field="function") from None
 
     def check(subject: Subject, draw: Callable[..., Any], task: str) -> Perturbed | None:
-        made = function(subject.example, draw)
-        if made is None:
+        from hypothesis.errors import HypothesisException
+
+        try:
+            made = function(subject.example, draw)
+        except HypothesisException:
+            raise  # Hypothesis's own control flow (an unsatisfied assume(), ...), not the check's error
+        except Exception as err:
+            raise CheckError(f"custom check {reference} raised {type(err).__name__} on eval example "
+                             f"{subject.example.input_hash}: {err}\n{_user_traceback(err)}") from err
+        if made is None:  # the check says, explicitly, that this example does not apply
             return None
-        text, expected = made
-        value: Output = (tuple(sorted((int(s), int(e), str(label)) for s, e, label in expected)) if task == "ner"
-                         else {str(k): float(v) for k, v in dict(expected).items()})
-        return Perturbed(str(text), value, f"{reference}", relative=False)
+        try:
+            text, expected = made
+            value: Output = (tuple(sorted((int(s), int(e), str(label)) for s, e, label in expected)) if task == "ner"
+                             else {str(k): float(v) for k, v in dict(expected).items()})
+            if not isinstance(text, str):
+                raise TypeError(f"the text is a {type(text).__name__}")
+        except (TypeError, ValueError) as err:
+            raise CheckError(f"custom check {reference} returned {made!r:.200} for eval example "
+                             f"{subject.example.input_hash}; expected None or (text, expected) with expected spans "
+                             f"[(start, end, label)] or cats {{label: score}} ({err})") from None
+        return Perturbed(text, value, f"{reference}", relative=False)
 
     return check
+
+
+def _user_traceback(err: BaseException) -> str:
+    """The traceback of an exception raised in a user's check, without the harness's frames."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if "/harness/" not in f.filename.replace("\\", "/")]
+    return "".join(traceback.format_list(frames) + traceback.format_exception_only(err)).rstrip()
 
 
 def _same(task: str, expected: Output, predicted: Output, threshold: float) -> bool:
@@ -258,14 +302,30 @@ def _no_local_constants() -> Iterator[None]:
         providers._get_local_constants = original
 
 
+def _answered(subject: Subject, task: str, threshold: float) -> bool:
+    """Whether the model said something on the original text: an entity (NER) or a category
+    at the threshold (textcat). An invariance case on an empty answer passes by saying nothing
+    again, so it tests nothing."""
+    if task == "ner":
+        return bool(_spans(subject))
+    return any(float(v) >= threshold for v in dict(subject.reference).values())  # type: ignore[arg-type]
+
+
 def run_check(
     name: str, check: Check, *, pipeline: str, task: str, subjects: Sequence[Subject],
     predict: Callable[[Sequence[str]], list[Output]], min_pass_rate: float, max_examples: int, threshold: float,
+    max_seconds: float = float("inf"), needs_answer: bool = True,
 ) -> BehaviourResult:
-    """Generate up to ``max_examples`` cases, judge them in one batch, shrink the first failures."""
+    """Generate up to ``max_examples`` cases (within ``max_seconds``), judge them in one batch,
+    shrink the first failures.
+
+    ``needs_answer`` (the built-in checks, which expect the model's own answer moved with the
+    edit): examples on which the model found nothing are left out and counted in the note.
+    An error in the check's code is raised (:class:`CheckError`), never taken for "nothing to
+    perturb"."""
     from hypothesis import HealthCheck, Phase, find, given, settings
     from hypothesis import strategies as st
-    from hypothesis.errors import NoSuchExample
+    from hypothesis.errors import HypothesisException, NoSuchExample
 
     started = time.perf_counter()
     quiet = settings(database=None, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck),
@@ -279,13 +339,27 @@ def run_check(
         return case()
 
     usable = [s for s in subjects if s.example.text.strip()]
+    notes = []
+    if needs_answer:
+        answered = [s for s in usable if _answered(s, task, threshold)]
+        if len(answered) < len(usable):
+            notes.append(f"{len(usable) - len(answered)} of {len(usable)} examples left out: the model found nothing "
+                         "in them, so a case there would pass by finding nothing again")
+        usable = answered
     if not usable:
-        return _empty(name, pipeline, min_pass_rate, "no eval examples to perturb", started)
+        return _empty(name, pipeline, min_pass_rate, "; ".join(notes) or "no eval examples to perturb", started)
     generated: dict[tuple[int, str], Perturbed] = {}
+
+    out_of_time: list[bool] = []
 
     @settings(quiet, phases=[Phase.generate])
     @given(st.data())
     def collect(data: Any) -> None:
+        # Past the budget every call returns at once, drawing nothing (raising would make
+        # Hypothesis replay the call): generation then ends by itself, quickly.
+        if out_of_time or time.perf_counter() - started > max_seconds:
+            out_of_time.append(True)
+            return
         subject = usable[data.draw(st.integers(0, len(usable) - 1))]
         made = check(subject, data.draw, task)
         if made is not None:
@@ -294,11 +368,14 @@ def run_check(
     try:
         with _no_local_constants():
             collect()
-    except Exception as err:  # Hypothesis gives up when almost nothing applies (filter too strict)
-        if not generated:
-            return _empty(name, pipeline, min_pass_rate, f"no example could be perturbed ({type(err).__name__})", started)
+    except HypothesisException as err:  # Hypothesis gives up when almost nothing applies (filter too strict)
+        notes.append(f"Hypothesis stopped generating ({type(err).__name__})")
+    if out_of_time:
+        notes.append(f"generation stopped at its time budget ({max_seconds:g} s, max_seconds) after {len(generated)} "
+                     "case(s)")
     if not generated:
-        return _empty(name, pipeline, min_pass_rate, "no example could be perturbed this way", started)
+        notes.append("the check perturbed no example (it returned None for every one it was given)")
+        return _empty(name, pipeline, min_pass_rate, "; ".join(notes), started)
     keys = list(generated)
     predictions = predict([generated[k].text for k in keys])
     by_index = {s.index: s for s in usable}
@@ -333,10 +410,12 @@ def run_check(
         pipeline=pipeline, check=name, cases=len(cases), passed=passed, pass_rate=passed / len(cases),
         ci=wilson_interval(passed, len(cases)), min_pass_rate=min_pass_rate, shrunk=tuple(shrunk),
         failures=tuple(failures[:REPORTED_FAILURES]), seconds=time.perf_counter() - started,
+        note="; ".join(notes) or None,
     )
 
 
 def _empty(name: str, pipeline: str, min_pass_rate: float, reason: str, started: float) -> BehaviourResult:
+    """No case was judged: no pass rate, and the reason (the gate fails it under min_cases)."""
     return BehaviourResult(pipeline=pipeline, check=name, cases=0, passed=0, pass_rate=float("nan"),
                            ci=(float("nan"), float("nan")), min_pass_rate=min_pass_rate, shrunk=(), failures=(),
-                           seconds=time.perf_counter() - started, skipped=reason)
+                           seconds=time.perf_counter() - started, note=reason)

@@ -39,3 +39,8 @@ class GoldIntegrityError(HarnessError):
 
 class PipelineError(HarnessError):
     """A pipeline could not be loaded or run."""
+
+
+class CheckError(HarnessError):
+    """A behavioural check's own code raised or returned something that is not a case: an
+    error of that check's item (with the check's traceback), never a skip or a pass."""

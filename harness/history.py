@@ -163,7 +163,9 @@ def _readable(path: Path) -> str | None:
     except Exception as err:  # polars raises several kinds for a damaged file; all mean "not readable"
         return f"not a readable Parquet file ({type(err).__name__}: {str(err).splitlines()[0][:120]})"
     expected = _polars_schema()
-    wrong = sorted(name for name, dtype in expected.items() if schema.get(name) != dtype)
+    # Compared as text: a process can hold two polars module objects (pytester's in-process
+    # runs re-import modules), whose dtype classes are not equal to each other.
+    wrong = sorted(name for name, dtype in expected.items() if str(schema.get(name)) != str(dtype))
     extra = sorted(set(schema) - set(expected))
     if wrong or extra:
         return f"not a history file of this harness (columns {', '.join(wrong + extra)} differ)"

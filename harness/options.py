@@ -63,6 +63,10 @@ HTML_REPORT_NAME = "report.html"
 BEHAVIOUR_CHECKS = ("lowercase", "titlecase", "trailing_punctuation", "double_whitespace", "neutral_clause",
                     "substitution", "typo")
 DEFAULT_BEHAVIOUR_EXAMPLES = 200  # generated cases per check (Hypothesis max_examples)
+#: A check judged on fewer cases than this fails (saying how many it had): a pass rate of 1 case means nothing.
+DEFAULT_BEHAVIOUR_MIN_CASES = 20
+#: Time budget of one check's generation (user code included); past it, generation stops and says so.
+DEFAULT_BEHAVIOUR_SECONDS = 120.0
 
 
 def first_given(*values: Any) -> Any:

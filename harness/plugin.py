@@ -80,6 +80,18 @@ def _session(config: pytest.Config) -> HarnessSession:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "harness_examples(gold, split='eval', limit=None, gold_dir=None): one test per "
                                        "gold example, as the `harness_example` argument")
+    # Where the run will write: said now, in one line, rather than as a traceback after every gate ran.
+    reports = _reports_dir(config)
+    if reports is not None and reports.exists() and not reports.is_dir():
+        raise pytest.UsageError(f"--harness-reports {reports}: exists and is not a directory (results, queues and "
+                                "history go in a directory)")
+    markdown = config.getoption("harness_markdown")
+    if markdown and Path(markdown).is_dir():
+        raise pytest.UsageError(f"--harness-markdown {markdown}: is a directory; give the summary file's path "
+                                "(e.g. reports/summary.md)")
+
+
+MARKER_KEYWORDS = ("gold", "split", "limit", "gold_dir")
 
 
 def _gold_dir(config: pytest.Config, given: str | Path | None = None) -> Path:
@@ -96,10 +108,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         raise pytest.UsageError(f"{metafunc.definition.nodeid}: harness_examples needs a `harness_example` argument")
     from .testing import example_id, resolve_gold
 
+    where = f"{metafunc.definition.nodeid}: @pytest.mark.harness_examples"
+    unknown = sorted(set(marker.kwargs) - set(MARKER_KEYWORDS))
+    if unknown:
+        raise pytest.UsageError(f"{where}: unknown keyword(s) {', '.join(unknown)} (expected: {', '.join(MARKER_KEYWORDS)})")
+    if not marker.args and "gold" not in marker.kwargs:
+        raise pytest.UsageError(f"{where}: name the gold version, e.g. harness_examples(\"restaurant-reviews@v1\")")
+    limit = marker.kwargs.get("limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise pytest.UsageError(f"{where}: limit must be a whole number >= 1 (or None for every example), got {limit!r}")
     ref = marker.args[0] if marker.args else marker.kwargs["gold"]
     split = marker.kwargs.get("split", "eval")
     gold = resolve_gold(_gold_dir(metafunc.config, marker.kwargs.get("gold_dir")), ref, split)
-    examples = list(gold.examples)[: marker.kwargs.get("limit")]
+    examples = list(gold.examples)[:limit]
     metafunc.parametrize("harness_example", examples, ids=[example_id(i, e) for i, e in enumerate(examples)])
 
 

@@ -263,9 +263,11 @@ class HarnessSession:
         pool = surface_pool(list(suite.gold.iter_examples("train"))) if check == "substitution" else {}
         unanswered = set(result.unanswered)
         subjects = [Subject(i, e, result.outputs[i], pool) for i, e in enumerate(suite.eval_examples()) if i not in unanswered]
-        made = run_check(check, custom_check(table.function) if table.function else CHECKS[check], pipeline=pipeline,
+        chosen = custom_check(table.function, beside=suite.spec.file.parent) if table.function else CHECKS[check]
+        made = run_check(check, chosen, pipeline=pipeline,
                          task=suite.gold.task, subjects=subjects, predict=self._predictors[predictor_key],
                          min_pass_rate=float(table.min_pass_rate), max_examples=int(table.max_examples),
+                         max_seconds=float(table.max_seconds), needs_answer=table.function is None,
                          threshold=suite.spec.threshold)
         self.behaviour[key] = made
         return made

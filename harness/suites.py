@@ -56,6 +56,8 @@ from .options import (
     DEFAULT_BASELINES_DIR,
     DEFAULT_BATCH_SIZE,
     DEFAULT_BEHAVIOUR_EXAMPLES,
+    DEFAULT_BEHAVIOUR_MIN_CASES,
+    DEFAULT_BEHAVIOUR_SECONDS,
     DEFAULT_CHECKPOINT,
     DEFAULT_LATENCY_DOCS,
     DEFAULT_MIN_BASELINE_COVERAGE,
@@ -121,6 +123,8 @@ class NoRegressionTable(_Table):
 class CheckTable(_Table):
     min_pass_rate: Fraction
     max_examples: int = Field(DEFAULT_BEHAVIOUR_EXAMPLES, ge=1, le=10_000)
+    min_cases: int = Field(DEFAULT_BEHAVIOUR_MIN_CASES, ge=1)  # fewer judged cases: the check fails
+    max_seconds: Positive = DEFAULT_BEHAVIOUR_SECONDS  # time budget of the check's generation
     function: str | None = Field(None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")  # module:function (custom checks)
 
 
@@ -375,7 +379,7 @@ def build_behaviour_gates(spec: SuiteSpec, task: str) -> tuple[Gate, ...]:
         for check, table in checks.items():
             if check == "substitution" and table.function is None and task != "ner":
                 raise _err(spec.file, f"behaviour.{pipeline}.{check}", f"substitution swaps entities: the gold task is {task}")
-            out.append(BehaviourGate(pipeline, float(table.min_pass_rate), check=check))
+            out.append(BehaviourGate(pipeline, float(table.min_pass_rate), check=check, min_cases=int(table.min_cases)))
     return tuple(out)
 
 

@@ -392,6 +392,7 @@ class BehaviourGate(Gate):
     a failure shows the shrunk case."""
 
     check: str = ""
+    min_cases: int = 1  # judged on fewer cases, the check fails (a pass rate of one case means nothing)
     key: ClassVar[str] = "min_pass_rate"
     metric: ClassVar[str] = "pass"
 
@@ -400,9 +401,14 @@ class BehaviourGate(Gate):
         return f"pass>={self.threshold:.2f}[{self.check}]"
 
     def judge_behaviour(self, result: BehaviourResult) -> Verdict:
-        if result.skipped or result.cases == 0:
-            reason = f"{result.pipeline}: behaviour check {self.check} skipped: {result.skipped or 'no cases'}"
+        if result.skipped:
+            reason = f"{result.pipeline}: behaviour check {self.check} skipped: {result.skipped}"
             return Verdict(self.id, self.pipeline, False, float("nan"), self.threshold, ">=", None, reason, skipped=reason)
+        if result.cases < self.min_cases:
+            why = f" ({result.note})" if result.note else ""
+            message = (f"{result.pipeline}: {self.check} was judged on {result.cases} case(s), fewer than its "
+                       f"min_cases ({self.min_cases}){why}: too few to say the model passes")
+            return Verdict(self.id, self.pipeline, False, result.pass_rate, self.threshold, ">=", None, message)
         passed = result.pass_rate >= self.threshold
         message = (f"{result.pipeline}: {self.check} pass rate = {result.pass_rate:.3f} "
                    f"({result.passed}/{result.cases} cases, 95% CI {format_interval(result.ci)}) "

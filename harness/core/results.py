@@ -318,7 +318,8 @@ class BehaviourResult:
     shrunk: tuple[BehaviourCase, ...]
     failures: tuple[BehaviourCase, ...]
     seconds: float
-    skipped: str | None = None  # why there is no pass rate (replay mode, nothing to perturb)
+    skipped: str | None = None  # why the check was not run (replay mode: a cassette cannot answer new prompts)
+    note: str | None = None  # what limited the cases (examples left out, nothing to perturb, the time budget)
 
 
 @dataclass(frozen=True)

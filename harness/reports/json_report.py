@@ -252,7 +252,7 @@ def behaviour_to_dict(result: Any) -> dict[str, Any]:
     """One behavioural check: pass rate over the generated cases, its 95% Wilson CI, shrunk failures."""
     return {"pipeline": result.pipeline, "check": result.check, "cases": result.cases, "passed": result.passed,
             "pass_rate": _num(result.pass_rate), "ci": _ci(result.ci), "min_pass_rate": result.min_pass_rate,
-            "skipped": result.skipped, "seconds": round(result.seconds, 3),
+            "skipped": result.skipped, "note": result.note, "seconds": round(result.seconds, 3),
             "shrunk": [behaviour_case_to_dict(c) for c in result.shrunk],
             "failures": [behaviour_case_to_dict(c) for c in result.failures]}
 

@@ -36,8 +36,12 @@ def cell(text: object, limit: int = 120) -> str:
 def code(text: object) -> str:
     """User text as a Markdown code span: literal inside (no HTML, no emphasis), so only
     backticks (which would end it) and table pipes need care."""
-    value = re.sub(r"\s+", " ", printable(str(text))).strip().replace("`", "'").replace("|", "\\|")
-    return f"`{value}`"
+    value = re.sub(r"\s+", " ", printable(str(text))).strip().replace("|", "\\|")
+    # CommonMark: a code span's fence is a run of backticks longer than any inside it, and a
+    # space pads content that starts or ends with one (the text shows exactly, backticks too).
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", value)), default=0) + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
 
 
 def _num(value: float | None, fmt: str = ".3f") -> str:

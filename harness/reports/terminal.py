@@ -310,6 +310,9 @@ def render_suite(console: Console, result: SuiteResult) -> None:
     if result.behaviour:
         console.print(behaviour_table(result))
         for b in result.behaviour:
+            if b.note:
+                console.print(Text(f"  {b.check}: ", "yellow") + _plain(b.note))
+        for b in result.behaviour:
             for case in b.shrunk[:1]:
                 console.print(Text(f"  {b.check} (shrunk): ", "yellow") + _plain(describe_case(case)))
     if result.verdicts:

@@ -126,3 +126,63 @@ def test_a_corrupt_history_file_is_named_and_the_run_goes_on(project: pytest.Pyt
     listed = subprocess.run([sys.executable, "-m", "harness.cli", "history", "suites/mini.toml", "--json"],
                             cwd=project.path, capture_output=True, text=True, timeout=120, check=False)
     assert listed.returncode == 0 and len(json.loads(listed.stdout)) == 1
+
+
+# -- weak cases: a clear one-line error instead of a traceback -------------------------------
+
+
+def test_reports_path_that_is_a_file_is_a_usage_error(project: pytest.Pytester) -> None:
+    (project.path / "out").write_text("mine\n")
+    run = project.runpytest("suites", "--harness-reports", "out")
+    assert run.ret == pytest.ExitCode.USAGE_ERROR
+    assert "exists and is not a directory" in run.stderr.str() and "Traceback" not in run.stderr.str()
+    assert (project.path / "out").read_text() == "mine\n"
+
+
+def test_markdown_path_that_is_a_directory_is_a_usage_error(project: pytest.Pytester) -> None:
+    (project.path / "summary").mkdir()
+    run = project.runpytest("suites", "--harness-markdown", "summary")
+    assert run.ret == pytest.ExitCode.USAGE_ERROR and "is a directory" in run.stderr.str()
+
+
+@pytest.mark.parametrize(("arguments", "said"), [
+    ('"mini-restaurant@v1", limit=-279', "limit must be a whole number >= 1"),
+    ('"mini-restaurant@v1", limit=0', "limit must be a whole number >= 1"),
+    ('"mini-restaurant@v1", limt=5', "unknown keyword(s) limt"),
+])
+def test_a_bad_harness_examples_marker_is_named(project: pytest.Pytester, arguments: str, said: str) -> None:
+    project.makepyfile(test_mine=f"""
+        import pytest
+
+        @pytest.mark.harness_examples({arguments})
+        def test_each(harness_example):
+            pass
+    """)
+    run = project.runpytest("test_mine.py")
+    assert run.ret != 0
+    assert said in run.stdout.str() + run.stderr.str()
+
+
+def test_harness_report_names_a_malformed_results_file(project: pytest.Pytester) -> None:
+    assert project.runpytest("suites").ret == 0
+    results = project.path / "reports" / "mini-ner.json"
+    document = json.loads(results.read_text())
+    document["gates"] = "oops"
+    results.write_text(json.dumps(document))
+    done = subprocess.run([sys.executable, "-m", "harness.cli", "report", str(results), "-o", "page.html"],
+                          cwd=project.path, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "gates" in done.stderr + done.stdout and "expected a list, got str" in done.stderr + done.stdout
+
+
+def test_a_custom_check_beside_the_suite_is_found_and_its_errors_fail_the_item(project: pytest.Pytester,
+                                                                               ner_model: Path) -> None:
+    path = write_suite(project, ner_model)
+    path.write_text(path.read_text() + '\n[behaviour.distilled]\nmine = { function = "checks:broken", min_pass_rate = 0.5 }\n')
+    (path.parent / "checks.py").write_text("def broken(example, draw):\n    raise ValueError('oops in my check')\n")
+    run = project.runpytest("suites", "-k", "behaviour")  # from the project root, not the suite's folder
+    assert run.ret == 1
+    out = run.stdout.str()
+    assert "cannot import" not in out
+    assert "custom check checks:broken raised ValueError" in out and "oops in my check" in out
+    assert "checks.py" in out  # the check's own frame

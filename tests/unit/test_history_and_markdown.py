@@ -112,7 +112,8 @@ def test_markdown_has_verdict_gate_and_label_tables_and_newly_broken_examples() 
 
 def test_markdown_escapes_user_text() -> None:
     assert cell("a | b <script>x</script>\n`c`") == "a \\| b &lt;script&gt;x&lt;/script&gt; \\`c\\`"
-    assert code("a`b|c <i>") == "`a'b\\|c <i>`"
+    assert code("a`b|c <i>") == "``a`b\\|c <i>``"  # the backtick stays a backtick (a longer fence)
+    assert code("`x`") == "`` `x` ``" and code("plain") == "`plain`"
     text = render_markdown([suite_result(broken=120, text="<img src=x onerror=alert(1)>|")])
     assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;\\|" in text
 
