@@ -195,6 +195,8 @@ def _suite_view(doc: Mapping[str, Any], index: int, history: Sequence[Mapping[st
                                       ("words/s", "words_per_second", ",.0f"), ("size (bytes)", "size_bytes", ",.0f"))]
     return {
         "index": index, "doc": doc, "name": doc["suite"]["name"], "passed": doc.get("passed", False),
+        # Results written before suites had a status (PASSED / FAILED / INCOMPLETE) only say passed or not.
+        "status": doc.get("status") or ("PASSED" if doc.get("passed") else "FAILED"),
         "gates": gates, "gate_counts": (sum(1 for g in gates if g["passed"]), sum(1 for g in gates if not g["passed"]
                                         and not g.get("skipped")), sum(1 for g in gates if g.get("skipped"))),
         "names": names, "simulated": {n: _is_simulated(pipelines[n]) for n in names},

@@ -160,3 +160,10 @@ def test_regression_verdicts_show_their_noise_p_values_and_warnings() -> None:
     assert "eval sample + training (6 models)" in section and "0.0048" in section and "0.310" in section
     assert "drops under 0.310 cannot be told &lt;b&gt;from noise&lt;/b&gt;" in section  # escaped, as all user text
     assert "Regression vs the blessed configuration" not in render_html([hostile_document()], created="now")
+
+
+def test_an_incomplete_suite_says_so_on_the_page() -> None:
+    document = hostile_document()
+    document.update(passed=False, status="INCOMPLETE", incomplete="interrupted: 1 of 9 gates judged")
+    html = render_html([document], created="now")
+    assert ">INCOMPLETE</span>" in html and "incomplete: interrupted: 1 of 9 gates judged" in html
