@@ -169,8 +169,9 @@ def _noise_cli(args: argparse.Namespace) -> int:
     from .reports.terminal import noise_tables
 
     report = api.noise(args.suite, resamples=args.resamples, seed=args.seed)
+    wide = Console(width=max(console.width, 110), highlight=False)  # CI logs report 80 columns; rows need ~95
     for item in noise_tables(report):
-        console.print(item)
+        wide.print(item)
     return 0
 
 
