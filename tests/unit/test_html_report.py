@@ -167,3 +167,4 @@ def test_an_incomplete_suite_says_so_on_the_page() -> None:
     document.update(passed=False, status="INCOMPLETE", incomplete="interrupted: 1 of 9 gates judged")
     html = render_html([document], created="now")
     assert ">INCOMPLETE</span>" in html and "incomplete: interrupted: 1 of 9 gates judged" in html
+    assert "⚠ INCOMPLETE: 0 of 1 suite passed" in html  # not FAILED: nothing failed, not all was judged
