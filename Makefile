@@ -35,11 +35,10 @@ test: $(STAMP)
 
 # The human-in-the-loop demo on restaurant-reviews (scratch copy under build/loop):
 # distil from the simulated LLM -> evaluate -> queue -> simulated reviewer -> retrain.
-LOOP_ROUNDS ?= 4
-LOOP_PER_ROUND ?= 250
-LOOP_STEPS ?= 3000
+# Defaults are harness loop's own (harness/options.py); set LOOP_ROUNDS, LOOP_PER_ROUND or LOOP_STEPS to change them.
 loop: $(STAMP)
-	$(BIN)/harness loop suites/restaurant.toml --rounds $(LOOP_ROUNDS) --per-round $(LOOP_PER_ROUND) --max-steps $(LOOP_STEPS)
+	$(BIN)/harness loop suites/restaurant.toml $(if $(LOOP_ROUNDS),--rounds $(LOOP_ROUNDS)) \
+		$(if $(LOOP_PER_ROUND),--per-round $(LOOP_PER_ROUND)) $(if $(LOOP_STEPS),--max-steps $(LOOP_STEPS))
 
 bench: models
 	$(BIN)/python bench/eval_vs_spacy.py

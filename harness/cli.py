@@ -541,9 +541,12 @@ def _add_loop_commands(commands: Any) -> None:
 
     p = commands.add_parser("loop", help="demo: distil -> evaluate -> queue -> simulated corrections -> retrain, N rounds")
     p.add_argument("suite", metavar="SUITE.toml", help="suite with a pool and an LLM pipeline")
-    p.add_argument("--rounds", type=options.positive_int, default=3, help="correction rounds (default: 3)")
-    p.add_argument("--per-round", type=options.positive_int, default=150, help="corrections per round (default: 150)")
-    p.add_argument("--max-steps", type=options.positive_int, default=None, help="training steps (default: the suite's)")
+    p.add_argument("--rounds", type=options.positive_int, default=options.DEFAULT_LOOP_ROUNDS,
+                   help=f"correction rounds (default: {options.DEFAULT_LOOP_ROUNDS})")
+    p.add_argument("--per-round", type=options.positive_int, default=options.DEFAULT_LOOP_PER_ROUND,
+                   help=f"corrections per round (default: {options.DEFAULT_LOOP_PER_ROUND})")
+    p.add_argument("--max-steps", type=options.positive_int, default=options.DEFAULT_LOOP_STEPS,
+                   help=f"training steps of each round's model (default: {options.DEFAULT_LOOP_STEPS})")
     p.add_argument("--workdir", default="build/loop", help="scratch directory (default: build/loop)")
     p.add_argument("--distill-fraction", type=float, default=0.5,
                    help="share of the pool distilled from the LLM; the queue fills from the rest")

@@ -62,6 +62,11 @@ HTML_REPORT_NAME = "report.html"
 #: Built-in behavioural checks ([behaviour.<pipeline>] keys); substitution is NER only.
 BEHAVIOUR_CHECKS = ("lowercase", "titlecase", "trailing_punctuation", "double_whitespace", "neutral_clause",
                     "substitution", "typo")
+#: The demo loop (`harness loop`, `make loop`): one set of defaults for both, the settings the
+#: README's loop table was measured with.
+DEFAULT_LOOP_ROUNDS = 4
+DEFAULT_LOOP_PER_ROUND = 250
+DEFAULT_LOOP_STEPS = 3000
 DEFAULT_BEHAVIOUR_EXAMPLES = 200  # generated cases per check (Hypothesis max_examples)
 #: A check judged on fewer cases than this fails (saying how many it had): a pass rate of 1 case means nothing.
 DEFAULT_BEHAVIOUR_MIN_CASES = 20

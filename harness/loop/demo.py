@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..gold.store import GoldStore
+from ..options import DEFAULT_LOOP_PER_ROUND, DEFAULT_LOOP_ROUNDS, DEFAULT_LOOP_STEPS
 from ..suites import SuiteSpec
 from .apply import apply, corrected_examples, simulated_review
 from .distill import distill
@@ -68,8 +69,9 @@ def _fresh_workdir(workdir: Path) -> Path:
     return workdir
 
 
-def loop(spec: SuiteSpec, *, rounds: int = 3, per_round: int = 150, workdir: str | Path = "build/loop",
-         max_steps: int | None = None, on_round: Callable[[LoopRound], None] | None = None, distill_fraction: float = 0.5) -> list[LoopRound]:
+def loop(spec: SuiteSpec, *, rounds: int = DEFAULT_LOOP_ROUNDS, per_round: int = DEFAULT_LOOP_PER_ROUND,
+         workdir: str | Path = "build/loop", max_steps: int | None = DEFAULT_LOOP_STEPS,
+         on_round: Callable[[LoopRound], None] | None = None, distill_fraction: float = 0.5) -> list[LoopRound]:
     """The demo loop on a scratch copy of the gold: distil from the (simulated) LLM's
     annotations of part of the pool -> evaluate -> fill the queue from the rest ->
     the simulated reviewer applies the pool's real gold labels -> apply -> retrain

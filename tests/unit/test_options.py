@@ -89,3 +89,21 @@ def test_every_command_prints_its_help() -> None:
             if isinstance(action, argparse._SubParsersAction):
                 stack.extend(action.choices.values())
     assert seen > 15
+
+
+def test_the_loop_has_one_set_of_defaults() -> None:
+    """`harness loop`, the loop function and `make loop` use the defaults of options.py."""
+    import inspect
+    from pathlib import Path
+
+    from harness import options
+    from harness.cli import build_parser
+    from harness.loop.demo import loop
+
+    args = build_parser().parse_args(["loop", "suites/restaurant.toml"])
+    expected = (options.DEFAULT_LOOP_ROUNDS, options.DEFAULT_LOOP_PER_ROUND, options.DEFAULT_LOOP_STEPS)
+    assert (args.rounds, args.per_round, args.max_steps) == expected
+    defaults = inspect.signature(loop).parameters
+    assert (defaults["rounds"].default, defaults["per_round"].default, defaults["max_steps"].default) == expected
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    assert "LOOP_ROUNDS ?=" not in makefile and "--rounds $(LOOP_ROUNDS)" in makefile  # no second set of numbers
