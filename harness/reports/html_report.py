@@ -223,6 +223,9 @@ def render_html(suites: Sequence[Mapping[str, Any]], *, created: str,
     template = environment.from_string(_resource("report.html.j2"))
     history = history or {}
     views = [_suite_view(doc, i, history.get(doc["suite"]["name"], [])) for i, doc in enumerate(suites)]
+    # What a reviewer came for comes first: failing suites, then incomplete, then passing (each
+    # keeps its index: the embedded documents stay in their order, anchors stay stable).
+    views.sort(key=lambda v: ({"FAILED": 0, "INCOMPLETE": 1}.get(v["status"], 2), v["index"]))
     labels = sorted({label for doc in suites for p in doc.get("pipelines", {}).values() for label in p.get("labels", {})})
     failed = [v for v in views if not v["passed"]]
     csp = (f"default-src 'none'; script-src {_csp_hash(script)}; style-src {_csp_hash(css)}; img-src data:; "

@@ -168,3 +168,16 @@ def test_an_incomplete_suite_says_so_on_the_page() -> None:
     html = render_html([document], created="now")
     assert ">INCOMPLETE</span>" in html and "incomplete: interrupted: 1 of 9 gates judged" in html
     assert "⚠ INCOMPLETE: 0 of 1 suite passed" in html  # not FAILED: nothing failed, not all was judged
+
+
+def test_failing_suites_come_first() -> None:
+    passing = hostile_document()
+    passing.update(passed=True, status="PASSED", gates=[])
+    passing["suite"] = {**passing["suite"], "name": "a-passing-suite"}
+    failing = hostile_document()
+    failing["suite"] = {**failing["suite"], "name": "z-failing-suite"}
+    html = render_html([passing, failing], created="now")
+    body = html.split("<main>")[-1] if "<main>" in html else html
+    assert body.index("z-failing-suite") < body.index("a-passing-suite")
+    nav = html.split("<ul class=\"suite-nav\">")[1].split("</ul>")[0]
+    assert nav.index("z-failing-suite") < nav.index("a-passing-suite")
