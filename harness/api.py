@@ -496,8 +496,10 @@ def history_prune(*, keep: int, reports_dir: str = DEFAULT_REPORTS_DIR) -> tuple
     return prune(Path(reports_dir) / HISTORY_DIRNAME, keep=keep)
 
 
-def report(results: Sequence[str], output: str, *, history_dir: str | None = None) -> Path:
-    """Rebuild the HTML report from JSON results (``reports/<suite>.json``) into ``output``.
+def report(results: Sequence[str], output: str | None = None, *, history_dir: str | None = None) -> Path:
+    """Rebuild the HTML report from JSON results (``reports/<suite>.json``) into ``output``
+    (default: ``<first results>.html`` beside it, or ``report-<n>-suites.html`` for several:
+    never a run's own ``report.html`` unless it is named).
 
     Trends come from ``history_dir`` (default: ``history/`` beside the first results
     file, when it exists)."""
@@ -536,4 +538,8 @@ def report(results: Sequence[str], output: str, *, history_dir: str | None = Non
     if not documents:
         raise HarnessError("harness report needs at least one results file")
     history_path = Path(history_dir) if history_dir else Path(results[0]).parent / HISTORY_DIRNAME
+    if output is None:
+        first = Path(results[0])
+        output = str(first.with_suffix(".html") if len(documents) == 1 else
+                     first.parent / f"report-{len(documents)}-suites.html")
     return write_html(output, documents, created=now_iso(), history=history_for(history_path, documents))

@@ -484,8 +484,9 @@ def _add_train_eval_commands(commands: Any) -> None:
 
     p = commands.add_parser("report", help="rebuild the HTML report from JSON results")
     p.add_argument("results", nargs="+", metavar="RESULTS.json", help="reports/<suite>.json files")
-    p.add_argument("-o", "--output", default=f"{options.DEFAULT_REPORTS_DIR}/{options.HTML_REPORT_NAME}", metavar="FILE",
-                   help="where the page goes (default: reports/report.html)")
+    p.add_argument("-o", "--output", default=None, metavar="FILE",
+                   help="where the page goes (default: beside the first results file, named after it, e.g. "
+                        "reports/restaurant-ner.html; a run's own reports/report.html is replaced only when named here)")
     p.add_argument("--history", default=None, metavar="DIR", help="run history for the trends (default: history/ beside the results)")
     p.set_defaults(func=_report_cli)
 

@@ -186,3 +186,17 @@ def test_a_custom_check_beside_the_suite_is_found_and_its_errors_fail_the_item(p
     assert "cannot import" not in out
     assert "custom check checks:broken raised ValueError" in out and "oops in my check" in out
     assert "checks.py" in out  # the check's own frame
+
+
+def test_harness_report_never_overwrites_the_runs_page_unless_told(project: pytest.Pytester) -> None:
+    assert project.runpytest("suites").ret == 0
+    page = project.path / "reports" / "report.html"
+    before = page.read_bytes()
+    done = subprocess.run([sys.executable, "-m", "harness.cli", "report", "reports/mini-ner.json"],
+                          cwd=project.path, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert page.read_bytes() == before and (project.path / "reports" / "mini-ner.html").exists()
+    told = subprocess.run([sys.executable, "-m", "harness.cli", "report", "reports/mini-ner.json", "-o",
+                           "reports/report.html"], cwd=project.path, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert told.returncode == 0 and page.read_bytes() != before
