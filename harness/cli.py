@@ -54,10 +54,12 @@ def _gold_list_cli(args: argparse.Namespace) -> int:
     columns = ("ref", "task", "train", "eval", "labels", "sha256", "parent", "created")
     table = Table(title=f"gold in {args.gold_dir}")
     for column in columns:
-        table.add_column(column, no_wrap=column in ("ref", "task"))
+        table.add_column(column, no_wrap=True)
     for row in api.gold_list(args.gold_dir):
-        table.add_row(*(str(row[c])[:12] if c in ("sha256", "created") else str(row[c]) for c in columns))
-    console.print(table)
+        table.add_row(*(str(row[c])[:12 if c == "sha256" else 16] if c in ("sha256", "created") else str(row[c] if row[c] is not None else "-")
+                        for c in columns))
+    # Every cell stays whole: at 80 columns (CI logs) rich would squeeze the headers to "tr…".
+    Console(width=max(console.width, 120), highlight=False).print(table)
     return 0
 
 

@@ -34,6 +34,7 @@ def test_gold_import_list_show_diff_verify(tmp_path: Path) -> None:
     assert "wrote food@v2" in run("gold", "import", str(source), "--name", "food", cwd=tmp_path).stdout
     listing = run("gold", "list", cwd=tmp_path).stdout
     assert "food@v1" in listing and "food@v2" in listing
+    assert "│ train │ eval │ labels │" in listing.replace("┃", "│")  # headers whole in an 80-column log
     manifest = json.loads(run("gold", "show", "food@v2", cwd=tmp_path).stdout)
     assert manifest["parent"] == "v1" and manifest["task"] == "ner" and manifest["labels"]["INGRED"] > 0
     diff = run("gold", "diff", "food@v1", "food@v2", cwd=tmp_path).stdout
