@@ -258,7 +258,7 @@ def queue_counts(records: Sequence[dict[str, Any]]) -> Counter[tuple[str, str]]:
 
 
 def retrain_and_compare(suite: str, *, pipeline: str | None = None, output: str | None = None, promote: bool = False,
-                        max_steps: int | None = None) -> tuple[Any, Any, SuiteSpec]:
+                        max_steps: int | None = None, force: bool = False) -> tuple[Any, Any, SuiteSpec]:
     """Retrain the distilled model (``harness retrain``) and evaluate it beside the LLM:
     (retrain summary, suite result of the new model, the suite)."""
     from .core.compare import compare
@@ -267,7 +267,7 @@ def retrain_and_compare(suite: str, *, pipeline: str | None = None, output: str 
     from .loop.retrain import retrain
 
     spec = parse_suite(suite)
-    summary = retrain(spec, pipeline=pipeline, output=output, promote=promote, max_steps=max_steps)
+    summary = retrain(spec, pipeline=pipeline, output=output, promote=promote, max_steps=max_steps, force=force)
     pipelines = {summary.result.name: summary.result}
     comparisons = []
     if summary.llm is not None:

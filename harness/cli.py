@@ -341,8 +341,13 @@ def _retrain_cli(args: argparse.Namespace) -> int:
 
     with console.status("retraining …"):
         summary, result, spec = api.retrain_and_compare(args.suite, pipeline=args.pipeline, output=args.output,
-                                                        promote=args.promote, max_steps=args.max_steps)
+                                                        promote=args.promote, max_steps=args.max_steps, force=args.force)
     render_suite(console, result)
+    if summary.refused:
+        console.print(Text("not promoted: ", "red") + Text(printable(f"{summary.refused} (the current model stays; "
+                                                                     "--force promotes it all the same)")))
+        console.print(f"model {summary.model} trained on {summary.training}")
+        return 1
     promoted = f"; promoted to {spec.pipelines[args.pipeline or summary.result.name].path}" if summary.promoted else \
         "; run with --promote to make it the suite's distilled model"
     console.print(f"model {summary.model} trained on {summary.training}{promoted}")
@@ -539,7 +544,10 @@ def _add_loop_commands(commands: Any) -> None:
     p.add_argument("--pipeline", default=None, help="pipeline to retrain (default: the distilled one)")
     p.add_argument("--output", default=None, help="where the new model goes (default: beside the current one)")
     p.add_argument("--max-steps", type=options.positive_int, default=None, help="training steps (default: the suite's)")
-    p.add_argument("--promote", action="store_true", help="make the new model the suite's distilled model")
+    p.add_argument("--promote", action="store_true",
+                   help="make the new model the suite's distilled model (refused, exit 1, when it fails the suite's "
+                        "threshold gates or is significantly worse than the current one)")
+    p.add_argument("--force", action="store_true", help="with --promote: promote even a model that is worse")
     p.set_defaults(func=_retrain_cli)
 
     p = commands.add_parser("loop", help="demo: distil -> evaluate -> queue -> simulated corrections -> retrain, N rounds")

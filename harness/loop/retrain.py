@@ -42,13 +42,45 @@ class RetrainSummary:
     promoted: bool
     llm: PipelineResult | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    refused: str | None = None  # why --promote did not install it (worse than the current model, gates fail)
+
+
+def promotion_refusal(spec: SuiteSpec, student: PipelineSpec, labels: list[str], new: PipelineResult,
+                      current: PipelineResult | None) -> str | None:
+    """Why ``new`` must not replace the suite's current model, or None: a threshold gate of the
+    suite (f_min, label_f_min, size, ...) fails, or its micro F is significantly below the
+    current model's (paired, eval-sample noise, one-sided 95%) by more than the suite's
+    no_regression max_drop (0 without one)."""
+    from ..core.gates import THRESHOLD_GATES, LabelFGate
+    from ..core.noise import regression_tests
+    from ..options import CONFIDENCE
+    from ..suites import build_gates
+
+    reasons = []
+    for gate in build_gates(spec, labels):
+        if gate.pipeline == student.name and (type(gate) in THRESHOLD_GATES.values() or isinstance(gate, LabelFGate)):
+            verdict = gate.judge(new)
+            if not verdict.passed:
+                reasons.append(verdict.message)
+    if current is not None and current.example_ids == new.example_ids:
+        table = spec.gate_tables.get(student.name)
+        max_drop = float(table.no_regression.max_drop) if table is not None and table.no_regression else 0.0
+        micro = regression_tests(new.counts, [current.counts], len(new.example_ids), resamples=spec.resamples,
+                                 seed=spec.seed, confidence=CONFIDENCE)[0]
+        if micro.diff < -max_drop and micro.p_value < 1 - CONFIDENCE:
+            reasons.append(f"micro F {micro.current_f:.3f} vs the current model's {micro.reference_f:.3f} "
+                           f"({micro.diff:+.3f}, 95% CI [{micro.ci[0]:+.3f}, {micro.ci[1]:+.3f}], p {micro.p_value:.2g}): "
+                           f"worse beyond eval-sample noise")
+    return "; ".join(reasons) or None
 
 
 def retrain(spec: SuiteSpec, *, pipeline: str | None = None, output: str | Path | None = None, promote: bool = False,
-            max_steps: int | None = None, evaluate_llm: bool = True, resamples: int | None = None) -> RetrainSummary:
+            max_steps: int | None = None, evaluate_llm: bool = True, resamples: int | None = None,
+            force: bool = False) -> RetrainSummary:
     """Train the distilled pipeline on the newest training version, evaluate it on the
     suite's gold eval split, record the scores in its meta; ``promote`` installs it
-    as the suite's distilled model."""
+    as the suite's distilled model, unless :func:`promotion_refusal` says it is worse
+    (``force`` installs it all the same)."""
     from ..evaluate import evaluate_pipeline
 
     if promote:  # before training: the suite's model path may point anywhere
@@ -70,10 +102,18 @@ def retrain(spec: SuiteSpec, *, pipeline: str | None = None, output: str | Path 
     llm_result = None
     if evaluate_llm and any(p.is_llm for p in spec.pipelines.values()):
         llm_result = evaluate_pipeline(gold, spec.require_llm(), resamples=n, seed=spec.seed, threshold=spec.threshold)
+    refused = None
+    if promote and not force:
+        target = Path(student.path)
+        current = None
+        if target.is_dir() and any(target.iterdir()):
+            current = evaluate_pipeline(gold, student, resamples=n, seed=spec.seed, threshold=spec.threshold)
+        refused = promotion_refusal(spec, student, gold.labels, result, current)
+        promote = refused is None
     if promote:
         target = Path(student.path)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.promote.", dir=target.parent))
         shutil.copytree(trained.output, staging, dirs_exist_ok=True)
         shutil.copystat(trained.output, staging)  # mkdtemp's private mode must not reach the promoted model
         atomic.replace_directory(staging, target)
-    return RetrainSummary(trained.output, version.ref, result, promote, llm_result)
+    return RetrainSummary(trained.output, version.ref, result, promote, llm_result, refused=refused)

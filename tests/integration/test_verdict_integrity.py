@@ -200,3 +200,27 @@ def test_harness_report_never_overwrites_the_runs_page_unless_told(project: pyte
                            "reports/report.html"], cwd=project.path, capture_output=True, text=True, timeout=120,
                           check=False)
     assert told.returncode == 0 and page.read_bytes() != before
+
+
+@pytest.mark.slow
+def test_promote_refuses_a_worse_model_unless_forced(tmp_path: Path, mini_gold_dir: Path, ner_model: Path) -> None:
+    import shutil
+
+    from harness.loop.retrain import retrain
+    from harness.suites import parse_suite
+
+    current = tmp_path / "models" / "current"
+    shutil.copytree(ner_model, current)
+    before = {p.name: p.read_bytes() for p in current.iterdir() if p.is_file()}
+    suite = tmp_path / "s.toml"
+    suite.write_text(f'[suite]\nname = "s"\ngold = "mini-restaurant@v1"\ngold_dir = "{mini_gold_dir}"\nresamples = 200\n'
+                     f'[pipelines.distilled]\npath = "{current}"\n[gates.distilled]\nf_min = 0.0\n'
+                     'no_regression = { max_drop = 0.02 }\n')
+    weak = retrain(parse_suite(suite), output=str(tmp_path / "weak"), promote=True, max_steps=5, resamples=50)
+    assert not weak.promoted and weak.refused is not None
+    assert "vs the current model's" in weak.refused and "worse beyond eval-sample noise" in weak.refused
+    assert {p.name: p.read_bytes() for p in current.iterdir() if p.is_file()} == before  # the current model stays
+    forced = retrain(parse_suite(suite), output=str(tmp_path / "weak2"), promote=True, max_steps=5, resamples=50,
+                     force=True)
+    assert forced.promoted and forced.refused is None
+    assert {p.name: p.read_bytes() for p in current.iterdir() if p.is_file()} != before
