@@ -311,8 +311,11 @@ def bless(suite_path: str, *, pipelines: Sequence[str] | None = None, llm_mode: 
     against the old baseline) fail, unless ``allow_failing``: that is checked before
     any replicate is trained.
     """
+    from .baselines import Replicate, configuration
+    from .core.gates import BaselineGate
     from .options import EvalSettings
-    from .replicates import can_replicate, check_configuration, expected_configuration, jobs_for, run_jobs
+    from .outputs import bless_baselines, failing_refusal
+    from .replicates import can_replicate, replicate_pipeline
     from .session import HarnessSession, load_suite
 
     suite = load_suite(suite_path)
@@ -329,12 +332,8 @@ def bless(suite_path: str, *, pipelines: Sequence[str] | None = None, llm_mode: 
             session.pipeline_result(suite.spec.name, name)
         except HarnessError as err:
             errors[name] = str(err)
-    from .baselines import Replicate, configuration
-    from .core.gates import BaselineGate
-    from .outputs import bless_baselines
-
     failing = []
-    for gate in suite.gates:
+    for gate in suite.gates:  # the regression gates would judge against the baseline being replaced
         if isinstance(gate, BaselineGate) or gate.pipeline not in chosen or gate.pipeline in errors:
             continue
         try:
@@ -345,38 +344,18 @@ def bless(suite_path: str, *, pipelines: Sequence[str] | None = None, llm_mode: 
         if not verdict.passed and not verdict.skipped:
             failing.append(f"{gate.pipeline}::{gate.id}")
     if failing and not allow_failing:
-        shown = ", ".join(failing[:8]) + (f" and {len(failing) - 8} more" if len(failing) > 8 else "")
-        raise HarnessError(f"{suite_path}: not blessed: {len(failing)} gate(s) fail ({shown}); a baseline is what "
-                           "releases are compared with: bless a failing suite only on purpose (--allow-failing)")
-
+        raise HarnessError(failing_refusal(suite_path, failing))
     trained: dict[str, Sequence[Replicate]] = {}
     for name in chosen:
-        spec = suite.spec.pipelines[name]
-        result = session.results.get((suite.spec.name, name))
+        spec, result = suite.spec.pipelines[name], session.results.get((suite.spec.name, name))
         if result is None or not can_replicate(spec):
             continue
         assert spec.train is not None
-        n = replicates if replicates is not None else spec.train.replicates
-        jobs = jobs_for(spec, gold_dir=suite.spec.gold_dir, gold_ref=str(suite.spec.gold), n=n,
-                        threshold=suite.spec.threshold)
-        done = 0
-
-        def finished(_: Replicate, name: str = name, total: int = len(jobs)) -> None:
-            nonlocal done
-            done += 1
-            if progress is not None:
-                progress(name, done, total)
-
-        blessed = configuration(result.identity)
-        if jobs:  # refuse before hours of training, not after
-            check_configuration(blessed, [expected_configuration(spec, suite.gold.sha256, suite.gold.task)],
-                                pipeline=name, model_path=spec.path, suite_file=suite_path)
-        if progress is not None and jobs:
-            progress(name, 0, len(jobs))
-        made = run_jobs(jobs, workers=workers, on_done=finished)
-        check_configuration(blessed, [r.configuration for r in made], pipeline=name, model_path=spec.path,
-                            suite_file=suite_path)
-        trained[name] = made
+        trained[name] = replicate_pipeline(
+            spec, configuration(result.identity), n=replicates if replicates is not None else spec.train.replicates,
+            gold_dir=suite.spec.gold_dir, gold_ref=str(suite.spec.gold), gold_sha256=suite.gold.sha256,
+            task=suite.gold.task, threshold=suite.spec.threshold, suite_file=suite_path, workers=workers,
+            progress=progress)
     written = [path for _, path in bless_baselines(session, replicates={suite.spec.name: trained})]
     if not written:
         raise HarnessError("; ".join([*session.report_problems, *(f"{k}: {v}" for k, v in errors.items())])
@@ -392,7 +371,7 @@ def noise(suite_path: str, *, resamples: int | None = None, seed: int | None = N
     its replicates, and each regression gate's minimum detectable drop."""
     from .baselines import example_digests
     from .core.gates import NoRegressionGate
-    from .core.noise import f_scores, leave_one_out_se, min_detectable_drop, sources
+    from .core.noise import configuration_rows
     from .core.results import NoiseReport, NoiseRow  # noqa: F811 (the annotation's import is for type checkers only)
     from .evaluate import count_outputs
     from .options import CONFIDENCE, EvalSettings
@@ -419,25 +398,13 @@ def noise(suite_path: str, *, resamples: int | None = None, seed: int | None = N
             continue
         counts = [count_outputs(task, compared, [p[e.input_hash] for e in compared], labels, threshold=threshold)
                   for p in usable]
-        family = next((len(g.family) for (p, _), g in gates.items() if p == name), 1)
-        if len(counts) > 1:
-            spread = leave_one_out_se(counts, len(compared), resamples=n_resamples, seed=boot_seed, confidence=CONFIDENCE)
-        else:
-            spread = {}
-        points = [f_scores(c, labels) for c in counts]
-        scopes = [("micro", sum(c.support for c in counts[0].values()), [p[1] for p in points])]
-        scopes += [(label, counts[0][label].support if label in counts[0] else 0, [p[0][j] for p in points])
-                   for j, label in enumerate(labels)]
-        out = []
-        for scope, support, values in scopes:
-            se, sd = spread.get(scope, (float("nan"), None))
-            gate = gates.get((name, scope))
-            out.append(NoiseRow(scope, support, sum(values) / len(values), sd, min(values), max(values),
-                                min_detectable_drop(se, family, CONFIDENCE) if se == se else float("nan"),
-                                -gate.threshold if gate is not None else None, sources(len(counts))))
-        rows[name] = out
+        mine = {scope: g for (p, scope), g in gates.items() if p == name}
+        rows[name], micro = configuration_rows(
+            counts, labels, len(compared), family_size=max((len(g.family) for g in mine.values()), default=1),
+            max_drops={scope: -g.threshold for scope, g in mine.items()}, resamples=n_resamples, seed=boot_seed,
+            confidence=CONFIDENCE)
         seeds = ["blessed", *(str(s) for s, p in sorted(entry.replicates.items()) if p in usable)]
-        models[name] = list(zip(seeds, [p[1] for p in points], strict=True))
+        models[name] = list(zip(seeds, micro, strict=True))
         replicate_block = (baseline.document.get("pipelines", {}).get(name, {}).get("replicates") or {})
         machines[name] = str((replicate_block.get("machine") or {}).get("description", ""))
     return NoiseReport(suite.spec.name, str(baseline.path), CONFIDENCE, rows, models, machines)

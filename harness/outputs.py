@@ -163,10 +163,16 @@ def unblessable(result: SuiteResult, *, allow_failing: bool) -> str | None:
         return f"{result.name}: not blessed: pipeline(s) failed to run: {', '.join(result.errors)}"
     failing = [f"{v.pipeline}::{v.gate_id}" for v in result.verdicts if not v.passed and not v.skipped]
     if failing and not allow_failing:
-        shown = ", ".join(failing[:8]) + (f" and {len(failing) - 8} more" if len(failing) > 8 else "")
-        return (f"{result.name}: not blessed: {len(failing)} gate(s) fail ({shown}); bless a failing suite only on "
-                "purpose (--harness-allow-failing, or harness bless --allow-failing)")
+        return failing_refusal(result.name, failing)
     return None
+
+
+def failing_refusal(suite: str, failing: Sequence[str]) -> str:
+    """Why a suite whose gates fail is not blessed (pytest --harness-bless and harness bless)."""
+    shown = ", ".join(failing[:8]) + (f" and {len(failing) - 8} more" if len(failing) > 8 else "")
+    return (f"{suite}: not blessed: {len(failing)} gate(s) fail ({shown}); a baseline is what releases are compared "
+            "with: bless a failing suite only on purpose (harness bless --allow-failing, pytest --harness-bless "
+            "--harness-allow-failing)")
 
 
 def bless_baselines(session: HarnessSession, replicates: Mapping[str, Mapping[str, Sequence[Replicate]]] | None = None,

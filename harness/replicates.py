@@ -139,3 +139,30 @@ def check_configuration(blessed: Mapping[str, object], replicates: Sequence[Mapp
                 f"{model_path} was not trained from the [train] table of {suite_file} for pipeline {pipeline} "
                 f"(differs in {', '.join(differs) or 'its training record'}): retrain it with `harness train --suite "
                 f"{suite_file}` before blessing replicates, or bless with --replicates 0")
+
+
+def replicate_pipeline(spec: PipelineSpec, blessed: Mapping[str, object], *, n: int, gold_dir: str | Path, gold_ref: str,
+                       gold_sha256: str, task: str, threshold: float, suite_file: str | Path, workers: int | None = None,
+                       progress: Callable[[str, int, int], None] | None = None) -> list[Replicate]:
+    """``n`` replicates of ``spec``, whose blessed model has configuration ``blessed``: refused
+    before any training when the train table would give another configuration, checked again
+    on what was trained. ``progress(pipeline, done, total)`` follows them."""
+    jobs = jobs_for(spec, gold_dir=gold_dir, gold_ref=gold_ref, n=n, threshold=threshold)
+    if not jobs:
+        return []
+    check_configuration(blessed, [expected_configuration(spec, gold_sha256, task)], pipeline=spec.name,
+                        model_path=spec.path, suite_file=suite_file)
+    done = 0
+
+    def finished(_: Replicate) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(spec.name, done, len(jobs))
+
+    if progress is not None:
+        progress(spec.name, 0, len(jobs))
+    made = run_jobs(jobs, workers=workers, on_done=finished)
+    check_configuration(blessed, [r.configuration for r in made], pipeline=spec.name, model_path=spec.path,
+                        suite_file=suite_file)
+    return made

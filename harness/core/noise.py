@@ -35,7 +35,7 @@ from statistics import NormalDist
 import numpy as np
 
 from .metrics import Counts, bootstrap_sums, count_matrix, precision_recall_f, prf_arrays
-from .results import RegressionTest
+from .results import NoiseRow, RegressionTest
 
 _NORMAL = NormalDist()
 
@@ -156,3 +156,24 @@ def leave_one_out_se(models: Sequence[Mapping[str, Counts]], n_examples: int, *,
         sd = spread.get(scope) or 0.0
         out[scope] = (math.sqrt(float(np.mean(variances)) + sd ** 2 * (1 + 1 / m)), spread.get(scope))
     return out
+
+
+def configuration_rows(models: Sequence[Mapping[str, Counts]], labels: Sequence[str], n_examples: int, *,
+                       family_size: int, max_drops: Mapping[str, float], resamples: int, seed: int,
+                       confidence: float) -> tuple[list[NoiseRow], list[float]]:
+    """``harness noise`` for one pipeline: per scope (micro, then each label) the mean, SD and
+    range of F over the configuration's ``models`` (the blessed one first) and the smallest drop
+    its gate can detect; and each model's micro F. ``max_drops``: scope -> the gate's max_drop."""
+    spread = leave_one_out_se(models, n_examples, resamples=resamples, seed=seed, confidence=confidence) \
+        if len(models) > 1 else {}
+    points = [f_scores(c, labels) for c in models]
+    scopes = [("micro", sum(c.support for c in models[0].values()), [p[1] for p in points])]
+    scopes += [(label, models[0][label].support if label in models[0] else 0, [p[0][j] for p in points])
+               for j, label in enumerate(labels)]
+    rows = []
+    for scope, support, values in scopes:
+        se, sd = spread.get(scope, (float("nan"), None))
+        rows.append(NoiseRow(scope, support, sum(values) / len(values), sd, min(values), max(values),
+                             min_detectable_drop(se, family_size, confidence) if se == se else float("nan"),
+                             max_drops.get(scope), sources(len(models))))
+    return rows, [p[1] for p in points]
