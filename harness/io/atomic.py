@@ -109,9 +109,9 @@ def replace_directory(source: str | Path, target: str | Path) -> None:
     source, target = Path(source), Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
-        aside = target.with_name(f".{target.name}.old")
-        if aside.exists():
-            shutil.rmtree(aside)
+        # A fresh name of our own for the old directory (rename(2) may replace an empty one):
+        # a fixed name could be someone's directory, which must never be removed.
+        aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
         os.rename(target, aside)
         os.rename(source, target)
         shutil.rmtree(aside, ignore_errors=True)
