@@ -320,7 +320,7 @@ class GateItem(_HarnessErrorRepr, pytest.Item):
         if verdict.baseline is not None:
             self.user_properties.append(("baseline", verdict.baseline))
             self.user_properties.append(("delta", verdict.delta))
-        for key in ("p_value", "p_adjusted", "noise", "min_detectable", "warning"):
+        for key in ("p_value", "p_adjusted", "noise", "min_detectable", "warning", "decision"):
             if getattr(verdict, key) is not None:
                 self.user_properties.append((key, getattr(verdict, key)))
         if verdict.skipped:

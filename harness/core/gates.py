@@ -20,6 +20,14 @@ def _fmt(value: float, big: bool) -> str:
     return f"{value:,.0f}" if big else f"{value:.3f}"
 
 
+def _outcome(passed: bool) -> str:
+    return "pass" if passed else "FAIL"
+
+
+def _decided(verdict: Verdict, decision: str) -> Verdict:
+    return replace(verdict, decision=decision)
+
+
 @dataclass(frozen=True)
 class Gate:
     """One release criterion for one pipeline; becomes one pytest item."""
@@ -57,12 +65,17 @@ class Gate:
         if measured != measured:
             message = (f"{result.name}: {what} was not measured for this pipeline (kind {result.kind}): a gate never "
                        f"passes on a figure it did not measure; remove the gate for this pipeline")
-            return Verdict(self.id, self.pipeline, False, measured, self.threshold, self.op, None, message)
+            return Verdict(self.id, self.pipeline, False, measured, self.threshold, self.op, None, message,
+                           decision=f"{what} not measured: FAIL")
         passed = measured >= self.threshold if self.op == ">=" else measured <= self.threshold
         ci_text = f" (95% CI {format_interval(ci)})" if ci is not None else ""
-        message = (f"{result.name}: {what} = {_fmt(measured, self.big_numbers)}{ci_text} "
-                   f"{'meets' if passed else 'fails'} {self.op} {_fmt(self.threshold, self.big_numbers)}")
-        return Verdict(self.id, self.pipeline, passed, measured, self.threshold, self.op, ci, message)
+        shown, limit = _fmt(measured, self.big_numbers), _fmt(self.threshold, self.big_numbers)
+        message = f"{result.name}: {what} = {shown}{ci_text} {'meets' if passed else 'fails'} {self.op} {limit}"
+        # The rule compares the point estimate; the CI is shown beside it, not used.
+        failed_op = "<" if self.op == ">=" else ">"
+        decision = f"{what} {shown} {self.op if passed else failed_op} {limit}: {_outcome(passed)}"
+        return Verdict(self.id, self.pipeline, passed, measured, self.threshold, self.op, ci, message,
+                       decision=decision)
 
 
 @dataclass(frozen=True)
@@ -142,8 +155,9 @@ class VsLLMGate(Gate):
 
     @property
     def id(self) -> str:
+        # Named after its suite key, so that `-k distilled_vs_llm` selects what the suite file set.
         scope = f"{self.llm}-{self.label}" if self.label else self.llm
-        return f"vs_llm_drop<={-self.threshold:.2f}[{scope}]"
+        return f"distilled_vs_llm<={-self.threshold:.2f}[{scope}]"
 
     @property
     def reference(self) -> str | None:
@@ -161,7 +175,12 @@ class VsLLMGate(Gate):
             f"(paired 95% CI {format_interval(ci, signed=True)}); lower bound {'above' if passed else 'not above'} "
             f"{self.threshold:+.3f} (max_drop {-self.threshold:.3f})"
         )
-        return Verdict(self.id, self.pipeline, passed, ci[0], self.threshold, ">", ci, message)
+        # measured is the difference itself; the rule compares the CI's lower bound, which the
+        # decision names (a row showing the bound as "measured" read as a drop that was not there).
+        decision = (f"lower 95% bound {ci[0]:+.3f} {'>' if passed else '<='} {self.threshold:+.3f} "
+                    f"(difference {difference.diff:+.3f}): {_outcome(passed)}")
+        return Verdict(self.id, self.pipeline, passed, difference.diff, self.threshold, ">", ci, message,
+                       decision=decision)
 
 
 @dataclass(frozen=True)
@@ -181,7 +200,8 @@ class BaselineGate(Gate):
         examples) fails the gate with that reason."""
         problem = problem or (baseline.problem if baseline is not None else "no baseline")
         if baseline is None or baseline.comparison is None:
-            return self._verdict(False, float("nan"), None, f"{result.name}: {problem}")
+            return _decided(self._verdict(False, float("nan"), None, f"{result.name}: {problem}"),
+                            "no usable baseline: FAIL")
         return self._judge(result, baseline)
 
     def _verdict(self, passed: bool, measured: float, ci: tuple[float, float] | None, message: str, *,
@@ -195,10 +215,13 @@ class BaselineGate(Gate):
     def _relative_verdict(self, result: PipelineResult, measured: float, shown_change: float, now: str, then: str,
                           allowed: str, *, baseline: float, delta: float, skipped: str | None = None) -> Verdict:
         """Speed and size: a relative change against the baseline's figure, passing up to the threshold."""
+        within = measured <= self.threshold
         message = (f"{result.name}: {now} vs baseline {then} ({shown_change:+.1%}); "
-                   f"{'within' if measured <= self.threshold else 'beyond'} the allowed {allowed} of {self.threshold:.0%}")
-        return self._verdict(measured <= self.threshold and skipped is None, measured, None, message,
-                             baseline=baseline, delta=delta, skipped=skipped)
+                   f"{'within' if within else 'beyond'} the allowed {allowed} of {self.threshold:.0%}")
+        decision = (f"{allowed} {measured:.1%} {'<=' if within else '>'} {self.threshold:.0%}: "
+                    + ("skipped (another machine)" if skipped else _outcome(within)))
+        return _decided(self._verdict(within and skipped is None, measured, None, message,
+                                      baseline=baseline, delta=delta, skipped=skipped), decision)
 
 
 def _coverage_note(baseline: BaselineComparison) -> str:
@@ -236,22 +259,28 @@ class NoRegressionGate(BaselineGate):
     def _judge(self, result: PipelineResult, baseline: BaselineComparison) -> Verdict:
         assert baseline.comparison is not None
         if baseline.identical_model and not baseline.identical_predictions:
-            return self._verdict(False, float("nan"), None, (
+            return _decided(self._verdict(False, float("nan"), None, (
                 f"{result.name}: the model is byte-identical to the baseline's (sha256 "
                 f"{str(result.identity.get('sha256', ''))[:12]}) but {baseline.differing_predictions} of "
-                f"{baseline.compared} predictions differ: the pipeline is not deterministic"))
+                f"{baseline.compared} predictions differ: the pipeline is not deterministic")),
+                "same model, other predictions (not deterministic): FAIL")
         scope = self.label or "micro"
         what = "micro F" if self.label is None else f"F of label {self.label}"
         if baseline.identical_predictions and not baseline.tests:
             difference = baseline.comparison.micro if self.label is None else _difference(baseline, self.label)
             if difference is None:
-                return self._verdict(False, float("nan"), None, f"{result.name}: label {self.label} is not in the comparison")
-            return self._verdict(True, 0.0, (0.0, 0.0), f"{result.name}: {what} {difference.a_f:.3f}: identical to baseline"
-                                 f"{_coverage_note(baseline)}", baseline=difference.b_f, delta=0.0)
+                return _decided(self._verdict(False, float("nan"), None,
+                                              f"{result.name}: label {self.label} is not in the comparison"),
+                                "label not compared: FAIL")
+            return _decided(self._verdict(True, 0.0, (0.0, 0.0), f"{result.name}: {what} {difference.a_f:.3f}: identical "
+                                          f"to baseline{_coverage_note(baseline)}", baseline=difference.b_f, delta=0.0),
+                            "identical predictions to the baseline: pass")
         try:
             test = baseline.test(scope)
         except KeyError:
-            return self._verdict(False, float("nan"), None, f"{result.name}: label {self.label} is not in the comparison")
+            return _decided(self._verdict(False, float("nan"), None,
+                                          f"{result.name}: label {self.label} is not in the comparison"),
+                            "label not compared: FAIL")
         available = {t.scope: t.p_value for t in baseline.tests}
         family = {s: available[s] for s in (self.family or (scope,)) if s in available}
         family.setdefault(scope, test.p_value)
@@ -279,8 +308,19 @@ class NoRegressionGate(BaselineGate):
                    f"Holm-adjusted {format_p(adjusted)} over {len(family)} gate{'s' if len(family) != 1 else ''}; noise: "
                    f"{test.sources}): {why}{_coverage_note(baseline)}")
         verdict = self._verdict(passed, test.diff, test.ci, message, baseline=test.reference_f, delta=test.diff)
+        # Two parts decide: the size of the drop against max_drop, and its significance.
+        drop, holm_p = -test.diff, f"Holm p {format_p(adjusted)}"
+        if baseline.identical_predictions:
+            decision = "identical predictions to the baseline: pass"
+        elif not dropped:
+            decision = (f"no drop ({test.diff:+.3f}): pass" if drop <= 0
+                        else f"drop {drop:.3f} <= {max_drop:.3f}: pass")
+        elif not significant:
+            decision = f"drop {drop:.3f} > {max_drop:.3f} but not significant ({holm_p}): pass"
+        else:
+            decision = f"drop {drop:.3f} > {max_drop:.3f} and significant ({holm_p}): FAIL"
         return replace(verdict, p_value=test.p_value, p_adjusted=adjusted, noise=test.sources,
-                       min_detectable=detectable, warning=warning)
+                       min_detectable=detectable, warning=warning, decision=decision)
 
 
 def format_p(p: float) -> str:
@@ -312,8 +352,9 @@ class SpeedRegressionGate(BaselineGate):
     def _judge(self, result: PipelineResult, baseline: BaselineComparison) -> Verdict:
         now, then = result.words_per_second, baseline.baseline_words_per_second
         if not then or then != then or now != now:
-            return self._verdict(False, float("nan"), None, f"{result.name}: no speed to compare",
-                                 skipped=f"{result.name}: no measured speed in this run or the baseline")
+            return _decided(self._verdict(False, float("nan"), None, f"{result.name}: no speed to compare",
+                                          skipped=f"{result.name}: no measured speed in this run or the baseline"),
+                            "no speed to compare: skipped")
         skipped = None if baseline.same_machine else (
             f"{result.name}: the baseline's speed was measured on another machine; "
             "speed is only compared on the same machine fingerprint")
@@ -337,8 +378,9 @@ class SizeRegressionGate(BaselineGate):
     def _judge(self, result: PipelineResult, baseline: BaselineComparison) -> Verdict:
         now, then = result.size_bytes, baseline.baseline_size_bytes
         if not now or not then:
-            return self._verdict(False, float("nan"), None, f"{result.name}: no size to compare",
-                                 skipped=f"{result.name}: no known size in this run or the baseline")
+            return _decided(self._verdict(False, float("nan"), None, f"{result.name}: no size to compare",
+                                          skipped=f"{result.name}: no known size in this run or the baseline"),
+                            "no size to compare: skipped")
         growth = now / then - 1.0
         return self._relative_verdict(result, growth, growth, f"{now:,} bytes", f"{then:,}", "growth",
                                       baseline=float(then), delta=float(now - then))
@@ -377,7 +419,8 @@ class MustPassGate(Gate):
         passed = diff == "(no difference)"
         message = (f"{result.name}: must-pass example {self.input_hash} {self.text!r} "
                    + ("is right" if passed else f"is wrong (- gold only, + predicted only):\n{diff}"))
-        return Verdict(self.id, self.pipeline, passed, 1.0 if passed else 0.0, 1.0, ">=", None, message)
+        return Verdict(self.id, self.pipeline, passed, 1.0 if passed else 0.0, 1.0, ">=", None, message,
+                       decision="exactly right: pass" if passed else "differs from gold: FAIL")
 
 
 def describe_case(case: BehaviourCase) -> str:
@@ -403,19 +446,23 @@ class BehaviourGate(Gate):
     def judge_behaviour(self, result: BehaviourResult) -> Verdict:
         if result.skipped:
             reason = f"{result.pipeline}: behaviour check {self.check} skipped: {result.skipped}"
-            return Verdict(self.id, self.pipeline, False, float("nan"), self.threshold, ">=", None, reason, skipped=reason)
+            return Verdict(self.id, self.pipeline, False, float("nan"), self.threshold, ">=", None, reason, skipped=reason,
+                           decision="not run: skipped")
         if result.cases < self.min_cases:
             why = f" ({result.note})" if result.note else ""
             message = (f"{result.pipeline}: {self.check} was judged on {result.cases} case(s), fewer than its "
                        f"min_cases ({self.min_cases}){why}: too few to say the model passes")
-            return Verdict(self.id, self.pipeline, False, result.pass_rate, self.threshold, ">=", None, message)
+            return Verdict(self.id, self.pipeline, False, result.pass_rate, self.threshold, ">=", None, message,
+                           decision=f"{result.cases} case(s) < min_cases {self.min_cases}: FAIL")
         passed = result.pass_rate >= self.threshold
         message = (f"{result.pipeline}: {self.check} pass rate = {result.pass_rate:.3f} "
                    f"({result.passed}/{result.cases} cases, 95% CI {format_interval(result.ci)}) "
                    f"{'meets' if passed else 'fails'} >= {self.threshold:.3f}")
         if result.shrunk:
             message += f"; shrunk failing case: {describe_case(result.shrunk[0])}"
-        return Verdict(self.id, self.pipeline, passed, result.pass_rate, self.threshold, ">=", result.ci, message)
+        decision = f"pass rate {result.pass_rate:.3f} {'>=' if passed else '<'} {self.threshold:.3f}: {_outcome(passed)}"
+        return Verdict(self.id, self.pipeline, passed, result.pass_rate, self.threshold, ">=", result.ci, message,
+                       decision=decision)
 
 
 #: Threshold gates by their suite key (``label_f_min`` expands per gold label).

@@ -159,6 +159,10 @@ class Verdict:
     noise: str | None = None
     min_detectable: float | None = None
     warning: str | None = None
+    # Why it passed or failed, in one short phrase naming the figure the rule compared and
+    # which part of a two-part rule decided, e.g. "drop 0.058 > 0.020 but not significant
+    # (Holm p 0.453): pass". Every surface shows it beside the measured value.
+    decision: str = ""
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,7 @@ def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
         "baseline": _num(verdict.baseline), "delta": _num(verdict.delta),
         "p_value": _num(verdict.p_value), "p_adjusted": _num(verdict.p_adjusted), "noise": verdict.noise,
         "min_detectable_drop": _num(verdict.min_detectable), "warning": verdict.warning,
+        "decision": verdict.decision,
     }
 
 

@@ -54,7 +54,8 @@ def _gate_row(v: Verdict) -> list[str]:
     status = "⏭ skip" if v.skipped else "✅ pass" if v.passed else "❌ FAIL"
     return [status, code(f"{v.pipeline}::{v.gate_id}"), _num(v.measured, fmt), f"{v.op} {v.threshold:{fmt}}",
             format_interval(v.ci) if v.ci else "–", _num(v.baseline, fmt), _num(v.delta, "+" + fmt),
-            f"{_num(v.p_value, '.3g')} / {_num(v.p_adjusted, '.3g')}" if v.noise else "–", cell(v.noise or "–")]
+            f"{_num(v.p_value, '.3g')} / {_num(v.p_adjusted, '.3g')}" if v.noise else "–", cell(v.noise or "–"),
+            cell(v.decision or "–")]
 
 
 def _distilled_and_llm(result: SuiteResult) -> tuple[PipelineResult | None, PipelineResult | None]:
@@ -121,7 +122,7 @@ def suite_section(result: SuiteResult, *, shown_flips: int = DEFAULT_SHOWN_FLIPS
         lines += ["**Failing gates**", "",
                   tabulate([_gate_row(v) for v in failed], tablefmt="github", disable_numparse=True,
                            headers=["", "gate", "measured", "threshold", "95% CI", "baseline", "Δ", "p / Holm",
-                                    "noise"]), ""]
+                                    "noise", "why"]), ""]
         lines += [f"> {cell(v.message, 400)}" for v in failed] + [""]
     warnings = [v.warning for v in result.verdicts if v.warning]
     if warnings:

@@ -318,15 +318,16 @@ def render_suite(console: Console, result: SuiteResult) -> None:
     if result.verdicts:
         gates = Table(title="Gates", title_justify="left")
         for name, justify in (("gate", "left"), ("result", "left"), ("measured", "right"), ("threshold", "right"),
-                              ("95% CI", "right")):
-            gates.add_column(name, justify=justify, no_wrap=name != "gate")  # type: ignore[arg-type]
+                              ("95% CI", "right"), ("why", "left")):
+            gates.add_column(name, justify=justify, no_wrap=name not in ("gate", "why"))  # type: ignore[arg-type]
         for v in result.verdicts:
             big = v.gate_id.startswith(("words_per_second", "size_bytes"))
             measured = _num(v.measured, ",.0f" if big else ".3f")
             threshold = f"{v.op} {v.threshold:,.0f}" if big else f"{v.op} {v.threshold:.3f}"
             status = (Text("skip", "yellow") if v.skipped else Text("pass", "green") if v.passed else
                       Text("FAIL", "bold red"))
-            gates.add_row(_plain(f"{v.pipeline}::{v.gate_id}"), status, measured, threshold, _ci(v.ci) if v.ci else "-")
+            gates.add_row(_plain(f"{v.pipeline}::{v.gate_id}"), status, measured, threshold, _ci(v.ci) if v.ci else "-",
+                          _plain(v.decision or "-"))
         console.print(gates)
 
 

@@ -126,6 +126,15 @@ def test_a_retrain_within_training_noise_passes_what_eval_noise_alone_fails() ->
     assert "Holm-adjusted" in noise_aware.message and "over 3 gates" in noise_aware.message
     assert noise_aware.p_adjusted is not None and noise_aware.p_value is not None
     assert noise_aware.p_adjusted >= noise_aware.p_value
+    # the row says which part of the two-part rule decided
+    drop = -noise_aware.measured  # against the mean of 6 models: within max_drop here
+    assert 0 < drop <= 0.02 and noise_aware.decision == f"drop {drop:.3f} <= 0.020: pass"
+    lenient = _family_gate("LOC", ("micro", "DISH", "LOC"), max_drop=0.01).judge_baseline(candidate, with_replicates,
+                                                                                          None)
+    assert lenient.passed and lenient.p_adjusted is not None
+    assert lenient.decision == f"drop {drop:.3f} > 0.010 but not significant (Holm p {lenient.p_adjusted:.3g}): pass"
+    assert eval_only.decision.startswith(f"drop {-eval_only.measured:.3f} > 0.020 and significant (Holm p ")
+    assert eval_only.decision.endswith("): FAIL")
 
 
 def test_the_family_adjustment_passes_a_label_that_fails_alone() -> None:
@@ -167,6 +176,9 @@ def test_identical_predictions_keep_the_fast_path() -> None:
     assert compared.tests == ()  # no bootstrap drawn without replicates
     verdict = _family_gate(None, ("micro", "DISH", "LOC")).judge_baseline(now, compared, None)
     assert verdict.passed and "identical to baseline" in verdict.message
+    assert verdict.decision == "identical predictions to the baseline: pass"
+    missing = _family_gate(None, ("micro",)).judge_baseline(now, None, "no baseline file baselines/x.json")
+    assert not missing.passed and missing.decision == "no usable baseline: FAIL"
 
 
 # -- the baseline file --------------------------------------------------------------------

@@ -103,6 +103,31 @@ def test_failing_gate_message_has_measured_threshold_and_ci() -> None:
     assert verdict.ci is not None and verdict.ci[0] <= verdict.ci[1]
 
 
+def test_every_threshold_row_says_what_it_compared_and_why() -> None:
+    result = result_with(tp=6, fp=2, fn=2, wps=1500.0, size=2_000_000)
+    assert judge(MicroFGate("distilled", 0.8), result).decision == "micro F 0.750 < 0.800: FAIL"
+    assert judge(MicroFGate("distilled", 0.7), result).decision == "micro F 0.750 >= 0.700: pass"
+    assert judge(SizeGate("distilled", 1_000_000), result).decision == "size on disk (bytes) 2,000,000 > 1,000,000: FAIL"
+    assert judge(WordsPerSecondGate("distilled", 1000), result).decision == "words/second 1,500 >= 1,000: pass"
+
+
+def test_the_llm_comparison_measures_the_difference_and_decides_on_the_lower_bound() -> None:
+    """The row used to show the CI's lower bound as "measured" (-0.040) where the difference
+    was +0.002; the id now matches the suite key."""
+    from harness.core.gates import VsLLMGate
+    from harness.core.results import Comparison, Difference
+
+    micro = Difference("micro", 0.702, 0.700, 0.002, (-0.040, 0.044))
+    comparison = Comparison("distilled", "llm", micro, micro, (), 1.0, 1.0, 1000, 0)
+    gate = VsLLMGate("distilled", -0.10, llm="llm")
+    verdict = gate.judge(result_with(tp=6, fp=2, fn=2), comparison)
+    assert gate.id == "distilled_vs_llm<=0.10[llm]"
+    assert verdict.passed and verdict.measured == pytest.approx(0.002) and verdict.ci == (-0.040, 0.044)
+    assert verdict.decision == "lower 95% bound -0.040 > -0.100 (difference +0.002): pass"
+    tight = VsLLMGate("distilled", -0.01, llm="llm").judge(result_with(tp=6, fp=2, fn=2), comparison)
+    assert not tight.passed and tight.decision == "lower 95% bound -0.040 <= -0.010 (difference +0.002): FAIL"
+
+
 def test_speed_size_and_label_gates() -> None:
     result = result_with(tp=8, fp=0, fn=0, wps=1500.0, size=2_000_000)
     assert not judge(WordsPerSecondGate("distilled", 2000), result).passed
