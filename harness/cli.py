@@ -311,8 +311,10 @@ def _queue_apply_cli(args: argparse.Namespace) -> int:
         console.print("nothing to apply: no reviewed record that is not applied already")
         return 0
     if summary.gold_version:
-        console.print(f"new gold version {summary.gold_version} ({summary.gold_fixes} suspected gold error(s) fixed); "
-                      f"point the suite's gold at it to evaluate on it")
+        console.print(f"new gold version {summary.gold_version} ({summary.gold_fixes} gold answer(s) corrected by "
+                      f"reviewed eval-split records); point the suite's gold at it to evaluate on it")
+    if summary.gold_confirmed:
+        console.print(f"{summary.gold_confirmed} eval-split record(s) confirmed the gold (no change)")
     if summary.training_version:
         console.print(f"new training version {summary.training_version} ({summary.training_records} reviewed record(s))")
     for refused in summary.refused:

@@ -95,6 +95,7 @@ class ApplySummary:
     training_records: int
     refused: tuple[str, ...] = ()
     nothing_to_do: bool = False
+    gold_confirmed: int = 0  # eval-split records whose reviewed answer is the gold's
 
 
 def answer_example(record: dict[str, Any], task: str, split: str) -> GoldExample:
@@ -140,9 +141,10 @@ def base_training(spec: SuiteSpec) -> tuple[GoldVersion | None, list[GoldExample
 def apply(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR) -> ApplySummary:
     """Reviewed records -> new versions (never overwriting one).
 
-    Suspected gold errors fixed by a reviewer go into a new gold version (their
-    split unchanged). Pool records go into a new training version. Eval-split
-    examples are refused for training (train/eval leakage) and named.
+    Eval-split records are gold checks: an answer other than the gold goes into a new
+    gold version (split unchanged), the gold's own answer confirms it; neither is ever
+    training data. Pool and behaviour records go into a new training version; one whose
+    text is in the eval split is refused (train/eval leakage) and named.
     """
     store = gold_store(spec)
     gold = store.resolve(spec.gold)
@@ -153,11 +155,18 @@ def apply(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR) -> 
         if not pending:
             return ApplySummary(None, None, 0, 0, nothing_to_do=True)
         evals = {e.input_hash for e in gold.iter_examples("eval")}
-        fixes = [r for r in pending if r["harness"].get("scope") == "eval" and r["harness"].get("category") == "gold_suspect"]
+        checks = [r for r in pending if r["harness"].get("scope") == "eval"]
+        current = {e.input_hash: e for split in SPLITS for e in store.resolve(spec.gold.name).iter_examples(split)}
+        fixes, confirmed = [], []
+        for record in checks:
+            known = current.get(int(record["_input_hash"]))
+            same = known is not None and _same_answer(answer_example(record, gold.task, known.split), known, gold.task)
+            (confirmed if same else fixes).append(record)
+        for record in confirmed:
+            record["harness"]["applied_to"] = f"{store.resolve(spec.gold.name).ref} (gold confirmed)"
         # Reviewed pool texts and behavioural cases (perturbed eval texts) become training data.
         to_train = [r for r in pending if r["harness"].get("scope") in ("pool", "behaviour")]
         refused = [r for r in to_train if int(r["_input_hash"]) in evals]
-        refused += [r for r in pending if r["harness"].get("scope") == "eval" and r not in fixes]
         to_train = [r for r in to_train if int(r["_input_hash"]) not in evals]
         gold_ref = training_ref = None
         if fixes:
@@ -194,4 +203,12 @@ def apply(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR) -> 
                 record["harness"]["applied_to"] = training_ref
         queue.save(path, records)
     return ApplySummary(gold_ref, training_ref, len(fixes), len(to_train),
-                        tuple(f"{r['_input_hash']} {r['text'][:40]!r}" for r in refused))
+                        tuple(f"{r['_input_hash']} {r['text'][:40]!r}" for r in refused), gold_confirmed=len(confirmed))
+
+
+def _same_answer(answer: GoldExample, gold: GoldExample, task: str) -> bool:
+    """Whether a reviewed answer says what the gold says (categories by the gold's positive rule)."""
+    if task == "ner":
+        return sorted(answer.spans or ()) == sorted(gold.spans or ())
+    positive = {k for k, v in (answer.cats or {}).items() if v >= 0.5}
+    return positive == {k for k, v in (gold.cats or {}).items() if v >= 0.5}

@@ -32,6 +32,27 @@ from . import queue
 
 COLOURS = ("bold green", "bold cyan", "bold magenta", "bold yellow", "bold blue")
 
+#: Review order by scope: records whose answers become training data first (pool texts,
+#: behavioural cases), then eval-split records, which can only check the gold.
+SCOPE_ORDER = {"pool": 0, "behaviour": 1, "eval": 2}
+
+#: What a decision on a record of each scope turns into (shown with the record).
+SCOPE_OUTCOME = {
+    "pool": "training data: your answer goes into the next training version",
+    "behaviour": "training data: your answer goes into the next training version",
+    "eval": ("gold check (eval split): an answer other than the gold corrects the gold in a new gold version; "
+             "it never becomes training data"),
+}
+
+
+def review_order(records: Iterable[dict[str, Any]]) -> list[int]:
+    """Input hashes of the open, undecided records in the order they are worth reviewing:
+    those that can become training data first, eval-split gold checks last (queue order
+    within a scope, which is most informative first)."""
+    pending = [r for r in records if r["harness"].get("status") == "open" and r["harness"].get("decision") is None]
+    pending.sort(key=lambda r: SCOPE_ORDER.get(str(r["harness"].get("scope")), len(SCOPE_ORDER)))
+    return [r["_input_hash"] for r in pending]
+
 
 def versions_of(record: dict[str, Any]) -> list[tuple[str, Any]]:
     """(name, annotation) of every version shown: gold first, then each pipeline."""
@@ -56,6 +77,9 @@ def render(console: Console, record: dict[str, Any], position: int, total: int) 
     meta = record["harness"]
     console.rule(Text(f"[{position}/{total}] {meta['category']} ({meta['scope']}), "
                       f"score {meta.get('informativeness', 0):.2f}"))
+    outcome = SCOPE_OUTCOME.get(str(meta.get("scope")))
+    if outcome:
+        console.print(Text(outcome, style="dim"))
     task_is_ner = "spans" in record
     if task_is_ner and record.get("tokens"):
         numbered = Text()
@@ -117,8 +141,7 @@ def review(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR, co
     """Review open, undecided records; returns how many decisions were saved."""
     console = console or Console()
     path = queue.queue_path(reports_dir, spec.name)
-    pending = [r["_input_hash"] for r in queue.load(path)
-               if r["harness"].get("status") == "open" and r["harness"].get("decision") is None]
+    pending = review_order(queue.load(path))
     if not pending:
         console.print(Text(f"nothing to review in {path}"))
         return 0

@@ -131,15 +131,18 @@ def test_gold_suspect_fix_makes_a_new_gold_version(suite: Path, tmp_path: Path, 
     target["harness"]["decision"] = "distilled"
     target["harness"]["answer"] = target["harness"]["predictions"]["distilled"]
     other = records[1]
-    other["harness"]["category"] = "train_signal"  # an eval-split training signal: must be refused
+    other["harness"]["category"] = "train_signal"  # an eval-split record is a gold check, never training data
     other["harness"]["decision"] = "gold"
     other["harness"]["answer"] = other["harness"]["gold"]
     queue.save(path, records)
     summary = apply(spec, reports_dir=reports)
     assert summary.gold_version == "mini-restaurant@v2" and summary.gold_fixes == 1
-    assert any(str(other["_input_hash"]) in refused for refused in summary.refused)
+    assert summary.gold_confirmed == 1 and summary.training_version is None and not summary.refused
     diff = GoldStore(spec.gold_dir).diff("mini-restaurant@v1", "mini-restaurant@v2")
     assert diff.changed == (target["_input_hash"],) and not diff.moved_split
+    applied = {r["_input_hash"]: r["harness"]["applied_to"] for r in queue.load(path)}
+    assert applied[other["_input_hash"]] == "mini-restaurant@v1 (gold confirmed)"
+    assert applied[target["_input_hash"]] == "mini-restaurant@v2"
 
 
 def test_pool_with_eval_texts_is_refused_and_named(suite: Path) -> None:
@@ -193,6 +196,26 @@ def test_terminal_review_saves_each_decision_and_resumes(suite: Path, tmp_path: 
     # resumes at the first undecided record; end of input stops cleanly
     proc = subprocess.run(args, input="r\n", capture_output=True, text=True, env=env, timeout=120)
     assert "[1/2]" in proc.stdout and len([r for r in queue.load(path) if r["harness"]["decision"]]) == 3
+
+
+def test_review_offers_training_records_before_eval_gold_checks(suite: Path, tmp_path: Path,
+                                                                 pytester: pytest.Pytester) -> None:
+    """The first records reviewed used to be eval-split ones that apply then refused."""
+    reports = tmp_path / "reports"
+    pytester.runpytest(str(suite), f"--harness-reports={reports}")  # eval-split records first in the file
+    path = fill(parse_suite(suite), reports_dir=reports, limit=3).path
+    loaded = queue.load(path)
+    assert loaded[0]["harness"]["scope"] == "eval" and any(r["harness"]["scope"] == "pool" for r in loaded)
+    env = {**os.environ, "COLUMNS": "200"}
+    args = [sys.executable, "-m", "harness.cli", "queue", "review", str(suite), "--reports", str(reports)]
+    n_pool = sum(r["harness"]["scope"] == "pool" for r in loaded)
+    proc = subprocess.run(args, input="s\n" * (n_pool + 1), capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    said = proc.stdout
+    first_eval = said.index("(eval)")
+    assert said.count("(pool)") == n_pool and said.index("(pool)") < first_eval
+    assert "training data: your answer goes into the next training version" in said[:first_eval]
+    assert "gold check (eval split)" in said[first_eval:] and "never becomes training data" in said[first_eval:]
 
 
 def test_prodigy_export_comes_back_as_decisions(suite: Path, tmp_path: Path) -> None:
