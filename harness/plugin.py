@@ -121,6 +121,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     split = marker.kwargs.get("split", "eval")
     gold = resolve_gold(_gold_dir(metafunc.config, marker.kwargs.get("gold_dir")), ref, split)
     examples = list(gold.examples)[:limit]
+    # Each example test is a verdict of the suite tests:<gold ref> (see pytest_runtest_makereport).
+    _session(metafunc.config).example_tests[metafunc.definition.nodeid] = (gold.version, gold.split,
+                                                                           list(gold.examples))
     metafunc.parametrize("harness_example", examples, ids=[example_id(i, e) for i, e in enumerate(examples)])
 
 
@@ -178,6 +181,8 @@ def harness_evaluate(pytestconfig: pytest.Config) -> Any:
                                     threshold=threshold)
             session.add_test_result(gold.version, gold.split, list(gold.examples), pipeline.spec, result)
             cache[key] = result
+        else:
+            _session(pytestconfig).add_test_suite(gold.version, gold.split, list(gold.examples))  # notes this test
         return cache[key]
 
     return get
@@ -364,6 +369,44 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         written += outputs.bless_baselines(harness, results=results,
                                            allow_failing=bool(config.getoption("harness_allow_failing")))
     config.stash[WRITTEN_KEY] = written
+
+
+HARNESS_TEST_FIXTURES = ("harness_evaluate", "harness_example")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Note the running test, so that the tests-suites it uses get its outcome as a verdict."""
+    if not set(getattr(item, "fixturenames", ())) & set(HARNESS_TEST_FIXTURES):
+        yield
+        return
+    harness = _session(item.config)
+    harness.current_test = item.nodeid
+    where = harness.example_tests.get(item.nodeid.split("[", 1)[0])  # a harness_examples test's definition
+    if where is not None:
+        harness.add_test_suite(*where)
+    try:
+        yield
+    finally:
+        harness.current_test = None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    outcome = yield
+    harness = item.config.stash.get(SESSION_KEY, None)
+    if harness is None or item.nodeid not in harness.test_uses:
+        return
+    report = outcome.get_result()
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        crash = getattr(report.longrepr, "reprcrash", None)
+        if crash is not None:
+            message = str(crash.message)
+        elif isinstance(report.longrepr, tuple):  # a skip: (file, line, reason)
+            message = str(report.longrepr[2])
+        else:
+            message = str(report.longrepr or "")[-500:]
+        harness.add_test_outcome(item.nodeid, report.outcome, message)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -142,6 +142,12 @@ class HarnessSession:
     _predictors: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
     # Evaluations made in users' tests (harness_evaluate): suite name -> (gold dir, gold ref, split)
     test_suites: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    # The test running now (node id), and which tests-suites each test used: a test's outcome
+    # is that suite's verdict (a failed assert_example fails the suite it evaluated).
+    current_test: str | None = None
+    test_uses: dict[str, set[str]] = field(default_factory=dict)
+    # harness_examples tests by definition node id -> (gold version, split, examples)
+    example_tests: dict[str, tuple[Any, str, list[GoldExample]]] = field(default_factory=dict)
     interrupted: str | None = None  # why the run stopped early (Ctrl-C, -x); no verdict claims completeness then
 
     def add_suite(self, suite: LoadedSuite) -> None:
@@ -150,27 +156,45 @@ class HarnessSession:
             raise HarnessError(f"suite name {suite.spec.name!r} is used by both {existing.spec.file} and {suite.spec.file}")
         self.suites[suite.spec.name] = suite
 
-    def add_test_result(self, gold: GoldVersion, split: str, examples: list[GoldExample], spec: Any,
-                        result: PipelineResult | None) -> None:
-        """An evaluation made by a user's test joins the run's reports as suite
-        ``tests:<gold ref>`` (``tests:<gold ref>:<split>`` off the eval split)."""
-        from dataclasses import replace as replaced
-
+    def add_test_suite(self, gold: GoldVersion, split: str, examples: list[GoldExample]) -> str:
+        """The suite ``tests:<gold ref>`` (``tests:<gold ref>:<split>`` off the eval split)
+        that Python tests on this gold join; its name. The running test is noted as one of
+        its verdicts."""
         from .gold.store import GoldRef
 
         name = f"tests:{gold.ref}" + ("" if split == "eval" else f":{split}")
-        suite = self.suites.get(name)
-        if suite is None:
+        if name not in self.suites:
             spec_suite = SuiteSpec(file=Path(f"<{name}>"), name=name, gold=GoldRef(gold.name, gold.version),
-                                   gold_dir=gold.path.parent.parent, pipelines={spec.name: spec},
-                                   description="evaluations made in Python tests (harness_evaluate)")
-            suite = LoadedSuite(spec_suite, gold, (), _eval=list(examples))
-            self.suites[name] = suite
-        elif spec.name not in suite.spec.pipelines:
+                                   gold_dir=gold.path.parent.parent, pipelines={},
+                                   description="evaluations and examples checked in Python tests")
+            self.suites[name] = LoadedSuite(spec_suite, gold, (), _eval=list(examples))
+        self.test_suites[name] = (str(self.suites[name].spec.gold_dir), gold.ref, split)
+        if self.current_test is not None:
+            self.test_uses.setdefault(self.current_test, set()).add(name)
+        return name
+
+    def add_test_result(self, gold: GoldVersion, split: str, examples: list[GoldExample], spec: Any,
+                        result: PipelineResult | None) -> None:
+        """An evaluation made by a user's test joins the run's reports in its tests-suite."""
+        from dataclasses import replace as replaced
+
+        name = self.add_test_suite(gold, split, examples)
+        suite = self.suites[name]
+        if spec.name not in suite.spec.pipelines:
             suite.spec = replaced(suite.spec, pipelines={**suite.spec.pipelines, spec.name: spec})
-        self.test_suites[name] = (str(suite.spec.gold_dir), gold.ref, split)
         if result is not None:  # None: a worker's suite rebuilt on the controller, results merged separately
             self.results[(name, spec.name)] = result
+
+    def add_test_outcome(self, nodeid: str, outcome: str, message: str) -> None:
+        """A finished Python test that used a tests-suite: its outcome ("passed", "failed",
+        "skipped") becomes one verdict of each suite it used."""
+        for name in sorted(self.test_uses.pop(nodeid, ())):
+            passed = outcome == "passed"
+            skipped = message if outcome == "skipped" else None
+            decision = "test passed: pass" if passed else "skipped" if skipped else "test failed: FAIL"
+            self.verdicts.setdefault(name, {})[nodeid] = Verdict(
+                nodeid, "test", passed, 1.0 if passed else 0.0, 1.0, ">=", None, message or f"test {outcome}",
+                skipped=skipped, decision=decision)
 
     def _resamples_seed(self, suite_name: str) -> tuple[int, int]:
         spec = self.suites[suite_name].spec
@@ -296,7 +320,7 @@ class HarnessSession:
         for name, suite in sorted(self.suites.items()):
             pipelines = {p: r for (s, p), r in self.results.items() if s == name}
             errors = {p: e for (s, p), e in self.errors.items() if s == name}
-            if not pipelines and not errors and (suite.gates or name in self.test_suites):
+            if not pipelines and not errors and not self.verdicts.get(name) and (suite.gates or name in self.test_suites):
                 continue  # not run here (another worker's, or deselected); a suite without gates is still reported
             ordered = {p: pipelines[p] for p in suite.spec.pipelines if p in pipelines}
             # Suite order, not run order (which differs between workers under xdist).
@@ -383,6 +407,7 @@ class HarnessSession:
 
             gold = GoldStore(gold_dir).resolve(ref, verify=False)
             examples = list(gold.iter_examples(split))
+            self.add_test_suite(gold, split, examples)  # also one with example tests only
             for fields in pipelines:
                 spec = PipelineSpec(**{k: v for k, v in fields.items() if k != "train"})
                 self.add_test_result(gold, split, examples, spec, None)

@@ -59,6 +59,13 @@ def test_fixtures_marker_and_helpers_from_a_users_project(project: pytest.Pytest
     report = read_json(project.path / "reports" / "tests_mini-restaurant_v1.json")
     assert report["suite"]["name"] == "tests:mini-restaurant@v1"
     assert list(report["pipelines"]) == [ner_model.stem]  # evaluated once, however many tests used it
+    # Its verdict reflects its tests: it used to say PASSED while items had failed.
+    failed = {g["id"] for g in report["gates"] if not g["passed"] and not g["skipped"]}
+    assert report["status"] == "FAILED" and "test_model.py::test_dish_is_not_good_enough" in failed
+    n_failed_examples = len(re.findall(r"test_each_example\[\S+ FAILED", out))
+    assert sum("test_each_example[" in g for g in failed) == n_failed_examples
+    assert len(report["gates"]) == outcomes["passed"] + outcomes["failed"] - 1  # all but the gold-only test
+    assert "tests:mini-restaurant@v1 on gold mini-restaurant@v1" in " ".join(out.split()) and "FAILED ─" in out
 
 
 def test_fixture_evaluations_survive_xdist(project: pytest.Pytester, ner_model: Path) -> None:
@@ -67,6 +74,21 @@ def test_fixture_evaluations_survive_xdist(project: pytest.Pytester, ner_model: 
     assert "failed" in result.parseoutcomes()
     report = read_json(project.path / "reports" / "tests_mini-restaurant_v1.json")
     assert report["pipelines"][ner_model.stem]["eval_examples"] > 0
+    assert report["status"] == "FAILED" and len(report["gates"]) == 2 + 8  # the workers' test outcomes merged
+
+
+def test_a_suite_of_example_tests_only_passes_when_they_pass(project: pytest.Pytester, ner_model: Path) -> None:
+    project.makepyfile(test_model='''
+import pytest
+
+@pytest.mark.harness_examples("mini-restaurant@v1", limit=3)
+def test_nonempty(harness_example):
+    assert harness_example.text
+''')
+    result = project.runpytest("test_model.py", "-n", "2")
+    result.assert_outcomes(passed=3)
+    report = read_json(project.path / "reports" / "tests_mini-restaurant_v1.json")
+    assert report["status"] == "PASSED" and len(report["gates"]) == 3 and report["pipelines"] == {}
 
 
 def test_must_pass_makes_one_item_per_example_with_a_diff(project: pytest.Pytester, ner_model: Path) -> None:
