@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -24,6 +25,7 @@ console = Console(highlight=False)
 
 USAGE_EXAMPLE = """\
 examples:
+  harness init my-project             # a new project: ini file, gold/, a suite, tests, CI workflows
   harness gold import data.jsonl --name restaurant-reviews
   harness train --suite suites/restaurant.toml
   harness eval --gold restaurant-reviews@v1 --pipeline models/restaurant-ner
@@ -566,6 +568,32 @@ def _add_loop_commands(commands: Any) -> None:
     p.set_defaults(func=_loop_cli)
 
 
+def _init_cli(args: argparse.Namespace) -> int:
+    from .scaffold import init
+
+    made = init(args.directory, ini=args.ini)
+    # soft_wrap: commands stay on one line each (copied from a narrow terminal, a wrapped one breaks)
+    console.print(Text(printable(f"wrote {len(made.written)} files in {made.directory}:")))
+    for written in made.written:
+        console.print(Text(printable(f"  {written}")), soft_wrap=True)
+    console.print("next:")
+    if made.directory.resolve() != Path.cwd().resolve():
+        console.print(Text(printable(f"  cd {made.directory}")), soft_wrap=True)
+    for command in made.next_commands:
+        console.print(Text(printable(f"  {command}")), soft_wrap=True)
+    console.print("then `harness bless suites/example.toml` makes this model the baseline that later runs are gated "
+                  "against", soft_wrap=True)
+    return 0
+
+
+def _add_init_command(commands: Any) -> None:
+    p = commands.add_parser("init", help="scaffold a new project: ini file, gold/, a suite, tests, CI workflows")
+    p.add_argument("directory", nargs="?", default=".", help="project directory (default: the current one)")
+    p.add_argument("--ini", choices=("pyproject.toml", "pytest.ini"), default="pyproject.toml",
+                   help="where pytest's settings go (pytest.ini beside an existing pyproject.toml)")
+    p.set_defaults(func=_init_cli)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``harness`` argument parser: one sub-command per workflow step."""
     parser = argparse.ArgumentParser(
@@ -573,6 +601,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Evaluate distilled spaCy pipelines against versioned gold and the LLM they replace.")
     parser.add_argument("--version", action="version", version=f"distill-harness {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_init_command(commands)
     _add_gold_commands(commands)
     _add_train_eval_commands(commands)
     _add_loop_commands(commands)

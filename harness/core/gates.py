@@ -73,7 +73,7 @@ class Gate:
         message = f"{result.name}: {what} = {shown}{ci_text} {'meets' if passed else 'fails'} {self.op} {limit}"
         # The rule compares the point estimate; the CI is shown beside it, not used.
         failed_op = "<" if self.op == ">=" else ">"
-        decision = f"{what} {shown} {self.op if passed else failed_op} {limit}: {_outcome(passed)}"
+        decision = f"{shown} {self.op if passed else failed_op} {limit}: {_outcome(passed)}"
         return Verdict(self.id, self.pipeline, passed, measured, self.threshold, self.op, ci, message,
                        decision=decision)
 

@@ -122,7 +122,7 @@ def suite_section(result: SuiteResult, *, shown_flips: int = DEFAULT_SHOWN_FLIPS
         lines += ["**Failing gates**", "",
                   tabulate([_gate_row(v) for v in failed], tablefmt="github", disable_numparse=True,
                            headers=["", "gate", "measured", "threshold", "95% CI", "baseline", "Δ", "p / Holm",
-                                    "noise", "why"]), ""]
+                                    "noise", "decision"]), ""]
         lines += [f"> {cell(v.message, 400)}" for v in failed] + [""]
     warnings = [v.warning for v in result.verdicts if v.warning]
     if warnings:

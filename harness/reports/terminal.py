@@ -317,18 +317,36 @@ def render_suite(console: Console, result: SuiteResult) -> None:
                 console.print(Text(f"  {b.check} (shrunk): ", "yellow") + _plain(describe_case(case)))
     if result.verdicts:
         gates = Table(title="Gates", title_justify="left")
-        for name, justify in (("gate", "left"), ("result", "left"), ("measured", "right"), ("threshold", "right"),
-                              ("95% CI", "right"), ("why", "left")):
-            gates.add_column(name, justify=justify, no_wrap=name not in ("gate", "why"))  # type: ignore[arg-type]
+        longest = max(len(f"{v.pipeline}::{v.gate_id}") for v in result.verdicts)
+        for name, justify in (("gate", "left"), ("measured", "right"), ("threshold", "right"), ("95% CI", "right"),
+                              ("decision", "left")):
+            # ids fold rather than end in "…" (a gate must stay identifiable in a narrow CI log) and
+            # get room first; the decision (which ends in the outcome) wraps instead
+            gates.add_column(name, justify=justify, no_wrap=name not in ("gate", "decision"),  # type: ignore[arg-type]
+                             overflow="fold" if name == "gate" else "ellipsis",
+                             min_width=min(longest, 36) if name == "gate" else 24 if name == "decision" else None)
+        tests_passed = [v for v in result.verdicts if v.pipeline == "test" and v.passed]
+        fold_tests = len(tests_passed) > SHOWN_PASSING_TESTS
         for v in result.verdicts:
+            if fold_tests and v.pipeline == "test" and v.passed:
+                continue
+            style = "yellow" if v.skipped else "green" if v.passed else "bold red"
+            decision = Text(printable(v.decision or ("skipped" if v.skipped else "pass" if v.passed else "FAIL")), style)
+            if v.pipeline == "test":  # a Python test's outcome: nothing measured against a threshold
+                gates.add_row(_plain(v.gate_id), "-", "-", "-", decision)
+                continue
             big = v.gate_id.startswith(("words_per_second", "size_bytes"))
             measured = _num(v.measured, ",.0f" if big else ".3f")
             threshold = f"{v.op} {v.threshold:,.0f}" if big else f"{v.op} {v.threshold:.3f}"
-            status = (Text("skip", "yellow") if v.skipped else Text("pass", "green") if v.passed else
-                      Text("FAIL", "bold red"))
-            gates.add_row(_plain(f"{v.pipeline}::{v.gate_id}"), status, measured, threshold, _ci(v.ci) if v.ci else "-",
-                          _plain(v.decision or "-"))
+            gates.add_row(_plain(f"{v.pipeline}::{v.gate_id}"), measured, threshold, _ci(v.ci) if v.ci else "-",
+                          decision)
+        if fold_tests:
+            gates.add_row(Text(f"({len(tests_passed)} Python tests passed; each is listed in the JSON and HTML reports)"),
+                          "", "", "", Text("pass", "green"))
         console.print(gates)
+
+
+SHOWN_PASSING_TESTS = 5  # more passing Python tests than this fold into one row
 
 
 def render_to_string(results: Iterable[SuiteResult], *, width: int = 120, color: bool = False) -> str:

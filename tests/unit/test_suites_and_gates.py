@@ -105,10 +105,10 @@ def test_failing_gate_message_has_measured_threshold_and_ci() -> None:
 
 def test_every_threshold_row_says_what_it_compared_and_why() -> None:
     result = result_with(tp=6, fp=2, fn=2, wps=1500.0, size=2_000_000)
-    assert judge(MicroFGate("distilled", 0.8), result).decision == "micro F 0.750 < 0.800: FAIL"
-    assert judge(MicroFGate("distilled", 0.7), result).decision == "micro F 0.750 >= 0.700: pass"
-    assert judge(SizeGate("distilled", 1_000_000), result).decision == "size on disk (bytes) 2,000,000 > 1,000,000: FAIL"
-    assert judge(WordsPerSecondGate("distilled", 1000), result).decision == "words/second 1,500 >= 1,000: pass"
+    assert judge(MicroFGate("distilled", 0.8), result).decision == "0.750 < 0.800: FAIL"
+    assert judge(MicroFGate("distilled", 0.7), result).decision == "0.750 >= 0.700: pass"
+    assert judge(SizeGate("distilled", 1_000_000), result).decision == "2,000,000 > 1,000,000: FAIL"
+    assert judge(WordsPerSecondGate("distilled", 1000), result).decision == "1,500 >= 1,000: pass"
 
 
 def test_the_llm_comparison_measures_the_difference_and_decides_on_the_lower_bound() -> None:
