@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUITES := suites/restaurant.toml suites/food.toml suites/cooking.toml
 
-.PHONY: install demo models test bench loop clean lock
+.PHONY: install demo models test bench loop clean lock wheel
 
 # (Re)install when pyproject.toml or the pins change; a fresh clone gets a new virtualenv.
 # constraints.txt pins every resolved version, so a fresh clone trains the same models
@@ -48,6 +48,11 @@ bench: models
 	$(BIN)/python bench/baseline_overhead.py
 	$(BIN)/python bench/history_scale.py
 	$(BIN)/python bench/html_scale.py
+
+# The package as a wheel, to install into another project's environment (README, "Your own project").
+# Uses the interpreter's own pip (PYTHON=... to choose it); needs no virtualenv of ours.
+wheel:
+	$(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir dist .
 
 # Re-pin after a deliberate upgrade (then retrain, rerun the demo, update the README's figures).
 lock: $(STAMP)

@@ -95,6 +95,7 @@ def example_id(index: int, example: GoldExample) -> str:
 def assert_f(result: PipelineResult, minimum: float, *, label: str | None = None) -> None:
     """Micro F (or ``label``'s F) at least ``minimum``, judged like the ``f_min`` /
     ``label_f_min`` gates: the message gives the measured F, its 95% CI and the threshold."""
+    __tracebackhide__ = True  # pytest shows the user's line and the message, not this helper's frame
     from .core.gates import LabelFGate, MicroFGate
 
     gate = MicroFGate(result.name, minimum) if label is None else LabelFGate(result.name, minimum, label=label)
@@ -109,6 +110,7 @@ def assert_not_worse(result: PipelineResult, reference: PipelineResult, max_drop
                      label: str | None = None, resamples: int = 1000, seed: int = 0) -> None:
     """``result`` not worse than ``reference`` (same gold examples) by more than ``max_drop``,
     judged on the lower bound of the paired 95% CI, like ``distilled_vs_llm``."""
+    __tracebackhide__ = True  # pytest shows the user's line and the message, not this helper's frame
     from .core.compare import compare
     from .core.gates import VsLLMGate
 
@@ -121,6 +123,7 @@ def assert_not_worse(result: PipelineResult, reference: PipelineResult, max_drop
 def assert_example(pipeline: Pipeline, example: GoldExample, *, task: str | None = None, threshold: float = 0.5) -> None:
     """The pipeline gets one gold example exactly right; a failure shows gold vs predicted
     as a diff (``-`` gold only, ``+`` predicted only)."""
+    __tracebackhide__ = True  # pytest shows the user's line and the message, not this helper's frame
     from .core.gates import annotation_diff
 
     task = task or ("ner" if example.cats is None else "textcat")

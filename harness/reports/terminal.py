@@ -324,7 +324,7 @@ def render_suite(console: Console, result: SuiteResult) -> None:
             # get room first; the decision (which ends in the outcome) wraps instead
             gates.add_column(name, justify=justify, no_wrap=name not in ("gate", "decision"),  # type: ignore[arg-type]
                              overflow="fold" if name == "gate" else "ellipsis",
-                             min_width=min(longest, 36) if name == "gate" else 24 if name == "decision" else None)
+                             min_width=min(longest, 30) if name == "gate" else 20 if name == "decision" else None)
         tests_passed = [v for v in result.verdicts if v.pipeline == "test" and v.passed]
         fold_tests = len(tests_passed) > SHOWN_PASSING_TESTS
         for v in result.verdicts:
