@@ -94,22 +94,33 @@ def test_every_synopsis_line_parses() -> None:
 
 
 def test_help_lists_the_options_of_every_command() -> None:
-    """`harness --help` and every sub-command's --help exit 0 and list their options (a help
-    string with a bare % once crashed them all)."""
-    parser = build_parser()
-    subparsers = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
-    names: list[list[str]] = [[]]
-    for name, sub in subparsers[0].choices.items():  # type: ignore[attr-defined]
-        nested = [a for a in sub._actions if a.__class__.__name__ == "_SubParsersAction"]
-        names += [[name, child] for child in nested[0].choices] if nested else [[name]]
-    for words in names:
+    """`pytest --help`, `harness --help` and every sub-command's --help exit 0 and list their
+    options (argparse %-formats help strings: a bare "95% c..." once crashed them all, and
+    pytest's --help in every project where the plugin is installed)."""
+    import argparse
+
+    def parsers(parser: argparse.ArgumentParser, words: list[str]) -> list[tuple[list[str], argparse.ArgumentParser]]:
+        out = [(words, parser)]
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    out += parsers(child, [*words, name])
+        return out
+
+    every = parsers(build_parser(), [])
+    assert len(every) > 20
+    for words, parser in every:
         done = subprocess.run([sys.executable, "-m", "harness.cli", *words, "--help"], capture_output=True, text=True,
                               timeout=120)
         assert done.returncode == 0, (words, done.stderr)
-        assert "usage: harness" in done.stdout and "-h, --help" in done.stdout, words
-    top = subprocess.run([sys.executable, "-m", "harness.cli", "--help"], capture_output=True, text=True, timeout=120)
-    assert all(name in top.stdout for name in ("init", "gold", "train", "bless", "queue", "report"))
-    assert "--harness-bless" in _pytest_help()
+        options = [o for a in parser._actions for o in a.option_strings]
+        assert all(o in done.stdout for o in options), (words, [o for o in options if o not in done.stdout])
+    pytest_help = _pytest_help()
+    from harness import plugin
+
+    ours = [line.split('"')[1] for line in Path(plugin.__file__).read_text().splitlines()
+            if "addoption(" in line and '"--' in line]
+    assert len(ours) >= 5 and all(o in pytest_help for o in ours), ours
 
 
 # -- toml, ini, python, yaml ------------------------------------------------------------------

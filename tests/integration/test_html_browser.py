@@ -130,3 +130,42 @@ def test_label_table_sorts_on_click(browser, page) -> None:  # type: ignore[no-u
     first = driver.find_element("css selector", "table.labels tbody tr td").text
     header.click()
     assert driver.find_element("css selector", "table.labels tbody tr td").text != first
+
+
+def test_the_table_of_contents_stays_and_a_failing_gate_is_one_click_away(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import copy
+
+    passing = hostile_document()
+    passing["suite"] = {**passing["suite"], "name": "passing-suite"}
+    passing.update(passed=True, status="PASSED", gates=[{**g, "passed": True} for g in passing.get("gates", [])])
+    failing = copy.deepcopy(passing)
+    failing["suite"]["name"] = "failing-suite"
+    from harness.core.results import Verdict
+    from harness.reports.json_report import verdict_to_dict
+
+    gate = verdict_to_dict(Verdict("f>=0.90", "distilled", False, 0.5, 0.9, ">=", (0.4, 0.6),
+                                   "distilled: micro F = 0.500 fails >= 0.900", decision="0.500 < 0.900: FAIL"))
+    failing.update(passed=False, status="FAILED", gates=[*failing["gates"], gate])
+    path = write_html(tmp_path / "report.html", [passing, failing], created="2026-11-30T00:00:00+00:00")
+    driver = open_page(browser, path)
+    chips = [a.text for a in driver.find_elements("css selector", "nav.toc .chip")]
+    assert chips[0].endswith("failing-suite") and chips[1].endswith("passing-suite")  # failing suites first
+    link = driver.find_element("css selector", "nav.toc a.toc-gate")
+    assert link.text == "distilled::f>=0.90"
+    driver.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+    nav_top = driver.execute_script("return document.querySelector('nav.toc').getBoundingClientRect().top")
+    assert nav_top == 0  # still on screen at the bottom of the page
+    link.click()
+    target = driver.execute_script(
+        "const r = document.getElementById('suite-1-failing').getBoundingClientRect(); return [r.top, innerHeight]")
+    assert 0 < target[0] < target[1] / 2, target  # the failing gate's table is on screen, below the sticky bar
+    row = driver.find_element("css selector", "#suite-1-failing tr.fail td.why")
+    assert row.text == "0.500 < 0.900: FAIL"
+    uncovered = driver.execute_script(
+        "const c = arguments[0], r = c.getBoundingClientRect();"
+        "return document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) === c;", row)
+    assert uncovered  # not hidden under the sticky bar or a sticky table header
+    shot = tmp_path / "toc.png"
+    assert driver.save_screenshot(str(shot))
+    if os.environ.get("HARNESS_SCREENSHOTS"):
+        shutil.copy(shot, Path(os.environ["HARNESS_SCREENSHOTS"]) / "toc.png")

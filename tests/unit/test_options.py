@@ -71,26 +71,6 @@ def test_no_pickle_anywhere_in_the_package() -> None:
     assert offenders == []
 
 
-def test_every_command_prints_its_help() -> None:
-    """argparse %-formats help strings: a stray percent sign (``95% confidence``) crashes
-    ``--help``, and pytest's ``--help`` for every project with the plugin installed."""
-    import argparse
-
-    from harness.cli import build_parser
-
-    parser = build_parser()
-    seen = 0
-    stack = [parser]
-    while stack:
-        current = stack.pop()
-        assert current.format_help()
-        seen += 1
-        for action in current._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                stack.extend(action.choices.values())
-    assert seen > 15
-
-
 def test_the_loop_has_one_set_of_defaults() -> None:
     """`harness loop`, the loop function and `make loop` use the defaults of options.py."""
     import inspect
