@@ -129,8 +129,9 @@ def test_embedded_json_is_the_json_report_and_hostile_text_stays_text() -> None:
 def test_report_lists_failing_gates_first_and_marks_simulated() -> None:
     document = hostile_document()
     html = render_html([document], created="now")
-    assert html.index("1 failing") < html.index("distilled::f&gt;=0.99")
-    assert "FAILED" in html.split("<main>")[0]
+    top, main = html.split("<main>")
+    assert main.index("1 failing") < main.index("distilled::f&gt;=0.99")
+    assert "FAILED" in top and 'class="toc-gate"' in top and "distilled::f&gt;=0.99" in top  # one click away
 
 
 def test_ten_thousand_examples_stay_under_ten_megabytes(tmp_path: Path) -> None:
