@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUITES := suites/restaurant.toml suites/food.toml suites/cooking.toml
 
-.PHONY: install demo models test bench loop clean lock wheel
+.PHONY: install demo models test test-unit lint bench loop clean lock wheel
 
 # (Re)install when pyproject.toml or the pins change; a fresh clone gets a new virtualenv.
 # constraints.txt pins every resolved version, so a fresh clone trains the same models
@@ -33,6 +33,16 @@ demo: models
 test: $(STAMP)
 	$(BIN)/pytest -n 2 tests
 
+# The pure, fast tier (under a minute): metrics, gates, loaders, reports, property tests.
+test-unit: $(STAMP)
+	$(BIN)/pytest -n 2 tests/unit
+
+# Lint, format and types: .ci/run runs this before the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check harness tests bench
+	$(BIN)/ruff format --check harness tests bench
+	$(BIN)/mypy harness
+
 # The human-in-the-loop demo on restaurant-reviews (scratch copy under build/loop):
 # distil from the simulated LLM -> evaluate -> queue -> simulated reviewer -> retrain.
 # Defaults are harness loop's own (harness/options.py); set LOOP_ROUNDS, LOOP_PER_ROUND or LOOP_STEPS to change them.
@@ -56,7 +66,7 @@ wheel:
 
 # Re-pin after a deliberate upgrade (then retrain, rerun the demo, update the README's figures).
 lock: $(STAMP)
-	@{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -v -E '^(ruff)=='; \
+	@{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; \
 	   $(BIN)/python -m pip list --format=freeze | grep -E '^pip=='; } > constraints.txt.new && mv constraints.txt.new constraints.txt
 
 clean:

@@ -51,9 +51,11 @@ def main() -> None:
     if not with_baseline.baseline_path.exists():
         raise SystemExit(f"no baseline at {with_baseline.baseline_path}: run `harness bless {args.suite}`")
     empty = Path(tempfile.mkdtemp(prefix="no-baselines-"))
-    without = dataclasses.replace(with_baseline, spec=dataclasses.replace(with_baseline.spec, baselines_dir=empty),
-                                  gates=tuple(g for g in with_baseline.gates if not g.id.startswith(
-                                      ("no_regression", "speed_drop", "size_growth"))))
+    without = dataclasses.replace(
+        with_baseline,
+        spec=dataclasses.replace(with_baseline.spec, baselines_dir=empty),
+        gates=tuple(g for g in with_baseline.gates if not g.id.startswith(("no_regression", "speed_drop", "size_growth"))),
+    )
     run_suite(with_baseline)  # warm-up: spaCy, the model and the cassette loaded once
     # A baseline whose distilled predictions differ on every tenth example: the comparison then
     # runs its paired bootstrap (identical predictions skip it) and finds flips.
@@ -62,16 +64,16 @@ def main() -> None:
     blessed = load(with_baseline.baseline_path)
     entry = blessed.pipelines["distilled"]
     changed_predictions = {h: (() if i % 10 == 0 else p) for i, (h, p) in enumerate(entry.predictions.items())}
-    changed = dataclasses.replace(blessed, pipelines={**blessed.pipelines,
-                                                      "distilled": dataclasses.replace(entry, predictions=changed_predictions)})
+    changed = dataclasses.replace(
+        blessed, pipelines={**blessed.pipelines, "distilled": dataclasses.replace(entry, predictions=changed_predictions)}
+    )
     timings: dict[str, list[float]] = {"with baseline": [], "with a changed baseline": [], "without": []}
     for _ in range(args.repeats):
         timings["with baseline"].append(run_suite(with_baseline))
         timings["with a changed baseline"].append(run_suite(with_baseline, (changed, None)))
         timings["without"].append(run_suite(without))
     for name, values in timings.items():
-        print(f"{name:>24}: median {statistics.median(values):.3f} s over {len(values)} runs "
-              f"({', '.join(f'{v:.3f}' for v in values)})")
+        print(f"{name:>24}: median {statistics.median(values):.3f} s over {len(values)} runs ({', '.join(f'{v:.3f}' for v in values)})")
     base = statistics.median(timings["without"])
     print(f"changed baseline / without: {statistics.median(timings['with a changed baseline']) / base:.3f}")
     ratio = statistics.median(timings["with baseline"]) / base

@@ -78,18 +78,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         docbin, texts, n_docs = to_docbin(args.gold, Path(tmp))
         commands = {
-            "harness eval": [str(BIN / "harness"), "eval", "--gold", args.gold, "--pipeline", args.model,
-                             "--json", str(Path(tmp) / "h.json")],
+            "harness eval": [str(BIN / "harness"), "eval", "--gold", args.gold, "--pipeline", args.model, "--json", str(Path(tmp) / "h.json")],
             # Both write their scores to a JSON file: the same job.
-            "spacy evaluate": [sys.executable, "-m", "spacy", "evaluate", args.model, str(docbin),
-                               "--output", str(Path(tmp) / "s.json")],
-            "floor (load + nlp.pipe)": [sys.executable, "-c",
-                                        "import json, sys, spacy; nlp = spacy.load(sys.argv[1]); "
-                                        "list(nlp.pipe(json.load(open(sys.argv[2]))))", args.model, str(texts)],
-            "floor, heap frozen": [sys.executable, "-c",
-                                   "import gc, json, sys; gc.disable(); import spacy; gc.freeze(); "
-                                   "nlp = spacy.load(sys.argv[1]); gc.freeze(); gc.enable(); "
-                                   "list(nlp.pipe(json.load(open(sys.argv[2]))))", args.model, str(texts)],
+            "spacy evaluate": [sys.executable, "-m", "spacy", "evaluate", args.model, str(docbin), "--output", str(Path(tmp) / "s.json")],
+            "floor (load + nlp.pipe)": [
+                sys.executable,
+                "-c",
+                "import json, sys, spacy; nlp = spacy.load(sys.argv[1]); list(nlp.pipe(json.load(open(sys.argv[2]))))",
+                args.model,
+                str(texts),
+            ],
+            "floor, heap frozen": [
+                sys.executable,
+                "-c",
+                "import gc, json, sys; gc.disable(); import spacy; gc.freeze(); "
+                "nlp = spacy.load(sys.argv[1]); gc.freeze(); gc.enable(); "
+                "list(nlp.pipe(json.load(open(sys.argv[2]))))",
+                args.model,
+                str(texts),
+            ],
         }
         for command in commands.values():  # warm the file cache and .pyc files once
             timed(command)
@@ -105,6 +112,7 @@ def main() -> None:
     print(f"ratio harness eval / floor:              {medians['harness eval'] / medians['floor (load + nlp.pipe)']:.3f}")
     print(f"ratio harness eval / floor, heap frozen: {medians['harness eval'] / medians['floor, heap frozen']:.3f}")
     print(f"ratio harness eval / spacy evaluate: {ratio_spacy:.3f}  (target <= 1.0: {'OK' if ratio_spacy <= 1.0 else 'OVER'})")
+
 
 if __name__ == "__main__":
     main()

@@ -58,8 +58,7 @@ def main() -> None:
         (tmp / "synthetic.jsonl").write_text("\n".join(rows) + "\n")
         store = GoldStore(tmp / "gold")
         # a small eval split so the suite has one; the pool is the train split
-        import_examples(store, [tmp / "synthetic.jsonl"], name="synthetic", eval_fraction=0.02,
-                        tokenizer=spacy_tokenizer("en"))
+        import_examples(store, [tmp / "synthetic.jsonl"], name="synthetic", eval_fraction=0.02, tokenizer=spacy_tokenizer("en"))
         cfg = tmp / "llm.cfg"
         cfg.write_text(
             '[nlp]\nlang = "en"\npipeline = ["llm"]\n\n[components]\n\n[components.llm]\nfactory = "llm"\n\n'
@@ -69,9 +68,11 @@ def main() -> None:
             f'gold = "synthetic@v1"\ngold_dir = "{tmp / "gold"}"\ntask = "ner"\n'
         )
         suite = tmp / "suite.toml"
-        suite.write_text(f'[suite]\nname = "fill-scale"\ngold = "synthetic@v1"\ngold_dir = "{tmp / "gold"}"\n'
-                         f'pool = "synthetic@v1:train"\n\n[pipelines.distilled]\npath = "{model}"\n\n'
-                         f'[pipelines.simulated_llm]\nkind = "llm"\nconfig = "{cfg}"\n')
+        suite.write_text(
+            f'[suite]\nname = "fill-scale"\ngold = "synthetic@v1"\ngold_dir = "{tmp / "gold"}"\n'
+            f'pool = "synthetic@v1:train"\n\n[pipelines.distilled]\npath = "{model}"\n\n'
+            f'[pipelines.simulated_llm]\nkind = "llm"\nconfig = "{cfg}"\n'
+        )
         spec = parse_suite(suite)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         started = time.perf_counter()

@@ -36,8 +36,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # suite key -> (suite file, the label whose training examples the power runs halve and remove)
-SUITES = {"restaurant": ("suites/restaurant.toml", "Rating"), "food": ("suites/food.toml", "INGRED"),
-          "cooking": ("suites/cooking.toml", "baking")}
+SUITES = {
+    "restaurant": ("suites/restaurant.toml", "Rating"),
+    "food": ("suites/food.toml", "INGRED"),
+    "cooking": ("suites/cooking.toml", "baking"),
+}
 
 
 def cpu_switch() -> str:
@@ -98,8 +101,7 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     train(gold, output, config=spec.train.config, max_steps=steps, seed=job["seed"], checkpoint=spec.train.checkpoint)
     trained = time.perf_counter() - started
-    suite.spec = dataclasses.replace(suite.spec, pipelines={**suite.spec.pipelines,
-                                                            spec.name: dataclasses.replace(spec, path=str(output))})
+    suite.spec = dataclasses.replace(suite.spec, pipelines={**suite.spec.pipelines, spec.name: dataclasses.replace(spec, path=str(output))})
     session = HarnessSession()
     session.add_suite(suite)
     failed, shown, other_failed, measured = [], [], [], {}
@@ -108,8 +110,15 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
             continue
         verdict = session.check(suite.spec.name, gate)
         if isinstance(gate, NoRegressionGate):
-            row = {"gate": gate.label or "micro", "diff": verdict.delta, "ci": verdict.ci, "p": verdict.p_value,
-                   "p_holm": verdict.p_adjusted, "passed": verdict.passed, "noise": verdict.noise}
+            row = {
+                "gate": gate.label or "micro",
+                "diff": verdict.delta,
+                "ci": verdict.ci,
+                "p": verdict.p_value,
+                "p_holm": verdict.p_adjusted,
+                "passed": verdict.passed,
+                "noise": verdict.noise,
+            }
             shown.append(row)
             if not verdict.passed:
                 failed.append(row)
@@ -118,16 +127,22 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
             if not verdict.passed and not verdict.skipped:
                 other_failed.append(f"{gate.id}: {verdict.message}")
     result = session.pipeline_result(suite.spec.name, spec.name)
-    return {**job, "micro_f": result.scores.micro.f, "failed": failed, "gates": shown, "other_failed": other_failed,
-            "measured": measured, "train_seconds": round(trained, 1)}
+    return {
+        **job,
+        "micro_f": result.scores.micro.f,
+        "failed": failed,
+        "gates": shown,
+        "other_failed": other_failed,
+        "measured": measured,
+        "train_seconds": round(trained, 1),
+    }
 
 
 def launch(job: dict[str, Any]) -> dict[str, Any]:
     env = dict(os.environ)
     if job.get("npy"):
         env["NPY_DISABLE_CPU_FEATURES"] = job["npy"]
-    done = subprocess.run([sys.executable, __file__, "--job", json.dumps(job)], env=env, capture_output=True, text=True,
-                          cwd=ROOT)
+    done = subprocess.run([sys.executable, __file__, "--job", json.dumps(job)], env=env, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
         return {**job, "error": done.stderr[-2000:]}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -141,21 +156,41 @@ def plan(suites: list[str], null: int, first_seed: int) -> list[dict[str, Any]]:
         for i in range(null):
             seed = first_seed + i
             npy = switch if i % 2 else ""
-            jobs.append({"suite": path, "kind": "null", "change": "none", "seed": seed, "npy": npy, "label": "",
-                         "name": f"{key}-null-seed{seed}{'-npy' if npy else ''}"})
+            jobs.append(
+                {
+                    "suite": path,
+                    "kind": "null",
+                    "change": "none",
+                    "seed": seed,
+                    "npy": npy,
+                    "label": "",
+                    "name": f"{key}-null-seed{seed}{'-npy' if npy else ''}",
+                }
+            )
         for change in ("tenth_steps", "halve_label", "remove_label"):
-            jobs.append({"suite": path, "kind": "power", "change": change, "seed": 0, "npy": "",
-                         "label": label if change != "tenth_steps" else "",
-                         "name": f"{key}-{change}{'-' + label if change != 'tenth_steps' else ''}"})
+            jobs.append(
+                {
+                    "suite": path,
+                    "kind": "power",
+                    "change": change,
+                    "seed": 0,
+                    "npy": "",
+                    "label": label if change != "tenth_steps" else "",
+                    "name": f"{key}-{change}{'-' + label if change != 'tenth_steps' else ''}",
+                }
+            )
     return jobs
 
 
 def describe(row: dict[str, Any]) -> str:
     if "error" in row:
         return "ERROR " + row["error"].strip().splitlines()[-1]
-    text = "all no_regression gates pass" if not row["failed"] else "no_regression FAILS: " + "; ".join(
-        f"{g['gate']} {g['diff']:+.3f} [{g['ci'][0]:+.3f}, {g['ci'][1]:+.3f}] p_holm {g['p_holm']:.2g}"
-        for g in row["failed"])
+    text = (
+        "all no_regression gates pass"
+        if not row["failed"]
+        else "no_regression FAILS: "
+        + "; ".join(f"{g['gate']} {g['diff']:+.3f} [{g['ci'][0]:+.3f}, {g['ci'][1]:+.3f}] p_holm {g['p_holm']:.2g}" for g in row["failed"])
+    )
     if row.get("other_failed"):
         text += " | other gates failing: " + "; ".join(row["other_failed"])
     return text
@@ -174,15 +209,19 @@ def main() -> int:
         print(json.dumps(run_one(json.loads(args.job))))
         return 0
     jobs = plan(args.suites, args.null, args.first_seed)
-    print(f"{len(jobs)} trainings, {args.workers} at a time; numpy switch for 'another CPU': "
-          f"NPY_DISABLE_CPU_FEATURES={cpu_switch()!r}", flush=True)
+    print(
+        f"{len(jobs)} trainings, {args.workers} at a time; numpy switch for 'another CPU': NPY_DISABLE_CPU_FEATURES={cpu_switch()!r}", flush=True
+    )
     rows = []
     with ThreadPoolExecutor(max_workers=args.workers) as pool:
         for row in pool.map(launch, jobs):
             rows.append(row)
             what = row["change"] + (f" {row['label']}" if row["label"] else "") + (" +npy" if row["npy"] else "")
-            print(f"{row['suite']:<24} {row['kind']:<6} seed {row['seed']:<4} {what:<24} "
-                  f"micro F {row.get('micro_f', float('nan')):.3f}  {describe(row)}", flush=True)
+            print(
+                f"{row['suite']:<24} {row['kind']:<6} seed {row['seed']:<4} {what:<24} "
+                f"micro F {row.get('micro_f', float('nan')):.3f}  {describe(row)}",
+                flush=True,
+            )
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(rows, indent=1), encoding="utf-8")
     summary = []
@@ -200,8 +239,9 @@ def main() -> int:
                     spread.setdefault(gate_id, []).append(value)
         for gate_id, values in sorted(spread.items()):
             print(f"{key}: {gate_id} over {len(values)} null runs: {min(values):.3f}-{max(values):.3f}")
-        summary.append(f"{key}: false alarms {alarms} of {len(null)} (other gates failing in {others}), "
-                       f"regressions caught {caught} of {len(power)}")
+        summary.append(
+            f"{key}: false alarms {alarms} of {len(null)} (other gates failing in {others}), regressions caught {caught} of {len(power)}"
+        )
     print("summary: " + "; ".join(summary))
     return 0
 

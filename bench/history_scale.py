@@ -45,8 +45,10 @@ def main() -> None:
         history.append_run(directory, history.run_rows(results, context), context)
     written = time.perf_counter() - started
     files = sorted(p.name.split("-")[0] for p in directory.glob("*.parquet"))
-    print(f"wrote {args.runs:,} runs in {written:.1f} s ({written / args.runs * 1000:.1f} ms a run); on disk: "
-          f"{files.count('segment')} segment(s), {files.count('run')} run file(s)")
+    print(
+        f"wrote {args.runs:,} runs in {written:.1f} s ({written / args.runs * 1000:.1f} ms a run); on disk: "
+        f"{files.count('segment')} segment(s), {files.count('run')} run file(s)"
+    )
     timings = {}
     started = time.perf_counter()
     rows = history.runs(directory, suite.spec.name)
@@ -62,8 +64,7 @@ def main() -> None:
     for name, seconds in timings.items():
         print(f"{name:>26}: {seconds:.3f} s")
     total = timings[f"harness history --last {args.runs}"]
-    print(f"harness history over {args.runs:,} runs ({rows.height:,} rows) in {total:.3f} s; "
-          f"ratio to the 1 s target: {total:.2f}")
+    print(f"harness history over {args.runs:,} runs ({rows.height:,} rows) in {total:.3f} s; ratio to the 1 s target: {total:.2f}")
 
 
 if __name__ == "__main__":

@@ -33,13 +33,21 @@ def main() -> None:
     exs = examples(args.examples)
     outputs = [e.spans if i % 4 else () for i, e in enumerate(exs)]  # a quarter wrong
     now = result(exs, outputs)
-    suite = SuiteResult("big", "suites/big.toml", GoldInfo("g", 1, "0" * 64, "ner", 10, len(exs)), {"distilled": now},
-                        {}, [], examples=tuple(EvalExample(e.input_hash, e.text, e.spans) for e in exs))
+    suite = SuiteResult(
+        "big",
+        "suites/big.toml",
+        GoldInfo("g", 1, "0" * 64, "ner", 10, len(exs)),
+        {"distilled": now},
+        {},
+        [],
+        examples=tuple(EvalExample(e.input_hash, e.text, e.spans) for e in exs),
+    )
     started = time.perf_counter()
-    path = write_html(Path(tempfile.mkdtemp()) / "report.html", [suite_to_dict(suite, created="now", harness_version="bench")],
-                      created="now")
-    print(f"rendered in {time.perf_counter() - started:.2f} s: {path.stat().st_size / 2**20:.2f} MiB for {args.examples:,} "
-          "examples (target < 10 MiB)")
+    path = write_html(Path(tempfile.mkdtemp()) / "report.html", [suite_to_dict(suite, created="now", harness_version="bench")], created="now")
+    print(
+        f"rendered in {time.perf_counter() - started:.2f} s: {path.stat().st_size / 2**20:.2f} MiB for {args.examples:,} "
+        "examples (target < 10 MiB)"
+    )
 
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -59,9 +67,12 @@ def main() -> None:
             WebDriverWait(driver, 60).until(lambda d: d.find_element("tag name", "body").get_attribute("data-ready") == "1")
             opened.append(time.perf_counter() - started)
             # The filter as a click does it: the change event, the filtering and the redraw, timed in the page.
-            filtered.append(driver.execute_script(
-                "var box = document.querySelector(\"form.filters input[name='failing']\");"
-                "var t = performance.now(); box.click(); return (performance.now() - t) / 1000;"))
+            filtered.append(
+                driver.execute_script(
+                    "var box = document.querySelector(\"form.filters input[name='failing']\");"
+                    "var t = performance.now(); box.click(); return (performance.now() - t) / 1000;"
+                )
+            )
             assert driver.find_element("css selector", "ol.examples").get_attribute("data-count") != str(args.examples)
     finally:
         driver.quit()

@@ -100,8 +100,7 @@ def main() -> None:
     print(f"peak memory of the computation (tracemalloc): {peak / 2**20:.1f} MiB")
     print(f"process max RSS (includes the synthetic corpus): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB")
     reference, their_f = nervaluate_time(gold, pred, args.reference_repeats)
-    print(f"nervaluate (strict, no bootstrap), median of {args.reference_repeats}: {reference:.3f} s, "
-          f"micro strict F {their_f:.4f}")
+    print(f"nervaluate (strict, no bootstrap), median of {args.reference_repeats}: {reference:.3f} s, micro strict F {their_f:.4f}")
     print(f"speedup vs nervaluate: {reference / median:.1f} x  (target >= 20x: {'OK' if reference / median >= 20 else 'UNDER'})")
 
 

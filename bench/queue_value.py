@@ -72,36 +72,38 @@ def main() -> None:
         pool = [e for e in truth.values() if e.input_hash not in seen]
         mine = predict_outputs(dataclasses.replace(student, path=str(base)), pool, gold.task)
         theirs = predict_outputs(spec.require_llm(), pool, gold.task)
-        ranked = sorted(zip(pool, mine, theirs), key=lambda t: (-records.disagreement_score(t[1], t[2], gold.task),
-                                                                t[0].input_hash))
+        ranked = sorted(zip(pool, mine, theirs), key=lambda t: (-records.disagreement_score(t[1], t[2], gold.task), t[0].input_hash))
         queue_order = [e.input_hash for e, _, _ in ranked]
         disagreeing = sum(1 for _, d, m in ranked if records.normalise(d, gold.task) != records.normalise(m, gold.task))
         rows: dict[tuple[str, int], list[float]] = {}
         for k in args.ks:
             for seed in args.seeds:
                 for strategy in ("queue", "random"):
-                    chosen = set(queue_order[:k]) if strategy == "queue" else set(
-                        random.Random(seed).sample(sorted(e.input_hash for e in pool), k))
+                    chosen = (
+                        set(queue_order[:k]) if strategy == "queue" else set(random.Random(seed).sample(sorted(e.input_hash for e in pool), k))
+                    )
                     examples = [dataclasses.replace(truth[h] if h in chosen else silver[h], split="train") for h in silver]
                     name = f"bench-{strategy}-k{k}-s{seed}"
-                    version = store.write_version(name, examples, task=gold.task, source={"bench": "queue_value"},
-                                                  eval_fraction=0.0, seed=0)
-                    model = train(version, tmp / "models" / name, max_steps=args.max_steps, seed=seed,
-                                  checkpoint=checkpoint).output
+                    version = store.write_version(name, examples, task=gold.task, source={"bench": "queue_value"}, eval_fraction=0.0, seed=0)
+                    model = train(version, tmp / "models" / name, max_steps=args.max_steps, seed=seed, checkpoint=checkpoint).output
                     f = evaluate(model)
                     rows.setdefault((strategy, k), []).append(f)
                     print(f"k={k} seed={seed} {strategy:<6} F={f:.3f}", flush=True)
-    print(f"\nrestaurant-reviews: pool {len(truth)}, eval {gold.split_size('eval')}, max_steps {args.max_steps}; "
-          f"model distilled from the simulated LLM's silver of {len(seen)} pool texts: F={base_f:.3f}; "
-          f"candidates: the other {len(pool)} texts, {disagreeing} of them with LLM/distilled disagreement; "
-          f"training sets: silver of the whole pool with k texts corrected")
+    print(
+        f"\nrestaurant-reviews: pool {len(truth)}, eval {gold.split_size('eval')}, max_steps {args.max_steps}; "
+        f"model distilled from the simulated LLM's silver of {len(seen)} pool texts: F={base_f:.3f}; "
+        f"candidates: the other {len(pool)} texts, {disagreeing} of them with LLM/distilled disagreement; "
+        f"training sets: silver of the whole pool with k texts corrected"
+    )
     ok = True
     for k in args.ks:
         q, r = rows[("queue", k)], rows[("random", k)]
         better = statistics.mean(q) > statistics.mean(r)
         ok &= better
-        print(f"k={k}: queue order F mean {statistics.mean(q):.3f} ({', '.join(f'{x:.3f}' for x in q)})  vs  "
-              f"random {statistics.mean(r):.3f} ({', '.join(f'{x:.3f}' for x in r)})  -> {'queue better' if better else 'NOT better'}")
+        print(
+            f"k={k}: queue order F mean {statistics.mean(q):.3f} ({', '.join(f'{x:.3f}' for x in q)})  vs  "
+            f"random {statistics.mean(r):.3f} ({', '.join(f'{x:.3f}' for x in r)})  -> {'queue better' if better else 'NOT better'}"
+        )
     print(f"target (queue > random at every k): {'OK' if ok else 'NOT MET'}; took {time.perf_counter() - started:.0f} s")
     sys.exit(0 if ok else 1)
 

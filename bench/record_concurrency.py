@@ -54,8 +54,9 @@ def main() -> None:
                 cfg = tmp / f"c{concurrency}.cfg"
                 cfg.write_text(config_text(tmp / f"cassette{concurrency}.jsonl", server.base_url, concurrency))
                 suite = tmp / f"s{concurrency}.toml"
-                suite.write_text(f'[suite]\nname = "b"\ngold = "bench@v1"\ngold_dir = "{tmp / "gold"}"\n\n'
-                                 f'[pipelines.llm]\nkind = "llm"\nconfig = "{cfg}"\n')
+                suite.write_text(
+                    f'[suite]\nname = "b"\ngold = "bench@v1"\ngold_dir = "{tmp / "gold"}"\n\n[pipelines.llm]\nkind = "llm"\nconfig = "{cfg}"\n'
+                )
                 started = time.perf_counter()
                 summary = record(str(suite))[0]
                 times[concurrency] = time.perf_counter() - started

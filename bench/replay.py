@@ -81,8 +81,10 @@ def main() -> None:
     medians = {k: statistics.median(v) for k, v in timings.items()}
     print(f"{len(texts)} documents ({args.gold}, train + eval), {args.repeats} alternating runs each")
     for name, values in timings.items():
-        print(f"  {name:<11} median {medians[name]:.3f} s  ({len(texts) / medians[name]:,.0f} docs/s)   "
-              f"runs: {', '.join(f'{v:.3f}' for v in values)}")
+        print(
+            f"  {name:<11} median {medians[name]:.3f} s  ({len(texts) / medians[name]:,.0f} docs/s)   "
+            f"runs: {', '.join(f'{v:.3f}' for v in values)}"
+        )
     ratio = medians["cassette"] / medians["in-process"]
     print(f"ratio cassette / in-process: {ratio:.3f}  (target <= 1.1: {'OK' if ratio <= 1.1 else 'OVER'})")
 

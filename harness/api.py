@@ -40,9 +40,18 @@ def parse_suite(path: str) -> SuiteSpec:
 # --------------------------------------------------------------------------- gold
 
 
-def gold_import(paths: Sequence[str], *, name: str, gold_dir: str = DEFAULT_GOLD_DIR, task: str | None = None,
-                eval_fraction: float = DEFAULT_EVAL_FRACTION, seed: int = DEFAULT_SEED, lang: str = "en",
-                notes: str = "", eval_paths: Sequence[str] = ()) -> GoldVersion:
+def gold_import(
+    paths: Sequence[str],
+    *,
+    name: str,
+    gold_dir: str = DEFAULT_GOLD_DIR,
+    task: str | None = None,
+    eval_fraction: float = DEFAULT_EVAL_FRACTION,
+    seed: int = DEFAULT_SEED,
+    lang: str = "en",
+    notes: str = "",
+    eval_paths: Sequence[str] = (),
+) -> GoldVersion:
     """Import Prodigy JSONL / spaCy DocBin files as the next version of ``name``
     (``eval_paths``: the user's own eval split, kept as it is)."""
     from .gold.importer import import_examples
@@ -50,9 +59,17 @@ def gold_import(paths: Sequence[str], *, name: str, gold_dir: str = DEFAULT_GOLD
 
     needs_tokenizer = any(not p.endswith(".spacy") for p in (*paths, *eval_paths))
     return import_examples(
-        GoldStore(gold_dir), paths, name=name, task=task, eval_fraction=eval_fraction, seed=seed,  # type: ignore[arg-type]
+        GoldStore(gold_dir),
+        paths,
+        name=name,
+        task=task,
+        eval_fraction=eval_fraction,
+        seed=seed,  # type: ignore[arg-type]
         tokenizer=spacy_tokenizer(lang) if needs_tokenizer else None,
-        docbin_reader=lambda path: read_docbin(path, lang), notes=notes, lang=lang, eval_paths=eval_paths,
+        docbin_reader=lambda path: read_docbin(path, lang),
+        notes=notes,
+        lang=lang,
+        eval_paths=eval_paths,
     )
 
 
@@ -63,14 +80,33 @@ def gold_list(gold_dir: str = DEFAULT_GOLD_DIR) -> list[dict[str, Any]]:
     for dataset in store.datasets():
         for number in store.version_dirs(dataset):
             if number not in store.version_numbers(dataset):  # listed, not hidden: verify says what is wrong
-                rows.append({"ref": f"{dataset}@v{number}", "task": "(no manifest)", "train": "-", "eval": "-",
-                             "labels": "-", "sha256": "-", "parent": "-", "created": "-"})
+                rows.append(
+                    {
+                        "ref": f"{dataset}@v{number}",
+                        "task": "(no manifest)",
+                        "train": "-",
+                        "eval": "-",
+                        "labels": "-",
+                        "sha256": "-",
+                        "parent": "-",
+                        "created": "-",
+                    }
+                )
                 continue
             version = store.resolve(f"{dataset}@v{number}", verify=False)
             m = version.manifest
-            rows.append({"ref": version.ref, "task": m["task"], "train": m["splits"]["train"]["examples"],
-                         "eval": m["splits"]["eval"]["examples"], "labels": len(m["labels"]),
-                         "sha256": m["sha256"], "parent": m.get("parent"), "created": m.get("created")})
+            rows.append(
+                {
+                    "ref": version.ref,
+                    "task": m["task"],
+                    "train": m["splits"]["train"]["examples"],
+                    "eval": m["splits"]["eval"]["examples"],
+                    "labels": len(m["labels"]),
+                    "sha256": m["sha256"],
+                    "parent": m.get("parent"),
+                    "created": m.get("created"),
+                }
+            )
     return rows
 
 
@@ -92,15 +128,23 @@ def gold_verify(name: str | None = None, gold_dir: str = DEFAULT_GOLD_DIR) -> li
 # --------------------------------------------------------------------------- train / eval
 
 
-def train(gold: str, output: str, *, gold_dir: str = DEFAULT_GOLD_DIR, config: str | None = None,
-          max_steps: int | None = None, seed: int = DEFAULT_TRAIN_SEED, checkpoint: str = DEFAULT_CHECKPOINT,
-          force: bool = False, verbose: bool = False) -> Any:
+def train(
+    gold: str,
+    output: str,
+    *,
+    gold_dir: str = DEFAULT_GOLD_DIR,
+    config: str | None = None,
+    max_steps: int | None = None,
+    seed: int = DEFAULT_TRAIN_SEED,
+    checkpoint: str = DEFAULT_CHECKPOINT,
+    force: bool = False,
+    verbose: bool = False,
+) -> Any:
     """Train a spaCy pipeline on a gold version's train split (reused if inputs are unchanged)."""
     from .training import train as train_pipeline
 
     version = GoldStore(gold_dir).resolve(gold)
-    return train_pipeline(version, output, config=config, max_steps=max_steps, seed=seed, checkpoint=checkpoint,
-                          force=force, quiet=not verbose)
+    return train_pipeline(version, output, config=config, max_steps=max_steps, seed=seed, checkpoint=checkpoint, force=force, quiet=not verbose)
 
 
 def suite_training_jobs(suite_path: str) -> list[dict[str, Any]]:
@@ -110,10 +154,17 @@ def suite_training_jobs(suite_path: str) -> list[dict[str, Any]]:
     for pipeline in spec.pipelines.values():
         if pipeline.train is None:
             continue
-        jobs.append({"gold": str(spec.gold), "output": pipeline.path, "gold_dir": str(spec.gold_dir),
-                     "config": str(pipeline.train.config) if pipeline.train.config else None,
-                     "max_steps": pipeline.train.max_steps, "seed": pipeline.train.seed,
-                     "checkpoint": pipeline.train.checkpoint})
+        jobs.append(
+            {
+                "gold": str(spec.gold),
+                "output": pipeline.path,
+                "gold_dir": str(spec.gold_dir),
+                "config": str(pipeline.train.config) if pipeline.train.config else None,
+                "max_steps": pipeline.train.max_steps,
+                "seed": pipeline.train.seed,
+                "checkpoint": pipeline.train.checkpoint,
+            }
+        )
     if not jobs:
         raise HarnessError(f"{suite_path}: no pipeline has a [pipelines.<name>.train] table")
     return jobs
@@ -124,9 +175,17 @@ def pipeline_kind(pipeline: str) -> str:
     return "llm" if pipeline.endswith(".cfg") else "predictions" if pipeline.endswith(".jsonl") else "spacy"
 
 
-def evaluate(gold: str, pipeline: str, *, gold_dir: str = DEFAULT_GOLD_DIR, resamples: int = DEFAULT_RESAMPLES,
-             seed: int = DEFAULT_SEED, threshold: float = DEFAULT_THRESHOLD, batch_size: int = DEFAULT_BATCH_SIZE,
-             llm_mode: str | None = None) -> Any:
+def evaluate(
+    gold: str,
+    pipeline: str,
+    *,
+    gold_dir: str = DEFAULT_GOLD_DIR,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    threshold: float = DEFAULT_THRESHOLD,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    llm_mode: str | None = None,
+) -> Any:
     """Evaluate one pipeline on a gold eval split without a suite: returns a SuiteResult.
 
     ``pipeline`` is a spaCy pipeline (directory or package), a spacy-llm config
@@ -136,13 +195,19 @@ def evaluate(gold: str, pipeline: str, *, gold_dir: str = DEFAULT_GOLD_DIR, resa
     from .evaluate import eval_views, evaluate_pipeline, gold_info
 
     version = GoldStore(gold_dir).resolve(gold)
-    spec = PipelineSpec(name=Path(pipeline).stem or pipeline, kind=pipeline_kind(pipeline), path=pipeline,
-                        batch_size=batch_size)
+    spec = PipelineSpec(name=Path(pipeline).stem or pipeline, kind=pipeline_kind(pipeline), path=pipeline, batch_size=batch_size)
     examples = list(version.iter_examples("eval"))
-    result = evaluate_pipeline(version, spec, resamples=resamples, seed=seed, threshold=threshold, llm_mode=llm_mode,
-                               examples=examples)
-    return SuiteResult(f"eval-{spec.name}", "", gold_info(version), {spec.name: result}, {}, [],
-                       examples=eval_views(version.task, examples), threshold=threshold)
+    result = evaluate_pipeline(version, spec, resamples=resamples, seed=seed, threshold=threshold, llm_mode=llm_mode, examples=examples)
+    return SuiteResult(
+        f"eval-{spec.name}",
+        "",
+        gold_info(version),
+        {spec.name: result},
+        {},
+        [],
+        examples=eval_views(version.task, examples),
+        threshold=threshold,
+    )
 
 
 def extract_versions(gold: str, session: str, output: str, *, gold_dir: str = DEFAULT_GOLD_DIR) -> int:
@@ -163,8 +228,16 @@ def extract_versions(gold: str, session: str, output: str, *, gold_dir: str = DE
             if not found:
                 continue
             spans = [{"start": s["start"], "end": s["end"], "label": s["label"]} for s in found[0].get("spans", [])]
-            lines.append(canonical_json({"text": example.text, "_input_hash": example.input_hash, "spans": spans,
-                                         "meta": {"source": f"{version.ref} versions, session {session}"}}))
+            lines.append(
+                canonical_json(
+                    {
+                        "text": example.text,
+                        "_input_hash": example.input_hash,
+                        "spans": spans,
+                        "meta": {"source": f"{version.ref} versions, session {session}"},
+                    }
+                )
+            )
     if not lines:
         raise HarnessError(f"no example of {version.ref} has a version from session {session!r}")
     atomic.write_jsonl(output, lines)
@@ -190,9 +263,15 @@ class RecordSummary:
     records: int
 
 
-def record(suite_path: str, *, splits: Sequence[str] = ("eval",), pipeline: str | None = None,
-           concurrency: int | None = None, mode: str = "record",
-           progress: Callable[[str, int], Callable[[bool], None]] | None = None) -> list[RecordSummary]:
+def record(
+    suite_path: str,
+    *,
+    splits: Sequence[str] = ("eval",),
+    pipeline: str | None = None,
+    concurrency: int | None = None,
+    mode: str = "record",
+    progress: Callable[[str, int], Callable[[bool], None]] | None = None,
+) -> list[RecordSummary]:
     """Fill the cassettes of a suite's LLM pipelines; one summary per pipeline.
 
     Only prompts missing from a cassette are sent (so an interrupted recording
@@ -223,11 +302,20 @@ def record(suite_path: str, *, splits: Sequence[str] = ("eval",), pipeline: str 
         finally:
             model.progress = None
         log = model.log
-        summaries.append(RecordSummary(
-            pipeline=target.name, cassette=str(model.path), prompts=len(log.prompts), calls_made=log.calls_made,
-            cached=log.cached, failed=len(log.failures), first_failure=log.failures[0] if log.failures else None,
-            seconds=time.perf_counter() - started, simulated=model.simulated, records=len(model.cassette.records),
-        ))
+        summaries.append(
+            RecordSummary(
+                pipeline=target.name,
+                cassette=str(model.path),
+                prompts=len(log.prompts),
+                calls_made=log.calls_made,
+                cached=log.cached,
+                failed=len(log.failures),
+                first_failure=log.failures[0] if log.failures else None,
+                seconds=time.perf_counter() - started,
+                simulated=model.simulated,
+                records=len(model.cassette.records),
+            )
+        )
     return summaries
 
 
@@ -243,8 +331,7 @@ def queue_records(suite: str, *, reports_dir: str = DEFAULT_REPORTS_DIR) -> tupl
     return path, queue.load(path)
 
 
-def queue_show(suite: str, *, reports_dir: str = DEFAULT_REPORTS_DIR, limit: int = 20,
-               show_all: bool = False) -> list[dict[str, Any]]:
+def queue_show(suite: str, *, reports_dir: str = DEFAULT_REPORTS_DIR, limit: int = 20, show_all: bool = False) -> list[dict[str, Any]]:
     """Queue records, most useful first (open ones only unless ``show_all``)."""
     _, records = queue_records(suite, reports_dir=reports_dir)
     if not show_all:
@@ -257,8 +344,15 @@ def queue_counts(records: Sequence[dict[str, Any]]) -> Counter[tuple[str, str]]:
     return Counter((r["harness"]["status"], r["harness"]["category"]) for r in records)
 
 
-def retrain_and_compare(suite: str, *, pipeline: str | None = None, output: str | None = None, promote: bool = False,
-                        max_steps: int | None = None, force: bool = False) -> tuple[Any, Any, SuiteSpec]:
+def retrain_and_compare(
+    suite: str,
+    *,
+    pipeline: str | None = None,
+    output: str | None = None,
+    promote: bool = False,
+    max_steps: int | None = None,
+    force: bool = False,
+) -> tuple[Any, Any, SuiteSpec]:
     """Retrain the distilled model (``harness retrain``) and evaluate it beside the LLM:
     (retrain summary, suite result of the new model, the suite)."""
     from .core.compare import compare
@@ -276,8 +370,17 @@ def retrain_and_compare(suite: str, *, pipeline: str | None = None, output: str 
     gold = GoldStore(spec.gold_dir).resolve(spec.gold)
     from .evaluate import eval_views
 
-    result = SuiteResult(f"{spec.name} (retrained)", str(spec.file), gold_info(gold), pipelines, {}, [], comparisons,
-                         examples=eval_views(gold.task, list(gold.iter_examples("eval"))), threshold=spec.threshold)
+    result = SuiteResult(
+        f"{spec.name} (retrained)",
+        str(spec.file),
+        gold_info(gold),
+        pipelines,
+        {},
+        [],
+        comparisons,
+        examples=eval_views(gold.task, list(gold.iter_examples("eval"))),
+        threshold=spec.threshold,
+    )
     return summary, result, spec
 
 
@@ -295,10 +398,18 @@ class BlessSummary:
     replicates: dict[str, list[float]] = field(default_factory=dict)
 
 
-def bless(suite_path: str, *, pipelines: Sequence[str] | None = None, llm_mode: str | None = None,
-          resamples: int | None = None, seed: int | None = None, replicates: int | None = None,
-          workers: int | None = None, progress: Callable[[str, int, int], None] | None = None,
-          allow_failing: bool = False) -> BlessSummary:
+def bless(
+    suite_path: str,
+    *,
+    pipelines: Sequence[str] | None = None,
+    llm_mode: str | None = None,
+    resamples: int | None = None,
+    seed: int | None = None,
+    replicates: int | None = None,
+    workers: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    allow_failing: bool = False,
+) -> BlessSummary:
     """Evaluate a suite's pipelines (or only ``pipelines``) and write ``baselines/<suite>.json``.
 
     A pipeline the harness can retrain (a spaCy pipeline with a ``train`` table) is
@@ -322,8 +433,7 @@ def bless(suite_path: str, *, pipelines: Sequence[str] | None = None, llm_mode: 
     chosen = list(pipelines) if pipelines else list(suite.spec.pipelines)
     unknown = [p for p in chosen if p not in suite.spec.pipelines]
     if unknown:
-        raise HarnessError(f"{suite_path}: no pipeline {', '.join(map(repr, unknown))} "
-                           f"(pipelines: {', '.join(suite.spec.pipelines)})")
+        raise HarnessError(f"{suite_path}: no pipeline {', '.join(map(repr, unknown))} (pipelines: {', '.join(suite.spec.pipelines)})")
     session = HarnessSession(EvalSettings(resamples=resamples, seed=seed, llm_mode=llm_mode))
     session.add_suite(suite)
     errors = {}
@@ -352,17 +462,28 @@ def bless(suite_path: str, *, pipelines: Sequence[str] | None = None, llm_mode: 
             continue
         assert spec.train is not None
         trained[name] = replicate_pipeline(
-            spec, configuration(result.identity), n=replicates if replicates is not None else spec.train.replicates,
-            gold_dir=suite.spec.gold_dir, gold_ref=str(suite.spec.gold), gold_sha256=suite.gold.sha256,
-            task=suite.gold.task, threshold=suite.spec.threshold, suite_file=suite_path, workers=workers,
-            progress=progress)
+            spec,
+            configuration(result.identity),
+            n=replicates if replicates is not None else spec.train.replicates,
+            gold_dir=suite.spec.gold_dir,
+            gold_ref=str(suite.spec.gold),
+            gold_sha256=suite.gold.sha256,
+            task=suite.gold.task,
+            threshold=suite.spec.threshold,
+            suite_file=suite_path,
+            workers=workers,
+            progress=progress,
+        )
     written = [path for _, path in bless_baselines(session, replicates={suite.spec.name: trained})]
     if not written:
-        raise HarnessError("; ".join([*session.report_problems, *(f"{k}: {v}" for k, v in errors.items())])
-                           or "nothing blessed")
+        raise HarnessError("; ".join([*session.report_problems, *(f"{k}: {v}" for k, v in errors.items())]) or "nothing blessed")
     results = {p: session.results[(suite.spec.name, p)] for p in chosen if (suite.spec.name, p) in session.results}
-    return BlessSummary(written[0], {p: (r.scores.micro.f, r.identity.get("sha256")) for p, r in results.items()}, errors,
-                        {p: [r.micro_f for r in made] for p, made in trained.items()})
+    return BlessSummary(
+        written[0],
+        {p: (r.scores.micro.f, r.identity.get("sha256")) for p, r in results.items()},
+        errors,
+        {p: [r.micro_f for r in made] for p, made in trained.items()},
+    )
 
 
 def noise(suite_path: str, *, resamples: int | None = None, seed: int | None = None) -> NoiseReport:
@@ -396,16 +517,21 @@ def noise(suite_path: str, *, resamples: int | None = None, seed: int | None = N
         usable = [p for p in predictions if all(e.input_hash in p for e in compared)]
         if not compared or not usable:
             continue
-        counts = [count_outputs(task, compared, [p[e.input_hash] for e in compared], labels, threshold=threshold)
-                  for p in usable]
+        counts = [count_outputs(task, compared, [p[e.input_hash] for e in compared], labels, threshold=threshold) for p in usable]
         mine = {scope: g for (p, scope), g in gates.items() if p == name}
         rows[name], micro = configuration_rows(
-            counts, labels, len(compared), family_size=max((len(g.family) for g in mine.values()), default=1),
-            max_drops={scope: -g.threshold for scope, g in mine.items()}, resamples=n_resamples, seed=boot_seed,
-            confidence=CONFIDENCE)
+            counts,
+            labels,
+            len(compared),
+            family_size=max((len(g.family) for g in mine.values()), default=1),
+            max_drops={scope: -g.threshold for scope, g in mine.items()},
+            resamples=n_resamples,
+            seed=boot_seed,
+            confidence=CONFIDENCE,
+        )
         seeds = ["blessed", *(str(s) for s, p in sorted(entry.replicates.items()) if p in usable)]
         models[name] = list(zip(seeds, micro, strict=True))
-        replicate_block = (baseline.document.get("pipelines", {}).get(name, {}).get("replicates") or {})
+        replicate_block = baseline.document.get("pipelines", {}).get(name, {}).get("replicates") or {}
         machines[name] = str((replicate_block.get("machine") or {}).get("description", ""))
     return NoiseReport(suite.spec.name, str(baseline.path), CONFIDENCE, rows, models, machines)
 
@@ -428,9 +554,15 @@ def _suite_name_and_baseline(suite: str, baselines_dir: str | None) -> tuple[str
     return name, blessed
 
 
-def history(suite: str, *, reports_dir: str = DEFAULT_REPORTS_DIR, pipeline: str | None = None,
-            label: str | None = None, last: int | None = None, baselines_dir: str | None = None
-            ) -> tuple[str, list[dict[str, Any]]]:
+def history(
+    suite: str,
+    *,
+    reports_dir: str = DEFAULT_REPORTS_DIR,
+    pipeline: str | None = None,
+    label: str | None = None,
+    last: int | None = None,
+    baselines_dir: str | None = None,
+) -> tuple[str, list[dict[str, Any]]]:
     """(suite name, one dict per run and pipeline, oldest first) from ``reports/history``.
 
     Each dict has the run's time, git commit, gold, model sha256, micro (or ``label``'s)
@@ -441,8 +573,9 @@ def history(suite: str, *, reports_dir: str = DEFAULT_REPORTS_DIR, pipeline: str
     from .options import DEFAULT_HISTORY_LAST, HISTORY_DIRNAME
 
     name, blessed = _suite_name_and_baseline(suite, baselines_dir)
-    table = run_table(Path(reports_dir) / HISTORY_DIRNAME, name, pipeline=pipeline, label=label,
-                      last=last if last is not None else DEFAULT_HISTORY_LAST)
+    table = run_table(
+        Path(reports_dir) / HISTORY_DIRNAME, name, pipeline=pipeline, label=label, last=last if last is not None else DEFAULT_HISTORY_LAST
+    )
     for entry in table:
         entry["blessed"] = bool(entry.get("model_sha256")) and blessed.get(entry["pipeline"]) == entry["model_sha256"]
     return name, table
@@ -496,8 +629,9 @@ def report(results: Sequence[str], output: str | None = None, *, history_dir: st
             if key not in document:
                 raise InputError("missing", path=path, field=key)
             if not isinstance(document[key], kind):
-                raise InputError(f"expected {'an object' if kind is dict else 'a list'}, got "
-                                 f"{type(document[key]).__name__}", path=path, field=key)
+                raise InputError(
+                    f"expected {'an object' if kind is dict else 'a list'}, got {type(document[key]).__name__}", path=path, field=key
+                )
         for i, gate in enumerate(document["gates"]):
             if not isinstance(gate, dict) or not isinstance(gate.get("id"), str):
                 raise InputError("expected an object with an 'id'", path=path, field=f"gates[{i}]")
@@ -507,6 +641,5 @@ def report(results: Sequence[str], output: str | None = None, *, history_dir: st
     history_path = Path(history_dir) if history_dir else Path(results[0]).parent / HISTORY_DIRNAME
     if output is None:
         first = Path(results[0])
-        output = str(first.with_suffix(".html") if len(documents) == 1 else
-                     first.parent / f"report-{len(documents)}-suites.html")
+        output = str(first.with_suffix(".html") if len(documents) == 1 else first.parent / f"report-{len(documents)}-suites.html")
     return write_html(output, documents, created=now_iso(), history=history_for(history_path, documents))

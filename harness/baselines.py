@@ -103,10 +103,15 @@ def replicates_entry(task: str, identity: Mapping[str, Any], replicates: Sequenc
     return {
         "configuration": configuration(identity),
         "machine": {"fingerprint": machine_fingerprint(), "description": machine_description()},
-        "models": {str(r.seed): {"seed": r.seed, "sha256": r.sha256, "micro_f": r.micro_f,
-                                 "predictions": {str(h): _replicate_prediction(task, o)
-                                                 for h, o in zip(r.example_ids, r.outputs, strict=True)}}
-                   for r in replicates},
+        "models": {
+            str(r.seed): {
+                "seed": r.seed,
+                "sha256": r.sha256,
+                "micro_f": r.micro_f,
+                "predictions": {str(h): _replicate_prediction(task, o) for h, o in zip(r.example_ids, r.outputs, strict=True)},
+            }
+            for r in replicates
+        },
     }
 
 
@@ -123,10 +128,17 @@ def pipeline_entry(result: PipelineResult) -> dict[str, Any]:
     scores = result.scores
     return {
         "identity": dict(result.identity),
-        "scores": {"micro": _label(scores.micro), "macro": {"f": scores.macro_f, "f_ci": _ci(scores.macro_f_ci)},
-                   "labels": {s.label: _label(s) for s in scores.labels}, "variant": scores.variant},
-        "speed": {"words_per_second": _num(result.words_per_second), "latency_p50_ms": _num(result.speed.latency_p50_ms),
-                  "latency_p95_ms": _num(result.speed.latency_p95_ms)},
+        "scores": {
+            "micro": _label(scores.micro),
+            "macro": {"f": scores.macro_f, "f_ci": _ci(scores.macro_f_ci)},
+            "labels": {s.label: _label(s) for s in scores.labels},
+            "variant": scores.variant,
+        },
+        "speed": {
+            "words_per_second": _num(result.words_per_second),
+            "latency_p50_ms": _num(result.speed.latency_p50_ms),
+            "latency_p95_ms": _num(result.speed.latency_p95_ms),
+        },
         "size_bytes": result.size_bytes or None,
         "machine": {"fingerprint": machine_fingerprint(), "description": machine_description()},
         "environment": environment(),
@@ -188,19 +200,19 @@ def bless(
                 existing = dict(load(path).document)
             except InputError as err:
                 if not _is_ours(path):
-                    raise InputError("exists and is not a harness baseline; refusing to replace it (move it away "
-                                     "yourself)", path=path) from err
+                    raise InputError("exists and is not a harness baseline; refusing to replace it (move it away yourself)", path=path) from err
                 _keep_aside(path)  # our file, but edited or damaged: blessing replaces it, keeping the old one
                 existing = {}
             if existing and existing.get("gold", {}).get("sha256") == gold["sha256"]:
-                kept = {name: entry for name, entry in existing.get("pipelines", {}).items()
-                        if name not in results and name in all_pipelines}
+                kept = {name: entry for name, entry in existing.get("pipelines", {}).items() if name not in results and name in all_pipelines}
             else:
                 unblessed = [name for name in all_pipelines if name not in results]
                 if existing and unblessed:
-                    raise InputError(f"the baseline was blessed on gold {existing.get('gold', {}).get('ref')}, not "
-                                     f"{gold['ref']}; bless every pipeline together (missing: {', '.join(unblessed)})",
-                                     path=path)
+                    raise InputError(
+                        f"the baseline was blessed on gold {existing.get('gold', {}).get('ref')}, not "
+                        f"{gold['ref']}; bless every pipeline together (missing: {', '.join(unblessed)})",
+                        path=path,
+                    )
         previous = existing.get("pipelines", {}) if existing else {}
         entries = {}
         for name, result in results.items():
@@ -210,9 +222,12 @@ def bless(
                     entry["replicates"] = replicates_entry(task, result.identity, replicates[name])
             else:
                 kept_replicates = (previous.get(name) or {}).get("replicates")
-                if (isinstance(kept_replicates, dict) and configuration(result.identity)
-                        and kept_replicates.get("configuration") == configuration(result.identity)
-                        and existing.get("gold", {}).get("sha256") == gold["sha256"]):
+                if (
+                    isinstance(kept_replicates, dict)
+                    and configuration(result.identity)
+                    and kept_replicates.get("configuration") == configuration(result.identity)
+                    and existing.get("gold", {}).get("sha256") == gold["sha256"]
+                ):
                     entry["replicates"] = kept_replicates
             entries[name] = entry
         document: dict[str, Any] = {
@@ -279,26 +294,36 @@ def load(path: str | Path) -> Baseline:
     if not isinstance(document, dict) or document.get("schema") != BASELINE_SCHEMA:
         raise InputError(f"not a baseline (expected schema {BASELINE_SCHEMA})", path=path, field="schema")
     if document.get("sha256") != _content_sha256(document):
-        raise InputError("the baseline's content does not match the sha256 it carries: it was edited by hand or "
-                         "damaged. Re-bless it (harness bless SUITE) rather than editing it", path=path, field="sha256")
+        raise InputError(
+            "the baseline's content does not match the sha256 it carries: it was edited by hand or "
+            "damaged. Re-bless it (harness bless SUITE) rather than editing it",
+            path=path,
+            field="sha256",
+        )
     try:
         gold = document["gold"]
         task = str(gold["task"])
-        context = BaselineContext(file=str(path), blessed=str(document["blessed"]), gold_ref=str(gold["ref"]),
-                                  gold_sha256=str(gold["sha256"]),
-                                  gold_digests={int(h): str(d) for h, d in document["examples"].items()})
+        context = BaselineContext(
+            file=str(path),
+            blessed=str(document["blessed"]),
+            gold_ref=str(gold["ref"]),
+            gold_sha256=str(gold["sha256"]),
+            gold_digests={int(h): str(d) for h, d in document["examples"].items()},
+        )
         pipelines = {}
         for name, entry in document["pipelines"].items():
             speed = entry.get("speed") or {}
             models = (entry.get("replicates") or {}).get("models") or {}
-            replicates = {int(m["seed"]): {int(h): _output(task, v, path, f"pipelines.{name}.replicates.models.{key}."
-                                                                             f"predictions.{h}")
-                                           for h, v in m["predictions"].items()}
-                          for key, m in models.items()}
+            replicates = {
+                int(m["seed"]): {
+                    int(h): _output(task, v, path, f"pipelines.{name}.replicates.models.{key}.predictions.{h}")
+                    for h, v in m["predictions"].items()
+                }
+                for key, m in models.items()
+            }
             pipelines[name] = BaselineEntry(
                 identity=entry.get("identity") or {},
-                predictions={int(h): _output(task, v, path, f"pipelines.{name}.predictions.{h}")
-                             for h, v in entry["predictions"].items()},
+                predictions={int(h): _output(task, v, path, f"pipelines.{name}.predictions.{h}") for h, v in entry["predictions"].items()},
                 words_per_second=speed.get("words_per_second"),
                 size_bytes=entry.get("size_bytes"),
                 machine=str((entry.get("machine") or {}).get("fingerprint", "")),

@@ -120,6 +120,7 @@ def _case_check(how: str) -> Check:
         chosen = _word_subset(draw, changeable)
         shown = ", ".join(repr(text[s:e]) for s, e in chosen)
         return _moved(subject, case_edits(text, chosen, how), f"{how}-cased {shown}")
+
     return check
 
 
@@ -140,8 +141,7 @@ def _double_whitespace(subject: Subject, draw: Callable[..., Any], task: str) ->
     if not spaces:
         return None
     chosen = draw(st.lists(st.sampled_from(spaces), min_size=1, max_size=len(spaces), unique=True))
-    return _moved(subject, double_space_edits(subject.example.text, _spans(subject), chosen),
-                  f"doubled {len(chosen)} space(s)")
+    return _moved(subject, double_space_edits(subject.example.text, _spans(subject), chosen), f"doubled {len(chosen)} space(s)")
 
 
 def _neutral_clause(subject: Subject, draw: Callable[..., Any], task: str) -> Perturbed | None:
@@ -164,7 +164,7 @@ def _substitution(subject: Subject, draw: Callable[..., Any], task: str) -> Pert
         return None
     span = draw(st.sampled_from(found))
     text = subject.example.text
-    others = [form for form in subject.pool[span[2]] if form != text[span[0]:span[1]]]
+    others = [form for form in subject.pool[span[2]] if form != text[span[0] : span[1]]]
     if not others:
         return None
     replacement = draw(st.sampled_from(others))
@@ -172,7 +172,7 @@ def _substitution(subject: Subject, draw: Callable[..., Any], task: str) -> Pert
     rest = [s for s in _spans(subject) if s != span]
     new_text, moved = apply_edits(text, [edit], rest)
     expected = tuple(sorted((*moved, (span[0], span[0] + len(replacement), span[2]))))
-    return Perturbed(new_text, expected, f"{text[span[0]:span[1]]!r} -> {replacement!r} ({span[2]})")
+    return Perturbed(new_text, expected, f"{text[span[0] : span[1]]!r} -> {replacement!r} ({span[2]})")
 
 
 def _typo(subject: Subject, draw: Callable[..., Any], task: str) -> Perturbed | None:
@@ -186,13 +186,17 @@ def _typo(subject: Subject, draw: Callable[..., Any], task: str) -> Perturbed | 
     if edit is None:
         return None
     text = subject.example.text
-    return _moved(subject, [edit], f"{text[word[0]:word[1]]!r} -> {text[word[0]:edit[0]] + edit[2] + text[edit[1]:word[1]]!r}")
+    return _moved(subject, [edit], f"{text[word[0] : word[1]]!r} -> {text[word[0] : edit[0]] + edit[2] + text[edit[1] : word[1]]!r}")
 
 
 CHECKS: dict[str, Check] = {
-    "lowercase": _case_check("lower"), "titlecase": _case_check("title"),
-    "trailing_punctuation": _trailing_punctuation, "double_whitespace": _double_whitespace,
-    "neutral_clause": _neutral_clause, "substitution": _substitution, "typo": _typo,
+    "lowercase": _case_check("lower"),
+    "titlecase": _case_check("title"),
+    "trailing_punctuation": _trailing_punctuation,
+    "double_whitespace": _double_whitespace,
+    "neutral_clause": _neutral_clause,
+    "substitution": _substitution,
+    "typo": _typo,
 }
 
 
@@ -235,20 +239,27 @@ def custom_check(reference: str, *, beside: str | Path | None = None) -> Check:
         except HypothesisException:
             raise  # Hypothesis's own control flow (an unsatisfied assume(), ...), not the check's error
         except Exception as err:
-            raise CheckError(f"custom check {reference} raised {type(err).__name__} on eval example "
-                             f"{subject.example.input_hash}: {err}\n{_user_traceback(err)}") from err
+            raise CheckError(
+                f"custom check {reference} raised {type(err).__name__} on eval example "
+                f"{subject.example.input_hash}: {err}\n{_user_traceback(err)}"
+            ) from err
         if made is None:  # the check says, explicitly, that this example does not apply
             return None
         try:
             text, expected = made
-            value: Output = (tuple(sorted((int(s), int(e), str(label)) for s, e, label in expected)) if task == "ner"
-                             else {str(k): float(v) for k, v in dict(expected).items()})
+            value: Output = (
+                tuple(sorted((int(s), int(e), str(label)) for s, e, label in expected))
+                if task == "ner"
+                else {str(k): float(v) for k, v in dict(expected).items()}
+            )
             if not isinstance(text, str):
                 raise TypeError(f"the text is a {type(text).__name__}")
         except (TypeError, ValueError) as err:
-            raise CheckError(f"custom check {reference} returned {made!r:.200} for eval example "
-                             f"{subject.example.input_hash}; expected None or (text, expected) with expected spans "
-                             f"[(start, end, label)] or cats {{label: score}} ({err})") from None
+            raise CheckError(
+                f"custom check {reference} returned {made!r:.200} for eval example "
+                f"{subject.example.input_hash}; expected None or (text, expected) with expected spans "
+                f"[(start, end, label)] or cats {{label: score}} ({err})"
+            ) from None
         return Perturbed(text, value, f"{reference}", relative=False)
 
     return check
@@ -293,8 +304,7 @@ def _no_local_constants() -> Iterator[None]:
     if original is None:  # pragma: no cover
         yield
         return
-    empty = providers.Constants(integers=SortedSet(), floats=SortedSet(key=float_to_int), bytes=SortedSet(),
-                                strings=SortedSet())
+    empty = providers.Constants(integers=SortedSet(), floats=SortedSet(key=float_to_int), bytes=SortedSet(), strings=SortedSet())
     providers._get_local_constants = lambda: empty
     try:
         yield
@@ -312,9 +322,18 @@ def _answered(subject: Subject, task: str, threshold: float) -> bool:
 
 
 def run_check(
-    name: str, check: Check, *, pipeline: str, task: str, subjects: Sequence[Subject],
-    predict: Callable[[Sequence[str]], list[Output]], min_pass_rate: float, max_examples: int, threshold: float,
-    max_seconds: float = float("inf"), needs_answer: bool = True,
+    name: str,
+    check: Check,
+    *,
+    pipeline: str,
+    task: str,
+    subjects: Sequence[Subject],
+    predict: Callable[[Sequence[str]], list[Output]],
+    min_pass_rate: float,
+    max_examples: int,
+    threshold: float,
+    max_seconds: float = float("inf"),
+    needs_answer: bool = True,
 ) -> BehaviourResult:
     """Generate up to ``max_examples`` cases (within ``max_seconds``), judge them in one batch,
     shrink the first failures.
@@ -328,14 +347,16 @@ def run_check(
     from hypothesis.errors import HypothesisException, NoSuchExample
 
     started = time.perf_counter()
-    quiet = settings(database=None, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck),
-                     max_examples=max_examples, print_blob=False)
+    quiet = settings(
+        database=None, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck), max_examples=max_examples, print_blob=False
+    )
 
     def for_subject(subject: Subject) -> Any:
         @st.composite
         def case(draw: Callable[..., Any]) -> tuple[int, Perturbed] | None:
             made = check(subject, draw, task)
             return None if made is None else (subject.index, made)
+
         return case()
 
     usable = [s for s in subjects if s.example.text.strip()]
@@ -343,8 +364,10 @@ def run_check(
     if needs_answer:
         answered = [s for s in usable if _answered(s, task, threshold)]
         if len(answered) < len(usable):
-            notes.append(f"{len(usable) - len(answered)} of {len(usable)} examples left out: the model found nothing "
-                         "in them, so a case there would pass by finding nothing again")
+            notes.append(
+                f"{len(usable) - len(answered)} of {len(usable)} examples left out: the model found nothing "
+                "in them, so a case there would pass by finding nothing again"
+            )
         usable = answered
     if not usable:
         return _empty(name, pipeline, min_pass_rate, "; ".join(notes) or "no eval examples to perturb", started)
@@ -371,8 +394,7 @@ def run_check(
     except HypothesisException as err:  # Hypothesis gives up when almost nothing applies (filter too strict)
         notes.append(f"Hypothesis stopped generating ({type(err).__name__})")
     if out_of_time:
-        notes.append(f"generation stopped at its time budget ({max_seconds:g} s, max_seconds) after {len(generated)} "
-                     "case(s)")
+        notes.append(f"generation stopped at its time budget ({max_seconds:g} s, max_seconds) after {len(generated)} case(s)")
     if not generated:
         notes.append("the check perturbed no example (it returned None for every one it was given)")
         return _empty(name, pipeline, min_pass_rate, "; ".join(notes), started)
@@ -383,8 +405,17 @@ def run_check(
     for (index, _), predicted in zip(keys, predictions, strict=True):
         made = generated[(index, _)]
         subject = by_index[index]
-        cases.append(BehaviourCase(subject.example.input_hash, subject.example.text, made.text, made.change,
-                                   made.expected, predicted, _same(task, made.expected, predicted, threshold)))
+        cases.append(
+            BehaviourCase(
+                subject.example.input_hash,
+                subject.example.text,
+                made.text,
+                made.change,
+                made.expected,
+                predicted,
+                _same(task, made.expected, predicted, threshold),
+            )
+        )
     failures = [c for c in cases if not c.passed]
     shrunk = []
     for failure in failures[:SHRUNK_CASES]:
@@ -403,19 +434,35 @@ def run_check(
             continue
         _, made = smallest
         predicted = predict([made.text])[0]
-        shrunk.append(BehaviourCase(failure.input_hash, failure.original, made.text, made.change, made.expected,
-                                    predicted, False))
+        shrunk.append(BehaviourCase(failure.input_hash, failure.original, made.text, made.change, made.expected, predicted, False))
     passed = sum(1 for c in cases if c.passed)
     return BehaviourResult(
-        pipeline=pipeline, check=name, cases=len(cases), passed=passed, pass_rate=passed / len(cases),
-        ci=wilson_interval(passed, len(cases)), min_pass_rate=min_pass_rate, shrunk=tuple(shrunk),
-        failures=tuple(failures[:REPORTED_FAILURES]), seconds=time.perf_counter() - started,
+        pipeline=pipeline,
+        check=name,
+        cases=len(cases),
+        passed=passed,
+        pass_rate=passed / len(cases),
+        ci=wilson_interval(passed, len(cases)),
+        min_pass_rate=min_pass_rate,
+        shrunk=tuple(shrunk),
+        failures=tuple(failures[:REPORTED_FAILURES]),
+        seconds=time.perf_counter() - started,
         note="; ".join(notes) or None,
     )
 
 
 def _empty(name: str, pipeline: str, min_pass_rate: float, reason: str, started: float) -> BehaviourResult:
     """No case was judged: no pass rate, and the reason (the gate fails it under min_cases)."""
-    return BehaviourResult(pipeline=pipeline, check=name, cases=0, passed=0, pass_rate=float("nan"),
-                           ci=(float("nan"), float("nan")), min_pass_rate=min_pass_rate, shrunk=(), failures=(),
-                           seconds=time.perf_counter() - started, note=reason)
+    return BehaviourResult(
+        pipeline=pipeline,
+        check=name,
+        cases=0,
+        passed=0,
+        pass_rate=float("nan"),
+        ci=(float("nan"), float("nan")),
+        min_pass_rate=min_pass_rate,
+        shrunk=(),
+        failures=(),
+        seconds=time.perf_counter() - started,
+        note=reason,
+    )

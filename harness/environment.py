@@ -61,6 +61,7 @@ def machine_description() -> str:
 def git_state(directory: str | Path) -> tuple[str | None, bool | None]:
     """(commit, dirty) of the git work tree holding ``directory``; (None, None) outside one
     or without git."""
+
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(["git", *args], cwd=directory, capture_output=True, text=True, timeout=10, check=False)

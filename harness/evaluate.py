@@ -25,8 +25,14 @@ def gold_info(gold: GoldVersion) -> GoldInfo:
 
 
 def score_outputs(
-    task: str, examples: Sequence[GoldExample], outputs: Sequence[Output], labels: Sequence[str], *,
-    resamples: int, seed: int, threshold: float,
+    task: str,
+    examples: Sequence[GoldExample],
+    outputs: Sequence[Output],
+    labels: Sequence[str],
+    *,
+    resamples: int,
+    seed: int,
+    threshold: float,
 ) -> tuple[ScoreTable, ScoreTable | None, float | None, Mapping[str, Counts]]:
     """(strict or threshold scores, overlap scores, macro ROC-AUC, per-label counts) of
     ``outputs`` against the examples' gold."""
@@ -38,10 +44,14 @@ def score_outputs(
         return strict, overlap, None, counts.strict
     from .runners.spacy_scoring import macro_auc
 
-    cat_counts = count_cats((e.cats or {} for e in examples), outputs, labels,  # type: ignore[arg-type]
-                            multi_label=task == "textcat_multilabel", threshold=threshold)
-    scores = score_table(cat_counts.per_label, n, variant="threshold", resamples=resamples, seed=seed,
-                         extras={"threshold": threshold})
+    cat_counts = count_cats(
+        (e.cats or {} for e in examples),
+        outputs,
+        labels,  # type: ignore[arg-type]
+        multi_label=task == "textcat_multilabel",
+        threshold=threshold,
+    )
+    scores = score_table(cat_counts.per_label, n, variant="threshold", resamples=resamples, seed=seed, extras={"threshold": threshold})
     return scores, None, macro_auc(cat_counts.auc_pairs), cat_counts.per_label
 
 
@@ -50,14 +60,20 @@ def eval_views(task: str, examples: Sequence[GoldExample]) -> tuple[EvalExample,
     return tuple(EvalExample(e.input_hash, e.text, e.spans if task == "ner" else dict(e.cats or {})) for e in examples)
 
 
-def count_outputs(task: str, examples: Sequence[GoldExample], outputs: Sequence[Output], labels: Sequence[str], *,
-                  threshold: float) -> Mapping[str, Counts]:
+def count_outputs(
+    task: str, examples: Sequence[GoldExample], outputs: Sequence[Output], labels: Sequence[str], *, threshold: float
+) -> Mapping[str, Counts]:
     """Per-label counts (strict spans, or thresholded cats) of ``outputs`` against the
     examples' gold: the counts behind the headline scores, without intervals."""
     if task == "ner":
         return count_spans((e.spans for e in examples), outputs, labels).strict  # type: ignore[arg-type]
-    return count_cats((e.cats or {} for e in examples), outputs, labels,  # type: ignore[arg-type]
-                      multi_label=task == "textcat_multilabel", threshold=threshold).per_label
+    return count_cats(
+        (e.cats or {} for e in examples),
+        outputs,
+        labels,  # type: ignore[arg-type]
+        multi_label=task == "textcat_multilabel",
+        threshold=threshold,
+    ).per_label
 
 
 def evaluate_pipeline(
@@ -78,26 +94,43 @@ def evaluate_pipeline(
     """
     examples = list(examples) if examples is not None else list(gold.iter_examples("eval"))
     if not examples:
-        raise InputError(f"gold {gold.ref} has an empty eval split: there is nothing to evaluate, and no gate can pass "
-                         "on missing data (import with --eval-fraction > 0 or --eval FILE)")
+        raise InputError(
+            f"gold {gold.ref} has an empty eval split: there is nothing to evaluate, and no gate can pass "
+            "on missing data (import with --eval-fraction > 0 or --eval FILE)"
+        )
     run = get_runner(spec.kind).run(spec, examples, task=gold.task, llm_mode=llm_mode)
     warnings = _label_warnings(spec.name, run.model_labels, gold.labels)
     train_examples = run.train_examples
     trained_on = run.training.get("gold")
     if trained_on and trained_on != gold.name:
         # The model's training count belongs to another gold: do not show it as this one's.
-        warnings.append(f"{spec.name} was trained on {trained_on}@v{run.training.get('gold_version')}, "
-                        f"not on {gold.name}")
+        warnings.append(f"{spec.name} was trained on {trained_on}@v{run.training.get('gold_version')}, not on {gold.name}")
         train_examples = None
     outputs = run.outputs(gold.task)
-    scores, overlap, auc, counts = score_outputs(gold.task, examples, outputs, gold.labels, resamples=resamples, seed=seed,
-                                                 threshold=threshold)
+    scores, overlap, auc, counts = score_outputs(gold.task, examples, outputs, gold.labels, resamples=resamples, seed=seed, threshold=threshold)
     return PipelineResult(
-        name=spec.name, kind=spec.kind, path=run.path, task=gold.task, scores=scores, overlap=overlap, macro_auc=auc,
-        speed=run.speed, size_bytes=run.size_bytes, n_params=run.n_params, train_examples=train_examples,
-        eval_examples=len(examples), example_ids=tuple(e.input_hash for e in examples), training=run.training,
-        size_source=run.size_source, llm=run.llm, missing_predictions=run.missing, counts=counts,
-        outputs=tuple(outputs), unanswered=run.unanswered, warnings=tuple(warnings), identity=run.identity,
+        name=spec.name,
+        kind=spec.kind,
+        path=run.path,
+        task=gold.task,
+        scores=scores,
+        overlap=overlap,
+        macro_auc=auc,
+        speed=run.speed,
+        size_bytes=run.size_bytes,
+        n_params=run.n_params,
+        train_examples=train_examples,
+        eval_examples=len(examples),
+        example_ids=tuple(e.input_hash for e in examples),
+        training=run.training,
+        size_source=run.size_source,
+        llm=run.llm,
+        missing_predictions=run.missing,
+        counts=counts,
+        outputs=tuple(outputs),
+        unanswered=run.unanswered,
+        warnings=tuple(warnings),
+        identity=run.identity,
     )
 
 
@@ -107,8 +140,10 @@ def _label_warnings(name: str, predicted: Sequence[str] | None, gold: Sequence[s
         return []
     common = set(predicted) & set(gold)
     if gold and not common:
-        raise PipelineError(f"pipeline {name} predicts labels {', '.join(sorted(predicted))}; the gold has "
-                            f"{', '.join(sorted(gold))}: none in common (a model for another dataset?)")
+        raise PipelineError(
+            f"pipeline {name} predicts labels {', '.join(sorted(predicted))}; the gold has "
+            f"{', '.join(sorted(gold))}: none in common (a model for another dataset?)"
+        )
     missing = sorted(set(gold) - set(predicted))
     extra = sorted(set(predicted) - set(gold))
     out = []

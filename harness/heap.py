@@ -57,4 +57,3 @@ def freeze_so_far() -> None:
     with, calls ``gc.enable()``): the collections that follow then skip what came before."""
     if _state["owned"] and not _state["frozen"]:
         gc.freeze()
-

@@ -40,10 +40,26 @@ COMPACT_SEGMENTS_AT = 16
 KEY = ("run_id", "suite", "pipeline", "label", "metric")
 
 SCHEMA: dict[str, str] = {
-    "run_id": "str", "time": "datetime", "suite": "str", "pipeline": "str", "kind": "str", "label": "str",
-    "metric": "str", "value": "f64", "ci_low": "f64", "ci_high": "f64", "threshold": "f64", "passed": "bool",
-    "gold_ref": "str", "gold_sha256": "str", "model_sha256": "str", "git_commit": "str", "git_dirty": "bool",
-    "machine": "str", "harness_version": "str", "suite_passed": "bool",
+    "run_id": "str",
+    "time": "datetime",
+    "suite": "str",
+    "pipeline": "str",
+    "kind": "str",
+    "label": "str",
+    "metric": "str",
+    "value": "f64",
+    "ci_low": "f64",
+    "ci_high": "f64",
+    "threshold": "f64",
+    "passed": "bool",
+    "gold_ref": "str",
+    "gold_sha256": "str",
+    "model_sha256": "str",
+    "git_commit": "str",
+    "git_dirty": "bool",
+    "machine": "str",
+    "harness_version": "str",
+    "suite_passed": "bool",
 }
 
 
@@ -83,23 +99,56 @@ def run_rows(results: Sequence[SuiteResult], context: RunContext) -> list[dict[s
     """The history rows of one run (pure)."""
     rows: list[dict[str, Any]] = []
     for suite in results:
-        base = {"run_id": context.run_id, "time": context.time, "suite": suite.name, "gold_ref": suite.gold.ref,
-                "gold_sha256": suite.gold.sha256, "git_commit": context.git_commit, "git_dirty": context.git_dirty,
-                "machine": context.machine, "harness_version": context.harness_version, "suite_passed": suite.passed}
+        base = {
+            "run_id": context.run_id,
+            "time": context.time,
+            "suite": suite.name,
+            "gold_ref": suite.gold.ref,
+            "gold_sha256": suite.gold.sha256,
+            "git_commit": context.git_commit,
+            "git_dirty": context.git_dirty,
+            "machine": context.machine,
+            "harness_version": context.harness_version,
+            "suite_passed": suite.passed,
+        }
 
-        def add(pipeline: str, kind: str, model: str | None, label: str, metric: str, value: float | None,
-                ci: tuple[float, float] | None = None, threshold: float | None = None, passed: bool | None = None,
-                _base: dict[str, Any] = base) -> None:
-            rows.append({**_base, "pipeline": pipeline, "kind": kind, "model_sha256": model, "label": label,
-                         "metric": metric, "value": _nan_none(value),
-                         "ci_low": _nan_none(ci[0]) if ci else None, "ci_high": _nan_none(ci[1]) if ci else None,
-                         "threshold": threshold, "passed": passed})
+        def add(
+            pipeline: str,
+            kind: str,
+            model: str | None,
+            label: str,
+            metric: str,
+            value: float | None,
+            ci: tuple[float, float] | None = None,
+            threshold: float | None = None,
+            passed: bool | None = None,
+            _base: dict[str, Any] = base,
+        ) -> None:
+            rows.append(
+                {
+                    **_base,
+                    "pipeline": pipeline,
+                    "kind": kind,
+                    "model_sha256": model,
+                    "label": label,
+                    "metric": metric,
+                    "value": _nan_none(value),
+                    "ci_low": _nan_none(ci[0]) if ci else None,
+                    "ci_high": _nan_none(ci[1]) if ci else None,
+                    "threshold": threshold,
+                    "passed": passed,
+                }
+            )
 
         for name, result in suite.pipelines.items():
             model = result.identity.get("sha256")
             scores = result.scores
-            for metric, value, ci in (("p", scores.micro.p, scores.micro.p_ci), ("r", scores.micro.r, scores.micro.r_ci),
-                                      ("f", scores.micro.f, scores.micro.f_ci), ("macro_f", scores.macro_f, scores.macro_f_ci)):
+            for metric, value, ci in (
+                ("p", scores.micro.p, scores.micro.p_ci),
+                ("r", scores.micro.r, scores.micro.r_ci),
+                ("f", scores.micro.f, scores.micro.f_ci),
+                ("macro_f", scores.macro_f, scores.macro_f_ci),
+            ):
                 add(name, result.kind, model, "", metric, value, ci)
             for score in scores.labels:
                 for metric, value, ci in (("p", score.p, score.p_ci), ("r", score.r, score.r_ci), ("f", score.f, score.f_ci)):
@@ -111,9 +160,17 @@ def run_rows(results: Sequence[SuiteResult], context: RunContext) -> list[dict[s
             add(name, result.kind, model, "", "size_bytes", float(result.size_bytes) if result.size_bytes else None)
         for verdict in suite.verdicts:
             result = suite.pipelines.get(verdict.pipeline)
-            add(verdict.pipeline, result.kind if result else "", result.identity.get("sha256") if result else None,
-                verdict.gate_id, "gate", verdict.measured, verdict.ci, verdict.threshold,
-                None if verdict.skipped else verdict.passed)
+            add(
+                verdict.pipeline,
+                result.kind if result else "",
+                result.identity.get("sha256") if result else None,
+                verdict.gate_id,
+                "gate",
+                verdict.measured,
+                verdict.ci,
+                verdict.threshold,
+                None if verdict.skipped else verdict.passed,
+            )
     return rows
 
 
@@ -285,12 +342,12 @@ def prune(history_dir: str | Path, *, keep: int) -> tuple[int, int]:
     return kept_ids.height, total - kept_ids.height
 
 
-RUN_COLUMNS = ("run_id", "time", "pipeline", "kind", "gold_ref", "model_sha256", "git_commit", "git_dirty", "machine",
-               "suite_passed")
+RUN_COLUMNS = ("run_id", "time", "pipeline", "kind", "gold_ref", "model_sha256", "git_commit", "git_dirty", "machine", "suite_passed")
 
 
-def run_table(history_dir: str | Path, suite: str, *, pipeline: str | None = None, label: str | None = None,
-              last: int | None = None) -> list[dict[str, Any]]:
+def run_table(
+    history_dir: str | Path, suite: str, *, pipeline: str | None = None, label: str | None = None, last: int | None = None
+) -> list[dict[str, Any]]:
     """One dict per (run, pipeline), oldest first: the figures ``harness history`` shows.
 
     Without ``label``: micro P/R/F (with F's CI), macro F, words/s, latency, size and the
@@ -300,23 +357,31 @@ def run_table(history_dir: str | Path, suite: str, *, pipeline: str | None = Non
     import polars as pl
 
     frame = _narrow(history_dir, suite, pipeline, last)
-    figures = (frame.filter((pl.col("label") == (label or "")) & (pl.col("metric") != "gate"))
-               .unique(subset=list(KEY), keep="first").collect())
+    figures = frame.filter((pl.col("label") == (label or "")) & (pl.col("metric") != "gate")).unique(subset=list(KEY), keep="first").collect()
     if figures.height == 0:
         return []
     wide = figures.pivot(on="metric", index=list(RUN_COLUMNS), values="value", aggregate_function="first")
     ci = figures.filter(pl.col("metric") == "f").select("run_id", "pipeline", f_ci_low="ci_low", f_ci_high="ci_high")
-    gates = (frame.filter(pl.col("metric") == "gate").unique(subset=list(KEY), keep="first")
-             .group_by("run_id", "pipeline")
-             .agg(gates_passed=(pl.col("passed") == True).sum(),  # noqa: E712 - polars expression, not a Python bool
-                  gates_failed=(pl.col("passed") == False).sum(),  # noqa: E712
-                  gates_skipped=pl.col("passed").is_null().sum())
-             .collect())
-    table = (wide.join(ci, on=["run_id", "pipeline"], how="left").join(gates, on=["run_id", "pipeline"], how="left")
-             .with_columns(pl.col("gates_passed", "gates_failed", "gates_skipped").fill_null(0),
-                           pl.col("time").dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
-             .rename({"gold_ref": "gold"})
-             .sort(["time", "run_id", "pipeline"]))
+    gates = (
+        frame.filter(pl.col("metric") == "gate")
+        .unique(subset=list(KEY), keep="first")
+        .group_by("run_id", "pipeline")
+        .agg(
+            gates_passed=(pl.col("passed") == True).sum(),  # noqa: E712 - polars expression, not a Python bool
+            gates_failed=(pl.col("passed") == False).sum(),  # noqa: E712
+            gates_skipped=pl.col("passed").is_null().sum(),
+        )
+        .collect()
+    )
+    table = (
+        wide.join(ci, on=["run_id", "pipeline"], how="left")
+        .join(gates, on=["run_id", "pipeline"], how="left")
+        .with_columns(
+            pl.col("gates_passed", "gates_failed", "gates_skipped").fill_null(0), pl.col("time").dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        )
+        .rename({"gold_ref": "gold"})
+        .sort(["time", "run_id", "pipeline"])
+    )
     return table.to_dicts()
 
 

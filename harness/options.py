@@ -60,8 +60,7 @@ MARKDOWN_MAX_BYTES = 1 << 20  # GitHub's step summary limit
 REPORT_EXAMPLES_CAP = 5000  # eval examples carried per suite in the JSON / HTML report (failing ones first)
 HTML_REPORT_NAME = "report.html"
 #: Built-in behavioural checks ([behaviour.<pipeline>] keys); substitution is NER only.
-BEHAVIOUR_CHECKS = ("lowercase", "titlecase", "trailing_punctuation", "double_whitespace", "neutral_clause",
-                    "substitution", "typo")
+BEHAVIOUR_CHECKS = ("lowercase", "titlecase", "trailing_punctuation", "double_whitespace", "neutral_clause", "substitution", "typo")
 #: The demo loop (`harness loop`, `make loop`): one set of defaults for both, the settings the
 #: README's loop table was measured with.
 DEFAULT_LOOP_ROUNDS = 4
@@ -141,18 +140,31 @@ class SharedOption:
         add(flag, **self.kwargs)
 
 
-LLM_MODE = SharedOption("llm_mode", {
-    "choices": LLM_MODES, "default": None,
-    "help": "LLM cassettes: replay (default: offline, answers from the cassette), record (call the model for "
-            "missing prompts and save them), live (no cassette)",
-})
-RESAMPLES = SharedOption("resamples", {
-    "type": positive_int, "default": None, "metavar": "N",
-    # argparse (and so pytest) %-formats help strings: a literal percent sign is written %%.
-    "help": f"bootstrap resamples for the {CONFIDENCE * 100:.0f}%% confidence intervals (default: the suite's, "
-            f"{DEFAULT_RESAMPLES})",
-})
-SEED = SharedOption("seed", {
-    "type": int, "default": None, "metavar": "N",
-    "help": f"bootstrap seed (default: the suite's, {DEFAULT_SEED})",
-})
+LLM_MODE = SharedOption(
+    "llm_mode",
+    {
+        "choices": LLM_MODES,
+        "default": None,
+        "help": "LLM cassettes: replay (default: offline, answers from the cassette), record (call the model for "
+        "missing prompts and save them), live (no cassette)",
+    },
+)
+RESAMPLES = SharedOption(
+    "resamples",
+    {
+        "type": positive_int,
+        "default": None,
+        "metavar": "N",
+        # argparse (and so pytest) %-formats help strings: a literal percent sign is written %%.
+        "help": f"bootstrap resamples for the {CONFIDENCE * 100:.0f}%% confidence intervals (default: the suite's, {DEFAULT_RESAMPLES})",
+    },
+)
+SEED = SharedOption(
+    "seed",
+    {
+        "type": int,
+        "default": None,
+        "metavar": "N",
+        "help": f"bootstrap seed (default: the suite's, {DEFAULT_SEED})",
+    },
+)

@@ -50,16 +50,22 @@ def export_queue(session: HarnessSession, reports_dir: Path) -> list[Written]:
         outputs = {p: _answered_outputs(r) for p in suite.spec.pipelines if (r := session.results.get((name, p))) is not None}
         compared = session.baseline_comparisons.get((name, distilled.name))
         regressed = {f.input_hash for f in compared.broken} if compared is not None else set()
-        fresh = eval_records(suite=name, task=suite.gold.task, examples=suite.eval_examples(),
-                             outputs=outputs, distilled=distilled.name, llm=llm.name if llm else None,
-                             threshold=suite.spec.threshold, regressed=regressed)
+        fresh = eval_records(
+            suite=name,
+            task=suite.gold.task,
+            examples=suite.eval_examples(),
+            outputs=outputs,
+            distilled=distilled.name,
+            llm=llm.name if llm else None,
+            threshold=suite.spec.threshold,
+            regressed=regressed,
+        )
         path = queue.queue_path(reports_dir, name)
         try:
             queue.update(path, fresh, scope="eval", dataset=suite.gold.name)
             ran = [b for (s, _, _), b in session.behaviour.items() if s == name and not b.skipped]
             if ran:  # also when nothing failed: cases that pass now are resolved
-                queue.update(path, behaviour_records(name, suite.gold.task, ran), scope="behaviour",
-                             dataset=suite.gold.name)
+                queue.update(path, behaviour_records(name, suite.gold.task, ran), scope="behaviour", dataset=suite.gold.name)
         except HarnessError as err:  # a bad queue file must not cost the run its other reports
             session.report_problems.append(f"correction queue not updated: {err}")
             continue
@@ -67,8 +73,7 @@ def export_queue(session: HarnessSession, reports_dir: Path) -> list[Written]:
     return written
 
 
-def write_reports(session: HarnessSession, results: list[SuiteResult], reports_dir: Path,
-                  root: Path | None = None) -> list[Written]:
+def write_reports(session: HarnessSession, results: list[SuiteResult], reports_dir: Path, root: Path | None = None) -> list[Written]:
     """The JSON results of every suite, the correction queues, the run history (when
     ``root`` is given: the git work tree to record) and the HTML page.
 
@@ -131,8 +136,7 @@ def write_history(session: HarnessSession, results: list[SuiteResult], reports_d
     return [("history", path)] if path is not None else []
 
 
-def write_markdown(session: HarnessSession, results: list[SuiteResult], path: Path | None,
-                   step_summary: Path | None) -> list[Written]:
+def write_markdown(session: HarnessSession, results: list[SuiteResult], path: Path | None, step_summary: Path | None) -> list[Written]:
     """The Markdown summary to ``path`` (atomically) and appended to GitHub's step summary."""
     from .io import atomic
     from .reports.markdown import render_markdown
@@ -170,13 +174,20 @@ def unblessable(result: SuiteResult, *, allow_failing: bool) -> str | None:
 def failing_refusal(suite: str, failing: Sequence[str]) -> str:
     """Why a suite whose gates fail is not blessed (pytest --harness-bless and harness bless)."""
     shown = ", ".join(failing[:8]) + (f" and {len(failing) - 8} more" if len(failing) > 8 else "")
-    return (f"{suite}: not blessed: {len(failing)} gate(s) fail ({shown}); a baseline is what releases are compared "
-            "with: bless a failing suite only on purpose (harness bless --allow-failing, pytest --harness-bless "
-            "--harness-allow-failing)")
+    return (
+        f"{suite}: not blessed: {len(failing)} gate(s) fail ({shown}); a baseline is what releases are compared "
+        "with: bless a failing suite only on purpose (harness bless --allow-failing, pytest --harness-bless "
+        "--harness-allow-failing)"
+    )
 
 
-def bless_baselines(session: HarnessSession, replicates: Mapping[str, Mapping[str, Sequence[Replicate]]] | None = None,
-                    *, results: Sequence[SuiteResult] | None = None, allow_failing: bool = False) -> list[Written]:
+def bless_baselines(
+    session: HarnessSession,
+    replicates: Mapping[str, Mapping[str, Sequence[Replicate]]] | None = None,
+    *,
+    results: Sequence[SuiteResult] | None = None,
+    allow_failing: bool = False,
+) -> list[Written]:
     """Write each suite's baseline from the pipelines that ran (``--harness-bless``, ``harness bless``).
 
     ``replicates``: suite -> pipeline -> models retrained with other seeds (``harness bless``);
@@ -192,8 +203,11 @@ def bless_baselines(session: HarnessSession, replicates: Mapping[str, Mapping[st
         if name in session.test_suites:  # evaluations made in Python tests have no suite file to bless
             continue
         if results is not None:
-            refused = unblessable(by_name[name], allow_failing=allow_failing) if name in by_name else (
-                f"{name}: not blessed: no pipeline of the suite ran")
+            refused = (
+                unblessable(by_name[name], allow_failing=allow_failing)
+                if name in by_name
+                else (f"{name}: not blessed: no pipeline of the suite ran")
+            )
             if refused:
                 session.report_problems.append(refused)
                 continue
@@ -203,10 +217,21 @@ def bless_baselines(session: HarnessSession, replicates: Mapping[str, Mapping[st
         info = gold_info(suite.gold)
         gold = {"ref": info.ref, "name": info.name, "version": info.version, "sha256": info.sha256, "task": info.task}
         try:
-            written.append(("blessed", bless(suite.baseline_path, suite=name, gold=gold, task=info.task,
-                                             examples=suite.eval_examples(), results=results,
-                                             all_pipelines=list(suite.spec.pipelines),
-                                             replicates=(replicates or {}).get(name))))
+            written.append(
+                (
+                    "blessed",
+                    bless(
+                        suite.baseline_path,
+                        suite=name,
+                        gold=gold,
+                        task=info.task,
+                        examples=suite.eval_examples(),
+                        results=results,
+                        all_pipelines=list(suite.spec.pipelines),
+                        replicates=(replicates or {}).get(name),
+                    ),
+                )
+            )
         except HarnessError as err:
             session.report_problems.append(f"baseline not blessed: {err}")
     return written

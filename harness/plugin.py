@@ -42,24 +42,41 @@ class GateFailure(AssertionError):
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "distill-harness evaluation suites")
-    group.addoption("--harness-reports", metavar="DIR", default=None,
-                    help=f"directory for JSON results and queues (default: ini harness_reports, '{options.DEFAULT_REPORTS_DIR}')")
-    group.addoption("--harness-no-reports", action="store_true", default=False,
-                    help="do not write result files (JSON, queues, history)")
-    group.addoption("--harness-bless", action="store_true", default=False,
-                    help="write baselines/<suite>.json from this run (regression gates report but do not fail)")
-    group.addoption("--harness-allow-failing", action="store_true", default=False,
-                    help="with --harness-bless: bless even when some of the suite's other gates fail")
-    group.addoption("--harness-markdown", metavar="FILE", default=None,
-                    help="write a GitHub-flavoured Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set)")
+    group.addoption(
+        "--harness-reports",
+        metavar="DIR",
+        default=None,
+        help=f"directory for JSON results and queues (default: ini harness_reports, '{options.DEFAULT_REPORTS_DIR}')",
+    )
+    group.addoption("--harness-no-reports", action="store_true", default=False, help="do not write result files (JSON, queues, history)")
+    group.addoption(
+        "--harness-bless",
+        action="store_true",
+        default=False,
+        help="write baselines/<suite>.json from this run (regression gates report but do not fail)",
+    )
+    group.addoption(
+        "--harness-allow-failing",
+        action="store_true",
+        default=False,
+        help="with --harness-bless: bless even when some of the suite's other gates fail",
+    )
+    group.addoption(
+        "--harness-markdown",
+        metavar="FILE",
+        default=None,
+        help="write a GitHub-flavoured Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set)",
+    )
     options.RESAMPLES.add_to(group.addoption, "--harness-resamples")
     options.SEED.add_to(group.addoption, "--harness-seed")
     options.LLM_MODE.add_to(group.addoption, "--llm-mode")
     parser.addini("harness_reports", "directory for JSON results", default=options.DEFAULT_REPORTS_DIR)
-    parser.addini("harness_gold_dir", "gold store for the harness_gold fixture and harness_examples marker (relative "
-                  "to rootdir)", default=options.DEFAULT_GOLD_DIR)
-    parser.addini("harness_suites", "glob patterns (relative to rootdir) of suite files", type="args",
-                  default=list(options.DEFAULT_SUITE_GLOBS))
+    parser.addini(
+        "harness_gold_dir",
+        "gold store for the harness_gold fixture and harness_examples marker (relative to rootdir)",
+        default=options.DEFAULT_GOLD_DIR,
+    )
+    parser.addini("harness_suites", "glob patterns (relative to rootdir) of suite files", type="args", default=list(options.DEFAULT_SUITE_GLOBS))
 
 
 def _session(config: pytest.Config) -> HarnessSession:
@@ -68,27 +85,30 @@ def _session(config: pytest.Config) -> HarnessSession:
     if session is None:
         from .session import HarnessSession
 
-        session = HarnessSession(options.EvalSettings(
-            resamples=config.getoption("harness_resamples"), seed=config.getoption("harness_seed"),
-            llm_mode=config.getoption("llm_mode"),
-        ))
+        session = HarnessSession(
+            options.EvalSettings(
+                resamples=config.getoption("harness_resamples"),
+                seed=config.getoption("harness_seed"),
+                llm_mode=config.getoption("llm_mode"),
+            )
+        )
         session.blessing = bool(config.getoption("harness_bless"))
         config.stash[SESSION_KEY] = session
     return session
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "harness_examples(gold, split='eval', limit=None, gold_dir=None): one test per "
-                                       "gold example, as the `harness_example` argument")
+    config.addinivalue_line(
+        "markers",
+        "harness_examples(gold, split='eval', limit=None, gold_dir=None): one test per gold example, as the `harness_example` argument",
+    )
     # Where the run will write: said now, in one line, rather than as a traceback after every gate ran.
     reports = _reports_dir(config)
     if reports is not None and reports.exists() and not reports.is_dir():
-        raise pytest.UsageError(f"--harness-reports {reports}: exists and is not a directory (results, queues and "
-                                "history go in a directory)")
+        raise pytest.UsageError(f"--harness-reports {reports}: exists and is not a directory (results, queues and history go in a directory)")
     markdown = config.getoption("harness_markdown")
     if markdown and Path(markdown).is_dir():
-        raise pytest.UsageError(f"--harness-markdown {markdown}: is a directory; give the summary file's path "
-                                "(e.g. reports/summary.md)")
+        raise pytest.UsageError(f"--harness-markdown {markdown}: is a directory; give the summary file's path (e.g. reports/summary.md)")
 
 
 MARKER_KEYWORDS = ("gold", "split", "limit", "gold_dir")
@@ -113,7 +133,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if unknown:
         raise pytest.UsageError(f"{where}: unknown keyword(s) {', '.join(unknown)} (expected: {', '.join(MARKER_KEYWORDS)})")
     if not marker.args and "gold" not in marker.kwargs:
-        raise pytest.UsageError(f"{where}: name the gold version, e.g. harness_examples(\"restaurant-reviews@v1\")")
+        raise pytest.UsageError(f'{where}: name the gold version, e.g. harness_examples("restaurant-reviews@v1")')
     limit = marker.kwargs.get("limit")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise pytest.UsageError(f"{where}: limit must be a whole number >= 1 (or None for every example), got {limit!r}")
@@ -122,8 +142,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     gold = resolve_gold(_gold_dir(metafunc.config, marker.kwargs.get("gold_dir")), ref, split)
     examples = list(gold.examples)[:limit]
     # Each example test is a verdict of the suite tests:<gold ref> (see pytest_runtest_makereport).
-    _session(metafunc.config).example_tests[metafunc.definition.nodeid] = (gold.version, gold.split,
-                                                                           list(gold.examples))
+    _session(metafunc.config).example_tests[metafunc.definition.nodeid] = (gold.version, gold.split, list(gold.examples))
     metafunc.parametrize("harness_example", examples, ids=[example_id(i, e) for i, e in enumerate(examples)])
 
 
@@ -156,8 +175,9 @@ def harness_pipeline(pytestconfig: pytest.Config) -> Any:
     def get(path: str | Path, kind: str | None = None, name: str | None = None) -> Any:
         key = (str(path), kind, name)
         if key not in cache:
-            cache[key] = Pipeline(pipeline_spec(path, kind=kind, name=name, root=pytestconfig.rootpath),
-                                  llm_mode=pytestconfig.getoption("llm_mode"))
+            cache[key] = Pipeline(
+                pipeline_spec(path, kind=kind, name=name, root=pytestconfig.rootpath), llm_mode=pytestconfig.getoption("llm_mode")
+            )
         return cache[key]
 
     return get
@@ -177,8 +197,7 @@ def harness_evaluate(pytestconfig: pytest.Config) -> Any:
         if key not in cache:
             session = _session(pytestconfig)
             settings = session.settings
-            result = evaluate_split(pipeline, gold, resamples=settings.resamples_for(None), seed=settings.seed_for(None),
-                                    threshold=threshold)
+            result = evaluate_split(pipeline, gold, resamples=settings.resamples_for(None), seed=settings.seed_for(None), threshold=threshold)
             session.add_test_result(gold.version, gold.split, list(gold.examples), pipeline.spec, result)
             cache[key] = result
         else:
@@ -240,8 +259,11 @@ class SuiteFile(_HarnessErrorRepr, pytest.File):
         _session(self.config).add_suite(suite)
         if not suite.gates:
             # Nothing to judge: the run must not read as a pass. Said here, and as INCOMPLETE in every report.
-            self.warn(pytest.PytestWarning(f"{self.path.name}: suite {suite.spec.name!r} has no gates: it judges "
-                                           "nothing (add a [gates.<pipeline>] table)"))
+            self.warn(
+                pytest.PytestWarning(
+                    f"{self.path.name}: suite {suite.spec.name!r} has no gates: it judges nothing (add a [gates.<pipeline>] table)"
+                )
+            )
         yield SuiteNode.from_parent(self, name=suite.spec.name, suite=suite)
 
 
@@ -363,11 +385,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     markdown = config.getoption("harness_markdown")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if markdown or summary:
-        written += outputs.write_markdown(harness, results, Path(markdown) if markdown else None,
-                                          Path(summary) if summary else None)
+        written += outputs.write_markdown(harness, results, Path(markdown) if markdown else None, Path(summary) if summary else None)
     if harness.blessing:
-        written += outputs.bless_baselines(harness, results=results,
-                                           allow_failing=bool(config.getoption("harness_allow_failing")))
+        written += outputs.bless_baselines(harness, results=results, allow_failing=bool(config.getoption("harness_allow_failing")))
     config.stash[WRITTEN_KEY] = written
 
 

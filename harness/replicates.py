@@ -64,9 +64,20 @@ def jobs_for(spec: PipelineSpec, *, gold_dir: str | Path, gold_ref: str, n: int,
     if spec.train is None:
         raise HarnessError(f"pipeline {spec.name} has no [train] table: the harness cannot retrain it")
     train = spec.train
-    return [ReplicateJob(str(gold_dir), gold_ref, spec.name, str(replicate_path(spec.path, seed)),
-                         str(train.config) if train.config else None, train.max_steps, seed, train.checkpoint, threshold)
-            for seed in replicate_seeds(train.seed, n)]
+    return [
+        ReplicateJob(
+            str(gold_dir),
+            gold_ref,
+            spec.name,
+            str(replicate_path(spec.path, seed)),
+            str(train.config) if train.config else None,
+            train.max_steps,
+            seed,
+            train.checkpoint,
+            threshold,
+        )
+        for seed in replicate_seeds(train.seed, n)
+    ]
 
 
 def expected_configuration(spec: PipelineSpec, gold_sha256: str, task: str) -> dict[str, object]:
@@ -82,8 +93,12 @@ def expected_configuration(spec: PipelineSpec, gold_sha256: str, task: str) -> d
         text = Path(config).read_text(encoding="utf-8")
     except OSError as err:
         raise HarnessError(f"cannot read training config {config}: {err}") from None
-    return {"gold_sha256": gold_sha256, "config_sha256": hashlib.sha256(text.encode()).hexdigest(),
-            "max_steps": spec.train.max_steps, "checkpoint": spec.train.checkpoint}
+    return {
+        "gold_sha256": gold_sha256,
+        "config_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "max_steps": spec.train.max_steps,
+        "checkpoint": spec.train.checkpoint,
+    }
 
 
 def run_job(job: ReplicateJob) -> Replicate:
@@ -98,12 +113,17 @@ def run_job(job: ReplicateJob) -> Replicate:
     result = evaluate_pipeline(gold, spec, resamples=1, seed=0, threshold=job.threshold)
     if not configuration(result.identity):
         raise HarnessError(f"replicate {job.output} has no harness training record")
-    return Replicate(job.seed, str(result.identity.get("sha256", "")), result.example_ids, result.outputs,
-                     result.scores.micro.f, configuration=configuration(result.identity))
+    return Replicate(
+        job.seed,
+        str(result.identity.get("sha256", "")),
+        result.example_ids,
+        result.outputs,
+        result.scores.micro.f,
+        configuration=configuration(result.identity),
+    )
 
 
-def run_jobs(jobs: Sequence[ReplicateJob], *, workers: int | None = None,
-             on_done: Callable[[Replicate], None] | None = None) -> list[Replicate]:
+def run_jobs(jobs: Sequence[ReplicateJob], *, workers: int | None = None, on_done: Callable[[Replicate], None] | None = None) -> list[Replicate]:
     """Run ``jobs`` on ``workers`` processes (default: one per available core), in seed order.
 
     Workers are spawned, not forked: a fresh interpreter per worker, whatever
@@ -127,8 +147,9 @@ def run_jobs(jobs: Sequence[ReplicateJob], *, workers: int | None = None,
     return sorted(done, key=lambda r: r.seed)
 
 
-def check_configuration(blessed: Mapping[str, object], replicates: Sequence[Mapping[str, object]], *, pipeline: str,
-                        model_path: str, suite_file: str | Path) -> None:
+def check_configuration(
+    blessed: Mapping[str, object], replicates: Sequence[Mapping[str, object]], *, pipeline: str, model_path: str, suite_file: str | Path
+) -> None:
     """The replicates (their configurations, or the one they will be trained from) must share
     the blessed model's configuration (all but the seed), or their spread is not the noise
     of that model's training."""
@@ -138,20 +159,33 @@ def check_configuration(blessed: Mapping[str, object], replicates: Sequence[Mapp
             raise HarnessError(
                 f"{model_path} was not trained from the [train] table of {suite_file} for pipeline {pipeline} "
                 f"(differs in {', '.join(differs) or 'its training record'}): retrain it with `harness train --suite "
-                f"{suite_file}` before blessing replicates, or bless with --replicates 0")
+                f"{suite_file}` before blessing replicates, or bless with --replicates 0"
+            )
 
 
-def replicate_pipeline(spec: PipelineSpec, blessed: Mapping[str, object], *, n: int, gold_dir: str | Path, gold_ref: str,
-                       gold_sha256: str, task: str, threshold: float, suite_file: str | Path, workers: int | None = None,
-                       progress: Callable[[str, int, int], None] | None = None) -> list[Replicate]:
+def replicate_pipeline(
+    spec: PipelineSpec,
+    blessed: Mapping[str, object],
+    *,
+    n: int,
+    gold_dir: str | Path,
+    gold_ref: str,
+    gold_sha256: str,
+    task: str,
+    threshold: float,
+    suite_file: str | Path,
+    workers: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[Replicate]:
     """``n`` replicates of ``spec``, whose blessed model has configuration ``blessed``: refused
     before any training when the train table would give another configuration, checked again
     on what was trained. ``progress(pipeline, done, total)`` follows them."""
     jobs = jobs_for(spec, gold_dir=gold_dir, gold_ref=gold_ref, n=n, threshold=threshold)
     if not jobs:
         return []
-    check_configuration(blessed, [expected_configuration(spec, gold_sha256, task)], pipeline=spec.name,
-                        model_path=spec.path, suite_file=suite_file)
+    check_configuration(
+        blessed, [expected_configuration(spec, gold_sha256, task)], pipeline=spec.name, model_path=spec.path, suite_file=suite_file
+    )
     done = 0
 
     def finished(_: Replicate) -> None:
@@ -163,6 +197,5 @@ def replicate_pipeline(spec: PipelineSpec, blessed: Mapping[str, object], *, n: 
     if progress is not None:
         progress(spec.name, 0, len(jobs))
     made = run_jobs(jobs, workers=workers, on_done=finished)
-    check_configuration(blessed, [r.configuration for r in made], pipeline=spec.name, model_path=spec.path,
-                        suite_file=suite_file)
+    check_configuration(blessed, [r.configuration for r in made], pipeline=spec.name, model_path=spec.path, suite_file=suite_file)
     return made

@@ -66,8 +66,7 @@ class LoadedSuite:
 
             path = self.baseline_path
             if not path.exists():
-                self._baseline = (None, f"no baseline: run `harness bless {_shown(self.spec.file)}` "
-                                        f"(expected {_shown(path)})")
+                self._baseline = (None, f"no baseline: run `harness bless {_shown(self.spec.file)}` (expected {_shown(path)})")
             else:
                 try:
                     loaded = load(path)
@@ -83,12 +82,16 @@ class LoadedSuite:
         another dataset), or None. Another version of the same gold is fine (compared per example)."""
         where = _shown(baseline.path)
         if baseline.suite != self.spec.name:
-            return (f"{where} was blessed for suite {baseline.suite!r}, not {self.spec.name!r}: a baseline is compared "
-                    f"only with its own suite (run `harness bless {_shown(self.spec.file)}`)")
+            return (
+                f"{where} was blessed for suite {baseline.suite!r}, not {self.spec.name!r}: a baseline is compared "
+                f"only with its own suite (run `harness bless {_shown(self.spec.file)}`)"
+            )
         dataset = baseline.context.gold_ref.split("@", 1)[0]
         if dataset != self.gold.name:
-            return (f"{where} was blessed on gold {baseline.context.gold_ref}, another dataset than the suite's "
-                    f"{self.gold.ref} (run `harness bless {_shown(self.spec.file)}`)")
+            return (
+                f"{where} was blessed on gold {baseline.context.gold_ref}, another dataset than the suite's "
+                f"{self.gold.ref} (run `harness bless {_shown(self.spec.file)}`)"
+            )
         return None
 
 
@@ -120,8 +123,13 @@ def _adapters() -> dict[str, Any]:
     imported by a run that never merges workers)."""
     from pydantic import TypeAdapter
 
-    return {"result": TypeAdapter(PipelineResult), "verdict": TypeAdapter(Verdict), "comparison": TypeAdapter(Comparison),
-            "baseline": TypeAdapter(BaselineComparison), "behaviour": TypeAdapter(BehaviourResult)}
+    return {
+        "result": TypeAdapter(PipelineResult),
+        "verdict": TypeAdapter(Verdict),
+        "comparison": TypeAdapter(Comparison),
+        "baseline": TypeAdapter(BaselineComparison),
+        "behaviour": TypeAdapter(BehaviourResult),
+    }
 
 
 @dataclass
@@ -164,17 +172,21 @@ class HarnessSession:
 
         name = f"tests:{gold.ref}" + ("" if split == "eval" else f":{split}")
         if name not in self.suites:
-            spec_suite = SuiteSpec(file=Path(f"<{name}>"), name=name, gold=GoldRef(gold.name, gold.version),
-                                   gold_dir=gold.path.parent.parent, pipelines={},
-                                   description="evaluations and examples checked in Python tests")
+            spec_suite = SuiteSpec(
+                file=Path(f"<{name}>"),
+                name=name,
+                gold=GoldRef(gold.name, gold.version),
+                gold_dir=gold.path.parent.parent,
+                pipelines={},
+                description="evaluations and examples checked in Python tests",
+            )
             self.suites[name] = LoadedSuite(spec_suite, gold, (), _eval=list(examples))
         self.test_suites[name] = (str(self.suites[name].spec.gold_dir), gold.ref, split)
         if self.current_test is not None:
             self.test_uses.setdefault(self.current_test, set()).add(name)
         return name
 
-    def add_test_result(self, gold: GoldVersion, split: str, examples: list[GoldExample], spec: Any,
-                        result: PipelineResult | None) -> None:
+    def add_test_result(self, gold: GoldVersion, split: str, examples: list[GoldExample], spec: Any, result: PipelineResult | None) -> None:
         """An evaluation made by a user's test joins the run's reports in its tests-suite."""
         from dataclasses import replace as replaced
 
@@ -193,8 +205,8 @@ class HarnessSession:
             skipped = message if outcome == "skipped" else None
             decision = "test passed: pass" if passed else "skipped" if skipped else "test failed: FAIL"
             self.verdicts.setdefault(name, {})[nodeid] = Verdict(
-                nodeid, "test", passed, 1.0 if passed else 0.0, 1.0, ">=", None, message or f"test {outcome}",
-                skipped=skipped, decision=decision)
+                nodeid, "test", passed, 1.0 if passed else 0.0, 1.0, ">=", None, message or f"test {outcome}", skipped=skipped, decision=decision
+            )
 
     def _resamples_seed(self, suite_name: str) -> tuple[int, int]:
         spec = self.suites[suite_name].spec
@@ -210,9 +222,15 @@ class HarnessSession:
         suite = self.suites[suite_name]
         resamples, seed = self._resamples_seed(suite_name)
         try:
-            result = evaluate_pipeline(suite.gold, suite.spec.pipelines[pipeline], resamples=resamples, seed=seed,
-                                       threshold=suite.spec.threshold, llm_mode=self.settings.llm_mode,
-                                       examples=suite.eval_examples())
+            result = evaluate_pipeline(
+                suite.gold,
+                suite.spec.pipelines[pipeline],
+                resamples=resamples,
+                seed=seed,
+                threshold=suite.spec.threshold,
+                llm_mode=self.settings.llm_mode,
+                examples=suite.eval_examples(),
+            )
         except HarnessError as err:
             self.errors[key] = str(err)
             raise
@@ -224,8 +242,9 @@ class HarnessSession:
         key = (suite_name, a, b)
         if key not in self.comparisons:
             resamples, seed = self._resamples_seed(suite_name)
-            self.comparisons[key] = compare(self.pipeline_result(suite_name, a), self.pipeline_result(suite_name, b),
-                                            resamples=resamples, seed=seed)
+            self.comparisons[key] = compare(
+                self.pipeline_result(suite_name, a), self.pipeline_result(suite_name, b), resamples=resamples, seed=seed
+            )
         return self.comparisons[key]
 
     def baseline_comparison(self, suite_name: str, pipeline: str) -> tuple[BaselineComparison | None, str | None]:
@@ -235,8 +254,10 @@ class HarnessSession:
         if baseline is None:
             return None, problem
         if pipeline not in baseline.pipelines:
-            return None, (f"the baseline {_shown(baseline.path)} has no entry for pipeline {pipeline!r}: run "
-                          f"`harness bless {_shown(suite.spec.file)} --pipeline {pipeline}`")
+            return None, (
+                f"the baseline {_shown(baseline.path)} has no entry for pipeline {pipeline!r}: run "
+                f"`harness bless {_shown(suite.spec.file)} --pipeline {pipeline}`"
+            )
         key = (suite_name, pipeline)
         if key not in self.baseline_comparisons:
             from .baselines import example_digests
@@ -255,10 +276,18 @@ class HarnessSession:
             from .environment import machine_fingerprint
 
             self.baseline_comparisons[key] = compare_with_baseline(
-                result, baseline.pipelines[pipeline], baseline.context, texts=[e.text for e in examples],
+                result,
+                baseline.pipelines[pipeline],
+                baseline.context,
+                texts=[e.text for e in examples],
                 gold=[e.spans if task == "ner" else dict(e.cats or {}) for e in examples],
-                gold_digests=[digests[e.input_hash] for e in examples], count=count, machine=machine_fingerprint(),
-                min_coverage=suite.spec.min_baseline_coverage(pipeline), resamples=resamples, seed=seed)
+                gold_digests=[digests[e.input_hash] for e in examples],
+                count=count,
+                machine=machine_fingerprint(),
+                min_coverage=suite.spec.min_baseline_coverage(pipeline),
+                resamples=resamples,
+                seed=seed,
+            )
         return self.baseline_comparisons[key], None
 
     def behaviour_result(self, suite_name: str, pipeline: str, check: str) -> BehaviourResult:
@@ -276,9 +305,19 @@ class HarnessSession:
         if spec.is_llm and (mode or "replay") == "replay":
             from .core.results import BehaviourResult as Result
 
-            self.behaviour[key] = Result(pipeline, check, 0, 0, float("nan"), (float("nan"), float("nan")),
-                                         float(table.min_pass_rate), (), (), 0.0,
-                                         skipped="replay mode: a cassette cannot answer new prompts (use --llm-mode live or record)")
+            self.behaviour[key] = Result(
+                pipeline,
+                check,
+                0,
+                0,
+                float("nan"),
+                (float("nan"), float("nan")),
+                float(table.min_pass_rate),
+                (),
+                (),
+                0.0,
+                skipped="replay mode: a cassette cannot answer new prompts (use --llm-mode live or record)",
+            )
             return self.behaviour[key]
         result = self.pipeline_result(suite_name, pipeline)  # the reference answers on the originals
         predictor_key = (suite_name, pipeline)
@@ -288,11 +327,19 @@ class HarnessSession:
         unanswered = set(result.unanswered)
         subjects = [Subject(i, e, result.outputs[i], pool) for i, e in enumerate(suite.eval_examples()) if i not in unanswered]
         chosen = custom_check(table.function, beside=suite.spec.file.parent) if table.function else CHECKS[check]
-        made = run_check(check, chosen, pipeline=pipeline,
-                         task=suite.gold.task, subjects=subjects, predict=self._predictors[predictor_key],
-                         min_pass_rate=float(table.min_pass_rate), max_examples=int(table.max_examples),
-                         max_seconds=float(table.max_seconds), needs_answer=table.function is None,
-                         threshold=suite.spec.threshold)
+        made = run_check(
+            check,
+            chosen,
+            pipeline=pipeline,
+            task=suite.gold.task,
+            subjects=subjects,
+            predict=self._predictors[predictor_key],
+            min_pass_rate=float(table.min_pass_rate),
+            max_examples=int(table.max_examples),
+            max_seconds=float(table.max_seconds),
+            needs_answer=table.function is None,
+            threshold=suite.spec.threshold,
+        )
         self.behaviour[key] = made
         return made
 
@@ -326,16 +373,31 @@ class HarnessSession:
             # Suite order, not run order (which differs between workers under xdist).
             order = {f"{g.pipeline}::{g.id}": i for i, g in enumerate(suite.gates)}
             ranked = sorted(self.verdicts.get(name, {}).items(), key=lambda kv: order.get(kv[0], len(order)))
-            comparisons = [self.comparison(name, a, b)
-                           for a, a_spec in suite.spec.pipelines.items() for b, b_spec in suite.spec.pipelines.items()
-                           if not a_spec.is_llm and b_spec.is_llm and a in pipelines and b in pipelines]
+            comparisons = [
+                self.comparison(name, a, b)
+                for a, a_spec in suite.spec.pipelines.items()
+                for b, b_spec in suite.spec.pipelines.items()
+                if not a_spec.is_llm and b_spec.is_llm and a in pipelines and b in pipelines
+            ]
             baselines, problem = self._suite_baselines(name, ordered)
-            out.append(SuiteResult(name, _shown(suite.spec.file), gold_info(suite.gold), ordered, errors,
-                                   [v for _, v in ranked], comparisons, baselines, problem,
-                                   examples=eval_views(suite.gold.task, suite.eval_examples()),
-                                   threshold=suite.spec.threshold,
-                                   behaviour=[b for (s, _, _), b in sorted(self.behaviour.items()) if s == name],
-                                   incomplete=self._incomplete(name, len(ranked)), gates_total=len(suite.gates)))
+            out.append(
+                SuiteResult(
+                    name,
+                    _shown(suite.spec.file),
+                    gold_info(suite.gold),
+                    ordered,
+                    errors,
+                    [v for _, v in ranked],
+                    comparisons,
+                    baselines,
+                    problem,
+                    examples=eval_views(suite.gold.task, suite.eval_examples()),
+                    threshold=suite.spec.threshold,
+                    behaviour=[b for (s, _, _), b in sorted(self.behaviour.items()) if s == name],
+                    incomplete=self._incomplete(name, len(ranked)),
+                    gates_total=len(suite.gates),
+                )
+            )
         return out
 
     def _incomplete(self, name: str, judged: int) -> str | None:
@@ -380,8 +442,10 @@ class HarnessSession:
         payload = {
             "schema": PAYLOAD_SCHEMA,
             "suites": sorted(str(s.spec.file) for name, s in self.suites.items() if name not in self.test_suites),
-            "test_suites": [[name, *where, [dataclasses.asdict(p) for p in self.suites[name].spec.pipelines.values()]]
-                            for name, where in self.test_suites.items()],
+            "test_suites": [
+                [name, *where, [dataclasses.asdict(p) for p in self.suites[name].spec.pipelines.values()]]
+                for name, where in self.test_suites.items()
+            ],
             "results": [[s, p, dump("result", r)] for (s, p), r in self.results.items()],
             "errors": [[s, p, e] for (s, p), e in self.errors.items()],
             "verdicts": [[s, k, dump("verdict", v)] for s, items in self.verdicts.items() for k, v in items.items()],

@@ -231,13 +231,24 @@ def _pipeline_spec(name: str, table: PipelineTable, base: Path, path: Path) -> P
     train = None
     if table.train is not None:
         t = table.train
-        train = TrainSpec(config=(base / t.config).resolve() if t.config else None, max_steps=t.max_steps, seed=t.seed,
-                          checkpoint=t.checkpoint, replicates=t.replicates)
+        train = TrainSpec(
+            config=(base / t.config).resolve() if t.config else None,
+            max_steps=t.max_steps,
+            seed=t.seed,
+            checkpoint=t.checkpoint,
+            replicates=t.replicates,
+        )
     prices = table.prices.model_dump(exclude_unset=True) if table.prices is not None else {}
     return PipelineSpec(
-        name=name, kind=table.kind, path=resolved, train=train, batch_size=table.batch_size,
-        latency_docs=table.latency_docs, declared_size=int(table.size_bytes) if table.size_bytes is not None else None,
-        prices={k: float(v) for k, v in prices.items()}, key=table.key,
+        name=name,
+        kind=table.kind,
+        path=resolved,
+        train=train,
+        batch_size=table.batch_size,
+        latency_docs=table.latency_docs,
+        declared_size=int(table.size_bytes) if table.size_bytes is not None else None,
+        prices={k: float(v) for k, v in prices.items()},
+        key=table.key,
     )
 
 
@@ -253,27 +264,31 @@ def _check_gates(gates: Mapping[str, GatesTable], pipelines: Mapping[str, Pipeli
             continue
         reference = vs.llm if vs.llm is not None else (llms[0] if len(llms) == 1 else None)
         if reference not in pipelines or not pipelines[str(reference)].is_llm:
-            raise _err(path, f"{prefix}.distilled_vs_llm.llm",
-                       f"must name an llm pipeline of this suite (llm pipelines: {', '.join(llms) or 'none'})")
+            raise _err(
+                path, f"{prefix}.distilled_vs_llm.llm", f"must name an llm pipeline of this suite (llm pipelines: {', '.join(llms) or 'none'})"
+            )
         if reference == name:
             raise _err(path, f"{prefix}.distilled_vs_llm.llm", "a pipeline cannot be compared with itself")
 
 
-def _check_behaviour(tables: Mapping[str, Mapping[str, CheckTable]], pipelines: Mapping[str, PipelineSpec],
-                     path: Path) -> None:
+def _check_behaviour(tables: Mapping[str, Mapping[str, CheckTable]], pipelines: Mapping[str, PipelineSpec], path: Path) -> None:
     """Behavioural checks need a model to call, and a name the harness knows (or a function)."""
     for name, checks in tables.items():
         prefix = f"behaviour.{name}"
         if name not in pipelines:
             raise _err(path, prefix, f"behaviour for unknown pipeline {name!r} (pipelines: {', '.join(pipelines)})")
         if pipelines[name].kind == "predictions":
-            raise _err(path, prefix, "imported predictions have no model to run perturbed texts through: behavioural "
-                                     "checks need a spacy or llm pipeline")
+            raise _err(
+                path,
+                prefix,
+                "imported predictions have no model to run perturbed texts through: behavioural checks need a spacy or llm pipeline",
+            )
         for check, table in checks.items():
             _check_name(path, f"{prefix}.{check}", check)
             if table.function is None and check not in BEHAVIOUR_CHECKS:
-                raise _err(path, f"{prefix}.{check}", f"unknown check (built in: {', '.join(BEHAVIOUR_CHECKS)}; "
-                                                      "or give function = \"module:function\")")
+                raise _err(
+                    path, f"{prefix}.{check}", f'unknown check (built in: {", ".join(BEHAVIOUR_CHECKS)}; or give function = "module:function")'
+                )
 
 
 def _check_name(path: Path, key: str, name: str) -> None:
@@ -316,11 +331,19 @@ def parse_suite(path: str | Path) -> SuiteSpec:
     _check_gates(model.gates, pipelines, path)
     _check_behaviour(model.behaviour, pipelines, path)
     return SuiteSpec(
-        file=path, name=suite.name, gold=gold, gold_dir=(base / suite.gold_dir).resolve(), pipelines=pipelines,
+        file=path,
+        name=suite.name,
+        gold=gold,
+        gold_dir=(base / suite.gold_dir).resolve(),
+        pipelines=pipelines,
         baselines_dir=(base / suite.baselines_dir).resolve(),
-        gate_tables=dict(model.gates), behaviour={k: dict(v) for k, v in model.behaviour.items()},
-        description=suite.description, threshold=suite.threshold,
-        resamples=suite.resamples, seed=suite.seed, pool=_parse_pool(suite.pool, path) if suite.pool else None,
+        gate_tables=dict(model.gates),
+        behaviour={k: dict(v) for k, v in model.behaviour.items()},
+        description=suite.description,
+        threshold=suite.threshold,
+        resamples=suite.resamples,
+        seed=suite.seed,
+        pool=_parse_pool(suite.pool, path) if suite.pool else None,
         training=suite.training or f"{gold.name}-train",
     )
 
@@ -348,8 +371,11 @@ def build_gates(spec: SuiteSpec, labels: Iterable[str]) -> tuple[Gate, ...]:
         out.extend(_regression_gates(spec, pipeline, table.no_regression, labels))
         for label in table.label_f_min_overrides:
             if label not in labels:
-                raise _err(spec.file, f"gates.{pipeline}.label_f_min_overrides.{label}",
-                           f"unknown label {label!r}; gold {spec.gold} has: {', '.join(labels)}")
+                raise _err(
+                    spec.file,
+                    f"gates.{pipeline}.label_f_min_overrides.{label}",
+                    f"unknown label {label!r}; gold {spec.gold} has: {', '.join(labels)}",
+                )
         for label in labels:
             threshold = table.label_f_min_overrides.get(label, table.label_f_min)
             if threshold is not None:
@@ -364,8 +390,7 @@ def build_must_pass_gates(spec: SuiteSpec, examples: Mapping[int, Any], task: st
         for input_hash in table.must_pass:
             example = examples.get(input_hash)
             if example is None:
-                raise _err(spec.file, f"gates.{pipeline}.must_pass", f"input hash {input_hash} is not in the eval split of "
-                                                                     f"{spec.gold}")
+                raise _err(spec.file, f"gates.{pipeline}.must_pass", f"input hash {input_hash} is not in the eval split of {spec.gold}")
             gold = example.spans if task == "ner" else dict(example.cats or {})
             out.append(MustPassGate(pipeline, 1.0, input_hash=input_hash, text=example.text, gold=gold))
     return tuple(out)
@@ -389,8 +414,9 @@ def _regression_gates(spec: SuiteSpec, pipeline: str, table: NoRegressionTable |
         return []
     for label in table.labels or []:
         if label not in labels:
-            raise _err(spec.file, f"gates.{pipeline}.no_regression.labels",
-                       f"unknown label {label!r}; gold {spec.gold} has: {', '.join(labels)}")
+            raise _err(
+                spec.file, f"gates.{pipeline}.no_regression.labels", f"unknown label {label!r}; gold {spec.gold} has: {', '.join(labels)}"
+            )
     gated = list(table.labels or labels) if (table.per_label or table.labels) else []
     # Micro and the per-label gates are one family: their p-values are adjusted together (Holm).
     family = ("micro", *gated)

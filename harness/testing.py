@@ -102,12 +102,15 @@ def assert_f(result: PipelineResult, minimum: float, *, label: str | None = None
     verdict = gate.judge(result)
     if not verdict.passed:
         failing = result.failing(label) if label is None or label in result.counts else ()
-        raise HarnessAssertionError(f"{verdict.message}; {len(failing)} failing eval example(s)"
-                                    + (f", e.g. input hashes {', '.join(map(str, failing[:5]))}" if failing else ""))
+        raise HarnessAssertionError(
+            f"{verdict.message}; {len(failing)} failing eval example(s)"
+            + (f", e.g. input hashes {', '.join(map(str, failing[:5]))}" if failing else "")
+        )
 
 
-def assert_not_worse(result: PipelineResult, reference: PipelineResult, max_drop: float, *,
-                     label: str | None = None, resamples: int = 1000, seed: int = 0) -> None:
+def assert_not_worse(
+    result: PipelineResult, reference: PipelineResult, max_drop: float, *, label: str | None = None, resamples: int = 1000, seed: int = 0
+) -> None:
     """``result`` not worse than ``reference`` (same gold examples) by more than ``max_drop``,
     judged on the lower bound of the paired 95% CI, like ``distilled_vs_llm``."""
     __tracebackhide__ = True  # pytest shows the user's line and the message, not this helper's frame
@@ -131,8 +134,7 @@ def assert_example(pipeline: Pipeline, example: GoldExample, *, task: str | None
     gold: Any = example.spans if task == "ner" else dict(example.cats or {})
     diff = annotation_diff(gold, predicted, example.text, threshold)
     if diff != "(no difference)":
-        raise HarnessAssertionError(f"{pipeline.name} on example {example.input_hash} {example.text!r} "
-                                    f"(- gold only, + predicted only):\n{diff}")
+        raise HarnessAssertionError(f"{pipeline.name} on example {example.input_hash} {example.text!r} (- gold only, + predicted only):\n{diff}")
 
 
 def resolve_gold(gold_dir: Path, ref: str, split: str) -> GoldSplit:
@@ -147,8 +149,7 @@ def resolve_gold(gold_dir: Path, ref: str, split: str) -> GoldSplit:
     return GoldSplit(version, split, tuple(version.iter_examples(split)))
 
 
-def pipeline_spec(path: str | Path, *, kind: str | None = None, name: str | None = None, root: Path | None = None
-                  ) -> PipelineSpec:
+def pipeline_spec(path: str | Path, *, kind: str | None = None, name: str | None = None, root: Path | None = None) -> PipelineSpec:
     """A :class:`PipelineSpec` for a path given in a test (relative to the rootdir)."""
     from .api import pipeline_kind
     from .specs import PipelineSpec
@@ -160,10 +161,16 @@ def pipeline_spec(path: str | Path, *, kind: str | None = None, name: str | None
     return PipelineSpec(name=name or Path(text).stem or text, kind=kind or pipeline_kind(text), path=text)
 
 
-def evaluate_split(pipeline: Pipeline, gold: GoldSplit, *, resamples: int, seed: int, threshold: float = 0.5
-                   ) -> PipelineResult:
+def evaluate_split(pipeline: Pipeline, gold: GoldSplit, *, resamples: int, seed: int, threshold: float = 0.5) -> PipelineResult:
     """Evaluate on the split's examples with the suites' code path."""
     from .evaluate import evaluate_pipeline
 
-    return evaluate_pipeline(gold.version, pipeline.spec, resamples=resamples, seed=seed, threshold=threshold,
-                             llm_mode=pipeline.llm_mode, examples=list(gold.examples))
+    return evaluate_pipeline(
+        gold.version,
+        pipeline.spec,
+        resamples=resamples,
+        seed=seed,
+        threshold=threshold,
+        llm_mode=pipeline.llm_mode,
+        examples=list(gold.examples),
+    )

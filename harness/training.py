@@ -58,13 +58,17 @@ def default_config(task: str) -> Path:
     return path
 
 
-def inputs_sha256(gold: GoldVersion, config_text: str, max_steps: int | None, seed: int,
-                  checkpoint: str = DEFAULT_CHECKPOINT) -> str:
+def inputs_sha256(gold: GoldVersion, config_text: str, max_steps: int | None, seed: int, checkpoint: str = DEFAULT_CHECKPOINT) -> str:
     """What a trained model depends on: gold content, config, steps, seed, checkpoint, spaCy version."""
     import spacy
 
-    fields: dict[str, Any] = {"gold": gold.sha256, "config": hashlib.sha256(config_text.encode()).hexdigest(),
-                              "max_steps": max_steps, "seed": seed, "spacy": spacy.__version__}
+    fields: dict[str, Any] = {
+        "gold": gold.sha256,
+        "config": hashlib.sha256(config_text.encode()).hexdigest(),
+        "max_steps": max_steps,
+        "seed": seed,
+        "spacy": spacy.__version__,
+    }
     if checkpoint != "best":  # keeps the digests of existing "best" models valid
         fields["checkpoint"] = checkpoint
     blob = json.dumps(fields, sort_keys=True)
@@ -112,8 +116,11 @@ def check_replaceable(output: Path) -> None:
     if not output.is_dir():
         raise InputError("exists and is not a directory; refusing to replace it with a model", path=output)
     if any(output.iterdir()) and _harness_record(output) is None:
-        raise InputError("is not empty and is not a pipeline trained by the harness (no 'harness' record in its "
-                         "meta.json); refusing to replace it. Choose another --output or empty it yourself.", path=output)
+        raise InputError(
+            "is not empty and is not a pipeline trained by the harness (no 'harness' record in its "
+            "meta.json); refusing to replace it. Choose another --output or empty it yourself.",
+            path=output,
+        )
 
 
 def _reusable(output: Path, digest: str) -> TrainResult | None:
@@ -124,8 +131,15 @@ def _reusable(output: Path, digest: str) -> TrainResult | None:
         return None
     if not isinstance(record.get("files"), dict) or changed_files(output, record["files"], exclude=["meta.json"]):
         return None
-    return TrainResult(output, True, digest, record.get("train_examples", 0), record.get("dev_examples", 0),
-                       record.get("scores", {}), record.get("checkpoint", DEFAULT_CHECKPOINT))
+    return TrainResult(
+        output,
+        True,
+        digest,
+        record.get("train_examples", 0),
+        record.get("dev_examples", 0),
+        record.get("scores", {}),
+        record.get("checkpoint", DEFAULT_CHECKPOINT),
+    )
 
 
 def _docbins(gold: GoldVersion, seed: int, checkpoint: str) -> tuple[Any, Any, int, int]:
@@ -158,8 +172,7 @@ def _run_spacy_training(config_path: Path, work: Path, *, seed: int, max_steps: 
     from spacy.training.initialize import init_nlp
     from spacy.training.loop import train as train_nlp
 
-    overrides: dict[str, Any] = {"paths.train": str(work / "train.spacy"), "paths.dev": str(work / "dev.spacy"),
-                                 "system.seed": seed}
+    overrides: dict[str, Any] = {"paths.train": str(work / "train.spacy"), "paths.dev": str(work / "dev.spacy"), "system.seed": seed}
     if max_steps is not None:
         overrides["training.max_steps"] = max_steps
     try:
@@ -186,17 +199,40 @@ def _forget_scratch_paths(config_path: Path) -> None:
     atomic.write_text(config_path, config_obj.to_str())
 
 
-def _training_record(gold: GoldVersion, config_path: Path, config_text: str, *, max_steps: int | None, seed: int,
-                     digest: str, n_train: int, n_dev: int, checkpoint: str, scores: dict[str, Any]) -> dict[str, Any]:
+def _training_record(
+    gold: GoldVersion,
+    config_path: Path,
+    config_text: str,
+    *,
+    max_steps: int | None,
+    seed: int,
+    digest: str,
+    n_train: int,
+    n_dev: int,
+    checkpoint: str,
+    scores: dict[str, Any],
+) -> dict[str, Any]:
     """What the model's ``meta.json`` says about how it was made (the ``harness`` key)."""
-    dev_source = (f"{DEV_FRACTION:.0%} of the gold train split (eval split never used)" if checkpoint == "best" else
-                  f"{DEV_FRACTION:.0%} of the gold train split, also trained on (checkpoint 'last': dev scores "
-                  "are not held out; eval split never used)")
+    dev_source = (
+        f"{DEV_FRACTION:.0%} of the gold train split (eval split never used)"
+        if checkpoint == "best"
+        else f"{DEV_FRACTION:.0%} of the gold train split, also trained on (checkpoint 'last': dev scores "
+        "are not held out; eval split never used)"
+    )
     return {
-        "gold": gold.name, "gold_version": gold.version, "gold_sha256": gold.sha256, "config": str(config_path),
-        "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(), "max_steps": max_steps, "seed": seed,
-        "inputs_sha256": digest, "train_examples": n_train, "dev_examples": n_dev, "checkpoint": checkpoint,
-        "dev_source": dev_source, "scores": scores,
+        "gold": gold.name,
+        "gold_version": gold.version,
+        "gold_sha256": gold.sha256,
+        "config": str(config_path),
+        "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(),
+        "max_steps": max_steps,
+        "seed": seed,
+        "inputs_sha256": digest,
+        "train_examples": n_train,
+        "dev_examples": n_dev,
+        "checkpoint": checkpoint,
+        "dev_source": dev_source,
+        "scores": scores,
     }
 
 
@@ -243,8 +279,18 @@ def train(
         meta = json.loads((best / "meta.json").read_text(encoding="utf-8"))
         scores = {k: v for k, v in (meta.get("performance") or {}).items() if isinstance(v, (int, float))}
         _forget_scratch_paths(best / "config.cfg")
-        meta["harness"] = _training_record(gold, config_path, config_text, max_steps=max_steps, seed=seed, digest=digest,
-                                           n_train=n_train, n_dev=n_dev, checkpoint=checkpoint, scores=scores)
+        meta["harness"] = _training_record(
+            gold,
+            config_path,
+            config_text,
+            max_steps=max_steps,
+            seed=seed,
+            digest=digest,
+            n_train=n_train,
+            n_dev=n_dev,
+            checkpoint=checkpoint,
+            scores=scores,
+        )
         # meta.json records them, so it is not among them (it also changes on `harness retrain`).
         meta["harness"]["files"] = tree_hashes(best, exclude=["meta.json"])
         meta["harness"]["environment"] = environment()

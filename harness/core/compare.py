@@ -47,8 +47,9 @@ def paired_differences(
         return precision_recall_f(tp, fp, fn)[2]
 
     ma, mb = total(a), total(b)
-    micro_boot = (prf_arrays(a_tp.sum(axis=1), a_fp.sum(axis=1), a_fn.sum(axis=1))[2]
-                  - prf_arrays(b_tp.sum(axis=1), b_fp.sum(axis=1), b_fn.sum(axis=1))[2])
+    micro_boot = (
+        prf_arrays(a_tp.sum(axis=1), a_fp.sum(axis=1), a_fn.sum(axis=1))[2] - prf_arrays(b_tp.sum(axis=1), b_fp.sum(axis=1), b_fn.sum(axis=1))[2]
+    )
     micro = Difference("micro", ma, mb, ma - mb, percentile_interval(micro_boot))
     n = k + 1e-100
     macro_a = sum(d.a_f for d in per_label) / n

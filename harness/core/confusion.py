@@ -40,8 +40,7 @@ def span_errors(gold: Sequence[SpanTuple], predicted: Sequence[SpanTuple]) -> li
             kind, match = "wrong_label_boundary", sorted(overlapping)[0]
         else:
             kind, match = "missed", None
-        errors.append({"kind": kind, "label": g[2], "start": g[0], "end": g[1],
-                       "predicted": list(match) if match is not None else None})
+        errors.append({"kind": kind, "label": g[2], "start": g[0], "end": g[1], "predicted": list(match) if match is not None else None})
     for p in sorted(pred_set - gold_set):
         if not any(g[0] < p[1] and p[0] < g[1] for g in gold_set):
             errors.append({"kind": "spurious", "label": p[2], "start": p[0], "end": p[1], "predicted": list(p)})
@@ -52,8 +51,9 @@ def cat_errors(gold: Mapping[str, float], predicted: Mapping[str, float], thresh
     """Gold labels not predicted (``missed``) and predicted labels without gold (``spurious``)."""
     gold_on = {k for k, v in gold.items() if v >= 0.5}
     pred_on = {k for k, v in predicted.items() if v >= threshold}
-    return ([{"kind": "missed", "label": k, "score": float(predicted.get(k, 0.0))} for k in sorted(gold_on - pred_on)]
-            + [{"kind": "spurious", "label": k, "score": float(predicted[k])} for k in sorted(pred_on - gold_on)])
+    return [{"kind": "missed", "label": k, "score": float(predicted.get(k, 0.0))} for k in sorted(gold_on - pred_on)] + [
+        {"kind": "spurious", "label": k, "score": float(predicted[k])} for k in sorted(pred_on - gold_on)
+    ]
 
 
 def example_errors(task: str, gold: Any, predicted: Any, threshold: float) -> list[dict[str, Any]]:
@@ -71,12 +71,12 @@ def confusion(task: str, errors: Sequence[Sequence[Mapping[str, Any]]], labels: 
     labels predicted with it in the same example (``"with": {...}``; ``"alone"`` when
     none), and per label the spurious count.
     """
-    table: dict[str, dict[str, Any]] = {label: {"missed": 0, "boundary": 0, "wrong_label": {}, "spurious": 0,
-                                                "alone": 0, "with": {}} for label in labels}
+    table: dict[str, dict[str, Any]] = {
+        label: {"missed": 0, "boundary": 0, "wrong_label": {}, "spurious": 0, "alone": 0, "with": {}} for label in labels
+    }
 
     def row(label: str) -> dict[str, Any]:
-        return table.setdefault(label, {"missed": 0, "boundary": 0, "wrong_label": {}, "spurious": 0, "alone": 0,
-                                        "with": {}})
+        return table.setdefault(label, {"missed": 0, "boundary": 0, "wrong_label": {}, "spurious": 0, "alone": 0, "with": {}})
 
     for example in errors:
         if task == "ner":

@@ -63,10 +63,13 @@ class Gate:
         A figure that was not measured (NaN) fails: a gate never passes on missing data."""
         measured, ci, what = self.measure(result)
         if measured != measured:
-            message = (f"{result.name}: {what} was not measured for this pipeline (kind {result.kind}): a gate never "
-                       f"passes on a figure it did not measure; remove the gate for this pipeline")
-            return Verdict(self.id, self.pipeline, False, measured, self.threshold, self.op, None, message,
-                           decision=f"{what} not measured: FAIL")
+            message = (
+                f"{result.name}: {what} was not measured for this pipeline (kind {result.kind}): a gate never "
+                f"passes on a figure it did not measure; remove the gate for this pipeline"
+            )
+            return Verdict(
+                self.id, self.pipeline, False, measured, self.threshold, self.op, None, message, decision=f"{what} not measured: FAIL"
+            )
         passed = measured >= self.threshold if self.op == ">=" else measured <= self.threshold
         ci_text = f" (95% CI {format_interval(ci)})" if ci is not None else ""
         shown, limit = _fmt(measured, self.big_numbers), _fmt(self.threshold, self.big_numbers)
@@ -74,8 +77,7 @@ class Gate:
         # The rule compares the point estimate; the CI is shown beside it, not used.
         failed_op = "<" if self.op == ">=" else ">"
         decision = f"{shown} {self.op if passed else failed_op} {limit}: {_outcome(passed)}"
-        return Verdict(self.id, self.pipeline, passed, measured, self.threshold, self.op, ci, message,
-                       decision=decision)
+        return Verdict(self.id, self.pipeline, passed, measured, self.threshold, self.op, ci, message, decision=decision)
 
 
 @dataclass(frozen=True)
@@ -177,10 +179,11 @@ class VsLLMGate(Gate):
         )
         # measured is the difference itself; the rule compares the CI's lower bound, which the
         # decision names (a row showing the bound as "measured" read as a drop that was not there).
-        decision = (f"lower 95% bound {ci[0]:+.3f} {'>' if passed else '<='} {self.threshold:+.3f} "
-                    f"(difference {difference.diff:+.3f}): {_outcome(passed)}")
-        return Verdict(self.id, self.pipeline, passed, difference.diff, self.threshold, ">", ci, message,
-                       decision=decision)
+        decision = (
+            f"lower 95% bound {ci[0]:+.3f} {'>' if passed else '<='} {self.threshold:+.3f} "
+            f"(difference {difference.diff:+.3f}): {_outcome(passed)}"
+        )
+        return Verdict(self.id, self.pipeline, passed, difference.diff, self.threshold, ">", ci, message, decision=decision)
 
 
 @dataclass(frozen=True)
@@ -200,28 +203,52 @@ class BaselineGate(Gate):
         examples) fails the gate with that reason."""
         problem = problem or (baseline.problem if baseline is not None else "no baseline")
         if baseline is None or baseline.comparison is None:
-            return _decided(self._verdict(False, float("nan"), None, f"{result.name}: {problem}"),
-                            "no usable baseline: FAIL")
+            return _decided(self._verdict(False, float("nan"), None, f"{result.name}: {problem}"), "no usable baseline: FAIL")
         return self._judge(result, baseline)
 
-    def _verdict(self, passed: bool, measured: float, ci: tuple[float, float] | None, message: str, *,
-                 baseline: float | None = None, delta: float | None = None, skipped: str | None = None) -> Verdict:
-        return Verdict(self.id, self.pipeline, passed, measured, self.threshold, self.op, ci, message,
-                       skipped=skipped, baseline=baseline, delta=delta)
+    def _verdict(
+        self,
+        passed: bool,
+        measured: float,
+        ci: tuple[float, float] | None,
+        message: str,
+        *,
+        baseline: float | None = None,
+        delta: float | None = None,
+        skipped: str | None = None,
+    ) -> Verdict:
+        return Verdict(
+            self.id, self.pipeline, passed, measured, self.threshold, self.op, ci, message, skipped=skipped, baseline=baseline, delta=delta
+        )
 
     def _judge(self, result: PipelineResult, baseline: BaselineComparison) -> Verdict:
         raise NotImplementedError
 
-    def _relative_verdict(self, result: PipelineResult, measured: float, shown_change: float, now: str, then: str,
-                          allowed: str, *, baseline: float, delta: float, skipped: str | None = None) -> Verdict:
+    def _relative_verdict(
+        self,
+        result: PipelineResult,
+        measured: float,
+        shown_change: float,
+        now: str,
+        then: str,
+        allowed: str,
+        *,
+        baseline: float,
+        delta: float,
+        skipped: str | None = None,
+    ) -> Verdict:
         """Speed and size: a relative change against the baseline's figure, passing up to the threshold."""
         within = measured <= self.threshold
-        message = (f"{result.name}: {now} vs baseline {then} ({shown_change:+.1%}); "
-                   f"{'within' if within else 'beyond'} the allowed {allowed} of {self.threshold:.0%}")
-        decision = (f"{allowed} {measured:.1%} {'<=' if within else '>'} {self.threshold:.0%}: "
-                    + ("skipped (another machine)" if skipped else _outcome(within)))
-        return _decided(self._verdict(within and skipped is None, measured, None, message,
-                                      baseline=baseline, delta=delta, skipped=skipped), decision)
+        message = (
+            f"{result.name}: {now} vs baseline {then} ({shown_change:+.1%}); "
+            f"{'within' if within else 'beyond'} the allowed {allowed} of {self.threshold:.0%}"
+        )
+        decision = f"{allowed} {measured:.1%} {'<=' if within else '>'} {self.threshold:.0%}: " + (
+            "skipped (another machine)" if skipped else _outcome(within)
+        )
+        return _decided(
+            self._verdict(within and skipped is None, measured, None, message, baseline=baseline, delta=delta, skipped=skipped), decision
+        )
 
 
 def _coverage_note(baseline: BaselineComparison) -> str:
@@ -230,8 +257,7 @@ def _coverage_note(baseline: BaselineComparison) -> str:
     parts = [f"{baseline.changed} with changed gold"] if baseline.changed else []
     if baseline.unseen:
         parts.append(f"{baseline.unseen} not in the baseline")
-    return (f"; compared on {baseline.compared} of {baseline.eval_examples} examples "
-            f"({', '.join(parts)}; baseline gold {baseline.baseline_gold})")
+    return f"; compared on {baseline.compared} of {baseline.eval_examples} examples ({', '.join(parts)}; baseline gold {baseline.baseline_gold})"
 
 
 @dataclass(frozen=True)
@@ -259,28 +285,46 @@ class NoRegressionGate(BaselineGate):
     def _judge(self, result: PipelineResult, baseline: BaselineComparison) -> Verdict:
         assert baseline.comparison is not None
         if baseline.identical_model and not baseline.identical_predictions:
-            return _decided(self._verdict(False, float("nan"), None, (
-                f"{result.name}: the model is byte-identical to the baseline's (sha256 "
-                f"{str(result.identity.get('sha256', ''))[:12]}) but {baseline.differing_predictions} of "
-                f"{baseline.compared} predictions differ: the pipeline is not deterministic")),
-                "same model, other predictions (not deterministic): FAIL")
+            return _decided(
+                self._verdict(
+                    False,
+                    float("nan"),
+                    None,
+                    (
+                        f"{result.name}: the model is byte-identical to the baseline's (sha256 "
+                        f"{str(result.identity.get('sha256', ''))[:12]}) but {baseline.differing_predictions} of "
+                        f"{baseline.compared} predictions differ: the pipeline is not deterministic"
+                    ),
+                ),
+                "same model, other predictions (not deterministic): FAIL",
+            )
         scope = self.label or "micro"
         what = "micro F" if self.label is None else f"F of label {self.label}"
         if baseline.identical_predictions and not baseline.tests:
             difference = baseline.comparison.micro if self.label is None else _difference(baseline, self.label)
             if difference is None:
-                return _decided(self._verdict(False, float("nan"), None,
-                                              f"{result.name}: label {self.label} is not in the comparison"),
-                                "label not compared: FAIL")
-            return _decided(self._verdict(True, 0.0, (0.0, 0.0), f"{result.name}: {what} {difference.a_f:.3f}: identical "
-                                          f"to baseline{_coverage_note(baseline)}", baseline=difference.b_f, delta=0.0),
-                            "identical predictions to the baseline: pass")
+                return _decided(
+                    self._verdict(False, float("nan"), None, f"{result.name}: label {self.label} is not in the comparison"),
+                    "label not compared: FAIL",
+                )
+            return _decided(
+                self._verdict(
+                    True,
+                    0.0,
+                    (0.0, 0.0),
+                    f"{result.name}: {what} {difference.a_f:.3f}: identical to baseline{_coverage_note(baseline)}",
+                    baseline=difference.b_f,
+                    delta=0.0,
+                ),
+                "identical predictions to the baseline: pass",
+            )
         try:
             test = baseline.test(scope)
         except KeyError:
-            return _decided(self._verdict(False, float("nan"), None,
-                                          f"{result.name}: label {self.label} is not in the comparison"),
-                            "label not compared: FAIL")
+            return _decided(
+                self._verdict(False, float("nan"), None, f"{result.name}: label {self.label} is not in the comparison"),
+                "label not compared: FAIL",
+            )
         available = {t.scope: t.p_value for t in baseline.tests}
         family = {s: available[s] for s in (self.family or (scope,)) if s in available}
         family.setdefault(scope, test.p_value)
@@ -292,35 +336,42 @@ class NoRegressionGate(BaselineGate):
         detectable = min_detectable_drop(test.se, len(family), CONFIDENCE)
         warning = None
         if detectable > max_drop:
-            warning = (f"{result.name}: {scope} (support {test.support}): drops under {detectable:.3f} cannot be told "
-                       f"from noise (max_drop {max_drop:.3f}; {test.sources})")
+            warning = (
+                f"{result.name}: {scope} (support {test.support}): drops under {detectable:.3f} cannot be told "
+                f"from noise (max_drop {max_drop:.3f}; {test.sources})"
+            )
         if baseline.identical_predictions:
             why = "identical to baseline"
         elif passed:
             why = "no drop beyond max_drop" if not dropped else "drop not significant"
         else:
             why = f"dropped by more than {max_drop:.3f} and significant"
-        reference = (f"baseline {test.reference_f:.3f}" if test.models == 1 else
-                     f"blessed configuration {test.reference_f:.3f} (mean of {test.models} models, "
-                     f"{test.reference_range[0]:.3f}-{test.reference_range[1]:.3f})")
-        message = (f"{result.name}: {what} {test.current_f:.3f} vs {reference} "
-                   f"({test.diff:+.3f}, {CONFIDENCE:.0%} CI {format_interval(test.ci, signed=True)}; p {format_p(test.p_value)}, "
-                   f"Holm-adjusted {format_p(adjusted)} over {len(family)} gate{'s' if len(family) != 1 else ''}; noise: "
-                   f"{test.sources}): {why}{_coverage_note(baseline)}")
+        reference = (
+            f"baseline {test.reference_f:.3f}"
+            if test.models == 1
+            else f"blessed configuration {test.reference_f:.3f} (mean of {test.models} models, "
+            f"{test.reference_range[0]:.3f}-{test.reference_range[1]:.3f})"
+        )
+        message = (
+            f"{result.name}: {what} {test.current_f:.3f} vs {reference} "
+            f"({test.diff:+.3f}, {CONFIDENCE:.0%} CI {format_interval(test.ci, signed=True)}; p {format_p(test.p_value)}, "
+            f"Holm-adjusted {format_p(adjusted)} over {len(family)} gate{'s' if len(family) != 1 else ''}; noise: "
+            f"{test.sources}): {why}{_coverage_note(baseline)}"
+        )
         verdict = self._verdict(passed, test.diff, test.ci, message, baseline=test.reference_f, delta=test.diff)
         # Two parts decide: the size of the drop against max_drop, and its significance.
         drop, holm_p = -test.diff, f"Holm p {format_p(adjusted)}"
         if baseline.identical_predictions:
             decision = "identical predictions to the baseline: pass"
         elif not dropped:
-            decision = (f"no drop ({test.diff:+.3f}): pass" if drop <= 0
-                        else f"drop {drop:.3f} <= {max_drop:.3f}: pass")
+            decision = f"no drop ({test.diff:+.3f}): pass" if drop <= 0 else f"drop {drop:.3f} <= {max_drop:.3f}: pass"
         elif not significant:
             decision = f"drop {drop:.3f} > {max_drop:.3f} but not significant ({holm_p}): pass"
         else:
             decision = f"drop {drop:.3f} > {max_drop:.3f} and significant ({holm_p}): FAIL"
-        return replace(verdict, p_value=test.p_value, p_adjusted=adjusted, noise=test.sources,
-                       min_detectable=detectable, warning=warning, decision=decision)
+        return replace(
+            verdict, p_value=test.p_value, p_adjusted=adjusted, noise=test.sources, min_detectable=detectable, warning=warning, decision=decision
+        )
 
 
 def format_p(p: float) -> str:
@@ -352,15 +403,25 @@ class SpeedRegressionGate(BaselineGate):
     def _judge(self, result: PipelineResult, baseline: BaselineComparison) -> Verdict:
         now, then = result.words_per_second, baseline.baseline_words_per_second
         if not then or then != then or now != now:
-            return _decided(self._verdict(False, float("nan"), None, f"{result.name}: no speed to compare",
-                                          skipped=f"{result.name}: no measured speed in this run or the baseline"),
-                            "no speed to compare: skipped")
-        skipped = None if baseline.same_machine else (
-            f"{result.name}: the baseline's speed was measured on another machine; "
-            "speed is only compared on the same machine fingerprint")
+            return _decided(
+                self._verdict(
+                    False,
+                    float("nan"),
+                    None,
+                    f"{result.name}: no speed to compare",
+                    skipped=f"{result.name}: no measured speed in this run or the baseline",
+                ),
+                "no speed to compare: skipped",
+            )
+        skipped = (
+            None
+            if baseline.same_machine
+            else (f"{result.name}: the baseline's speed was measured on another machine; speed is only compared on the same machine fingerprint")
+        )
         drop = 1.0 - now / then
-        return self._relative_verdict(result, drop, -drop, f"{now:,.0f} words/s", f"{then:,.0f}", "drop",
-                                      baseline=then, delta=now - then, skipped=skipped)
+        return self._relative_verdict(
+            result, drop, -drop, f"{now:,.0f} words/s", f"{then:,.0f}", "drop", baseline=then, delta=now - then, skipped=skipped
+        )
 
 
 @dataclass(frozen=True)
@@ -378,12 +439,20 @@ class SizeRegressionGate(BaselineGate):
     def _judge(self, result: PipelineResult, baseline: BaselineComparison) -> Verdict:
         now, then = result.size_bytes, baseline.baseline_size_bytes
         if not now or not then:
-            return _decided(self._verdict(False, float("nan"), None, f"{result.name}: no size to compare",
-                                          skipped=f"{result.name}: no known size in this run or the baseline"),
-                            "no size to compare: skipped")
+            return _decided(
+                self._verdict(
+                    False,
+                    float("nan"),
+                    None,
+                    f"{result.name}: no size to compare",
+                    skipped=f"{result.name}: no known size in this run or the baseline",
+                ),
+                "no size to compare: skipped",
+            )
         growth = now / then - 1.0
-        return self._relative_verdict(result, growth, growth, f"{now:,} bytes", f"{then:,}", "growth",
-                                      baseline=float(then), delta=float(now - then))
+        return self._relative_verdict(
+            result, growth, growth, f"{now:,} bytes", f"{then:,}", "growth", baseline=float(then), delta=float(now - then)
+        )
 
 
 def annotation_diff(gold: object, predicted: object, text: str, threshold: float = 0.5) -> str:
@@ -394,8 +463,9 @@ def annotation_diff(gold: object, predicted: object, text: str, threshold: float
         lines = [f"- {k}" for k in sorted(g - p)] + [f"+ {k}" for k in sorted(p - g)]
     else:
         g2, p2 = set(map(tuple, gold or ())), set(map(tuple, predicted or ()))  # type: ignore[call-overload]
-        lines = ([f"- {text[s:e]!r} {label} [{s}:{e}]" for s, e, label in sorted(g2 - p2)]
-                 + [f"+ {text[s:e]!r} {label} [{s}:{e}]" for s, e, label in sorted(p2 - g2)])
+        lines = [f"- {text[s:e]!r} {label} [{s}:{e}]" for s, e, label in sorted(g2 - p2)] + [
+            f"+ {text[s:e]!r} {label} [{s}:{e}]" for s, e, label in sorted(p2 - g2)
+        ]
     return "\n".join(lines) if lines else "(no difference)"
 
 
@@ -417,16 +487,28 @@ class MustPassGate(Gate):
         predicted = result.output_for(self.input_hash)
         diff = annotation_diff(self.gold, predicted, self.text)
         passed = diff == "(no difference)"
-        message = (f"{result.name}: must-pass example {self.input_hash} {self.text!r} "
-                   + ("is right" if passed else f"is wrong (- gold only, + predicted only):\n{diff}"))
-        return Verdict(self.id, self.pipeline, passed, 1.0 if passed else 0.0, 1.0, ">=", None, message,
-                       decision="exactly right: pass" if passed else "differs from gold: FAIL")
+        message = f"{result.name}: must-pass example {self.input_hash} {self.text!r} " + (
+            "is right" if passed else f"is wrong (- gold only, + predicted only):\n{diff}"
+        )
+        return Verdict(
+            self.id,
+            self.pipeline,
+            passed,
+            1.0 if passed else 0.0,
+            1.0,
+            ">=",
+            None,
+            message,
+            decision="exactly right: pass" if passed else "differs from gold: FAIL",
+        )
 
 
 def describe_case(case: BehaviourCase) -> str:
     """A failing behavioural case, as the gate message and reports show it."""
-    return (f"original {case.original!r}; perturbed ({case.change}) {case.text!r}; expected "
-            f"[{annotation_text(case.expected, case.text)}], predicted [{annotation_text(case.predicted, case.text)}]")
+    return (
+        f"original {case.original!r}; perturbed ({case.change}) {case.text!r}; expected "
+        f"[{annotation_text(case.expected, case.text)}], predicted [{annotation_text(case.predicted, case.text)}]"
+    )
 
 
 @dataclass(frozen=True)
@@ -446,29 +528,40 @@ class BehaviourGate(Gate):
     def judge_behaviour(self, result: BehaviourResult) -> Verdict:
         if result.skipped:
             reason = f"{result.pipeline}: behaviour check {self.check} skipped: {result.skipped}"
-            return Verdict(self.id, self.pipeline, False, float("nan"), self.threshold, ">=", None, reason, skipped=reason,
-                           decision="not run: skipped")
+            return Verdict(
+                self.id, self.pipeline, False, float("nan"), self.threshold, ">=", None, reason, skipped=reason, decision="not run: skipped"
+            )
         if result.cases < self.min_cases:
             why = f" ({result.note})" if result.note else ""
-            message = (f"{result.pipeline}: {self.check} was judged on {result.cases} case(s), fewer than its "
-                       f"min_cases ({self.min_cases}){why}: too few to say the model passes")
-            return Verdict(self.id, self.pipeline, False, result.pass_rate, self.threshold, ">=", None, message,
-                           decision=f"{result.cases} case(s) < min_cases {self.min_cases}: FAIL")
+            message = (
+                f"{result.pipeline}: {self.check} was judged on {result.cases} case(s), fewer than its "
+                f"min_cases ({self.min_cases}){why}: too few to say the model passes"
+            )
+            return Verdict(
+                self.id,
+                self.pipeline,
+                False,
+                result.pass_rate,
+                self.threshold,
+                ">=",
+                None,
+                message,
+                decision=f"{result.cases} case(s) < min_cases {self.min_cases}: FAIL",
+            )
         passed = result.pass_rate >= self.threshold
-        message = (f"{result.pipeline}: {self.check} pass rate = {result.pass_rate:.3f} "
-                   f"({result.passed}/{result.cases} cases, 95% CI {format_interval(result.ci)}) "
-                   f"{'meets' if passed else 'fails'} >= {self.threshold:.3f}")
+        message = (
+            f"{result.pipeline}: {self.check} pass rate = {result.pass_rate:.3f} "
+            f"({result.passed}/{result.cases} cases, 95% CI {format_interval(result.ci)}) "
+            f"{'meets' if passed else 'fails'} >= {self.threshold:.3f}"
+        )
         if result.shrunk:
             message += f"; shrunk failing case: {describe_case(result.shrunk[0])}"
         decision = f"pass rate {result.pass_rate:.3f} {'>=' if passed else '<'} {self.threshold:.3f}: {_outcome(passed)}"
-        return Verdict(self.id, self.pipeline, passed, result.pass_rate, self.threshold, ">=", result.ci, message,
-                       decision=decision)
+        return Verdict(self.id, self.pipeline, passed, result.pass_rate, self.threshold, ">=", result.ci, message, decision=decision)
 
 
 #: Threshold gates by their suite key (``label_f_min`` expands per gold label).
-THRESHOLD_GATES: dict[str, type[Gate]] = {
-    cls.key: cls for cls in (MicroFGate, MacroFGate, LabelFGate, WordsPerSecondGate, SizeGate)
-}
+THRESHOLD_GATES: dict[str, type[Gate]] = {cls.key: cls for cls in (MicroFGate, MacroFGate, LabelFGate, WordsPerSecondGate, SizeGate)}
 
 
 def judge(gate: Gate, result: PipelineResult, comparison: Comparison | None = None) -> Verdict:

@@ -267,7 +267,7 @@ def bootstrap_sums(matrix: np.ndarray, resamples: int, seed: int, *, max_cells: 
             owner = np.repeat(np.arange(0, rows * width, width, dtype=np.int32), totals[:, c])
             landed = owner + rng.integers(0, width, size=owner.size, dtype=np.int32)
             weights[:, first:last] = np.bincount(landed, minlength=rows * width).reshape(rows, width)
-        out[start:start + rows] = weights @ patterns
+        out[start : start + rows] = weights @ patterns
     return out
 
 
@@ -374,8 +374,9 @@ def score_table(
     micro_boot = prf_arrays(sums[:, 0::3].sum(axis=1), sums[:, 1::3].sum(axis=1), sums[:, 2::3].sum(axis=1))
     n_labels = len(labels) + 1e-100
     if len(sums):
-        boot = np.column_stack([np.stack([label_p, label_r, label_f], axis=2).reshape(len(sums), -1), *micro_boot,
-                                label_f.sum(axis=1) / n_labels])
+        boot = np.column_stack(
+            [np.stack([label_p, label_r, label_f], axis=2).reshape(len(sums), -1), *micro_boot, label_f.sum(axis=1) / n_labels]
+        )
     else:  # no examples or no resamples: every interval is undefined
         boot = np.zeros((0, 3 * len(labels) + 4))
     intervals = percentile_intervals(boot)
@@ -384,19 +385,38 @@ def score_table(
         c = counts[label]
         p, r, f = c.prf
         per_label.append(
-            LabelScore(label, p, r, f, len(c.tp), len(c.fp), len(c.fn), *intervals[3 * j: 3 * j + 3],
-                       tuple(sorted(set(c.fp))), tuple(sorted(set(c.fn))))
+            LabelScore(
+                label,
+                p,
+                r,
+                f,
+                len(c.tp),
+                len(c.fp),
+                len(c.fn),
+                *intervals[3 * j : 3 * j + 3],
+                tuple(sorted(set(c.fp))),
+                tuple(sorted(set(c.fn))),
+            )
         )
     total = Counts()
     for label in labels:
         total = total + counts[label]
     p, r, f = total.prf
     k = 3 * len(labels)
-    micro = LabelScore("micro", p, r, f, len(total.tp), len(total.fp), len(total.fn), *intervals[k: k + 3])
+    micro = LabelScore("micro", p, r, f, len(total.tp), len(total.fp), len(total.fn), *intervals[k : k + 3])
     macro_p = sum(s.p for s in per_label) / n_labels
     macro_r = sum(s.r for s in per_label) / n_labels
     macro_f = sum(s.f for s in per_label) / n_labels
     return ScoreTable(
-        variant, tuple(per_label), micro, macro_p, macro_r, macro_f, intervals[k + 3],
-        n_examples, resamples, seed, dict(extras or {}),
+        variant,
+        tuple(per_label),
+        micro,
+        macro_p,
+        macro_r,
+        macro_f,
+        intervals[k + 3],
+        n_examples,
+        resamples,
+        seed,
+        dict(extras or {}),
     )

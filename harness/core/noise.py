@@ -47,7 +47,7 @@ def sources(models: int) -> str:
 
 def _f_arrays(sums: np.ndarray, model: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(resamples x labels) F per label and (resamples,) micro F of one model's block."""
-    block = sums[:, 3 * k * model: 3 * k * (model + 1)]
+    block = sums[:, 3 * k * model : 3 * k * (model + 1)]
     tp, fp, fn = block[:, 0::3], block[:, 1::3], block[:, 2::3]
     return prf_arrays(tp, fp, fn)[2], prf_arrays(tp.sum(axis=1), fp.sum(axis=1), fn.sum(axis=1))[2]
 
@@ -90,24 +90,43 @@ def regression_tests(
     points = [f_scores(c, labels) for c in models]
     z = _NORMAL.inv_cdf(0.5 + confidence / 2)
 
-    def test(scope: str, support: int, now: float, refs: list[float], boot_now: np.ndarray, boot_refs: list[np.ndarray]
-             ) -> RegressionTest:
+    def test(scope: str, support: int, now: float, refs: list[float], boot_now: np.ndarray, boot_refs: list[np.ndarray]) -> RegressionTest:
         reference = float(np.mean(refs))
         diff = now - reference
         boot_diff = boot_now - np.mean(np.stack(boot_refs), axis=0)
         se_eval = float(np.std(boot_diff, ddof=1)) if boot_diff.size > 1 else 0.0
         train_sd = float(np.std(refs, ddof=1)) if m > 1 else None
-        se = math.sqrt(se_eval ** 2 + ((train_sd or 0.0) ** 2) * (1 + 1 / m))
-        return RegressionTest(scope=scope, support=support, current_f=now, reference_f=reference, blessed_f=refs[0],
-                              models=m, reference_range=(min(refs), max(refs)), train_sd=train_sd, se_eval=se_eval,
-                              se=se, diff=diff, ci=(diff - z * se, diff + z * se), p_value=one_sided_p(diff, se),
-                              sources=sources(m))
+        se = math.sqrt(se_eval**2 + ((train_sd or 0.0) ** 2) * (1 + 1 / m))
+        return RegressionTest(
+            scope=scope,
+            support=support,
+            current_f=now,
+            reference_f=reference,
+            blessed_f=refs[0],
+            models=m,
+            reference_range=(min(refs), max(refs)),
+            train_sd=train_sd,
+            se_eval=se_eval,
+            se=se,
+            diff=diff,
+            ci=(diff - z * se, diff + z * se),
+            p_value=one_sided_p(diff, se),
+            sources=sources(m),
+        )
 
     micro_support = sum(current.get(x, Counts()).support for x in labels)
     out = [test("micro", micro_support, points[0][1], [p[1] for p in points[1:]], boot[0][1], [b[1] for b in boot[1:]])]
     for j, label in enumerate(labels):
-        out.append(test(label, current.get(label, Counts()).support, points[0][0][j], [p[0][j] for p in points[1:]],
-                        boot[0][0][:, j], [b[0][:, j] for b in boot[1:]]))
+        out.append(
+            test(
+                label,
+                current.get(label, Counts()).support,
+                points[0][0][j],
+                [p[0][j] for p in points[1:]],
+                boot[0][0][:, j],
+                [b[0][:, j] for b in boot[1:]],
+            )
+        )
     return tuple(out)
 
 
@@ -131,8 +150,9 @@ def min_detectable_drop(se: float, family_size: int, confidence: float) -> float
     return _NORMAL.inv_cdf(1.0 - alpha) * se if se > 0 and math.isfinite(se) else 0.0
 
 
-def leave_one_out_se(models: Sequence[Mapping[str, Counts]], n_examples: int, *, resamples: int, seed: int,
-                     confidence: float) -> dict[str, tuple[float, float | None]]:
+def leave_one_out_se(
+    models: Sequence[Mapping[str, Counts]], n_examples: int, *, resamples: int, seed: int, confidence: float
+) -> dict[str, tuple[float, float | None]]:
     """What a future candidate of this configuration would face, per scope: (se, train_sd).
 
     Each model in turn plays the candidate against the others; their eval-sample
@@ -143,37 +163,54 @@ def leave_one_out_se(models: Sequence[Mapping[str, Counts]], n_examples: int, *,
         raise ValueError("leave-one-out needs at least two models")
     eval_var: dict[str, list[float]] = {}
     for i in range(m):
-        tests = regression_tests(models[i], [*models[:i], *models[i + 1:]], n_examples, resamples=resamples, seed=seed,
-                                 confidence=confidence)
+        tests = regression_tests(models[i], [*models[:i], *models[i + 1 :]], n_examples, resamples=resamples, seed=seed, confidence=confidence)
         for t in tests:
-            eval_var.setdefault(t.scope, []).append(t.se_eval ** 2)
+            eval_var.setdefault(t.scope, []).append(t.se_eval**2)
     labels = sorted(set().union(*models))
     points = [f_scores(c, labels) for c in models]
-    spread = {"micro": float(np.std([p[1] for p in points], ddof=1)),
-              **{label: float(np.std([p[0][j] for p in points], ddof=1)) for j, label in enumerate(labels)}}
+    spread = {
+        "micro": float(np.std([p[1] for p in points], ddof=1)),
+        **{label: float(np.std([p[0][j] for p in points], ddof=1)) for j, label in enumerate(labels)},
+    }
     out = {}
     for scope, variances in eval_var.items():
         sd = spread.get(scope) or 0.0
-        out[scope] = (math.sqrt(float(np.mean(variances)) + sd ** 2 * (1 + 1 / m)), spread.get(scope))
+        out[scope] = (math.sqrt(float(np.mean(variances)) + sd**2 * (1 + 1 / m)), spread.get(scope))
     return out
 
 
-def configuration_rows(models: Sequence[Mapping[str, Counts]], labels: Sequence[str], n_examples: int, *,
-                       family_size: int, max_drops: Mapping[str, float], resamples: int, seed: int,
-                       confidence: float) -> tuple[list[NoiseRow], list[float]]:
+def configuration_rows(
+    models: Sequence[Mapping[str, Counts]],
+    labels: Sequence[str],
+    n_examples: int,
+    *,
+    family_size: int,
+    max_drops: Mapping[str, float],
+    resamples: int,
+    seed: int,
+    confidence: float,
+) -> tuple[list[NoiseRow], list[float]]:
     """``harness noise`` for one pipeline: per scope (micro, then each label) the mean, SD and
     range of F over the configuration's ``models`` (the blessed one first) and the smallest drop
     its gate can detect; and each model's micro F. ``max_drops``: scope -> the gate's max_drop."""
-    spread = leave_one_out_se(models, n_examples, resamples=resamples, seed=seed, confidence=confidence) \
-        if len(models) > 1 else {}
+    spread = leave_one_out_se(models, n_examples, resamples=resamples, seed=seed, confidence=confidence) if len(models) > 1 else {}
     points = [f_scores(c, labels) for c in models]
     scopes = [("micro", sum(c.support for c in models[0].values()), [p[1] for p in points])]
-    scopes += [(label, models[0][label].support if label in models[0] else 0, [p[0][j] for p in points])
-               for j, label in enumerate(labels)]
+    scopes += [(label, models[0][label].support if label in models[0] else 0, [p[0][j] for p in points]) for j, label in enumerate(labels)]
     rows = []
     for scope, support, values in scopes:
         se, sd = spread.get(scope, (float("nan"), None))
-        rows.append(NoiseRow(scope, support, sum(values) / len(values), sd, min(values), max(values),
-                             min_detectable_drop(se, family_size, confidence) if se == se else float("nan"),
-                             max_drops.get(scope), sources(len(models))))
+        rows.append(
+            NoiseRow(
+                scope,
+                support,
+                sum(values) / len(values),
+                sd,
+                min(values),
+                max(values),
+                min_detectable_drop(se, family_size, confidence) if se == se else float("nan"),
+                max_drops.get(scope),
+                sources(len(models)),
+            )
+        )
     return rows, [p[1] for p in points]

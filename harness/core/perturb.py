@@ -80,8 +80,11 @@ def double_space_edits(text: str, spans: Sequence[SpanTuple], chosen: Sequence[i
 
 
 def single_spaces(text: str, spans: Sequence[SpanTuple]) -> list[int]:
-    return [i for i, c in enumerate(text) if c == " " and not inside(i, spans)
-            and (i == 0 or text[i - 1] != " ") and (i + 1 >= len(text) or text[i + 1] != " ")]
+    return [
+        i
+        for i, c in enumerate(text)
+        if c == " " and not inside(i, spans) and (i == 0 or text[i - 1] != " ") and (i + 1 >= len(text) or text[i + 1] != " ")
+    ]
 
 
 def trailing_punctuation_edit(text: str, spans: Sequence[SpanTuple], mark: str) -> Edit | None:

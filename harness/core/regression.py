@@ -97,17 +97,26 @@ def compare_with_baseline(
     identical_model = bool(current.identity.get("sha256")) and current.identity.get("sha256") == baseline.identity.get("sha256")
     same_machine = bool(machine) and machine == baseline.machine
     common = dict(
-        pipeline=current.name, baseline_file=context.file, blessed=context.blessed, baseline_gold=context.gold_ref,
-        compared=len(compared), eval_examples=n, changed=changed, unseen=unseen, identical_model=identical_model,
-        baseline_words_per_second=baseline.words_per_second, baseline_size_bytes=baseline.size_bytes,
+        pipeline=current.name,
+        baseline_file=context.file,
+        blessed=context.blessed,
+        baseline_gold=context.gold_ref,
+        compared=len(compared),
+        eval_examples=n,
+        changed=changed,
+        unseen=unseen,
+        identical_model=identical_model,
+        baseline_words_per_second=baseline.words_per_second,
+        baseline_size_bytes=baseline.size_bytes,
         same_machine=same_machine,
     )
     if not compared or len(compared) < min_coverage * n:
-        problem = (f"baseline comparable on {len(compared)} of {n} eval examples ({changed} with changed gold, "
-                   f"{unseen} not in the baseline), under the {min_coverage:.0%} required: bless a new baseline "
-                   f"for gold {context.gold_ref if context.gold_sha256 else '?'} -> current")
-        return BaselineComparison(**common, comparison=None, identical_predictions=False, differing_predictions=0,
-                                  flips=(), problem=problem)  # type: ignore[arg-type]
+        problem = (
+            f"baseline comparable on {len(compared)} of {n} eval examples ({changed} with changed gold, "
+            f"{unseen} not in the baseline), under the {min_coverage:.0%} required: bless a new baseline "
+            f"for gold {context.gold_ref if context.gold_sha256 else '?'} -> current"
+        )
+        return BaselineComparison(**common, comparison=None, identical_predictions=False, differing_predictions=0, flips=(), problem=problem)  # type: ignore[arg-type]
     mine = [current.outputs[i] for i in compared]
     theirs = [baseline.predictions[current.example_ids[i]] for i in compared]
     differing = sum(1 for a, b in zip(mine, theirs, strict=True) if _normal(a) != _normal(b))
@@ -125,14 +134,21 @@ def compare_with_baseline(
     # The blessed configuration: the blessed model and every replicate that has a prediction
     # for each compared example (one made on another eval split cannot be paired).
     hashes = [current.example_ids[i] for i in compared]
-    replicates = [count(compared, [preds[h] for h in hashes]) for _, preds in sorted(baseline.replicates.items())
-                  if all(h in preds for h in hashes)]
+    replicates = [
+        count(compared, [preds[h] for h in hashes]) for _, preds in sorted(baseline.replicates.items()) if all(h in preds for h in hashes)
+    ]
     tests: tuple[RegressionTest, ...] = ()
     if differing or replicates:
-        tests = regression_tests(now_counts, [base_counts, *replicates], len(compared), resamples=resamples, seed=seed,
-                                 confidence=CONFIDENCE)
-    return BaselineComparison(**common, comparison=comparison, identical_predictions=differing == 0,  # type: ignore[arg-type]
-                              differing_predictions=differing, flips=flips, tests=tests, replicates=len(replicates))
+        tests = regression_tests(now_counts, [base_counts, *replicates], len(compared), resamples=resamples, seed=seed, confidence=CONFIDENCE)
+    return BaselineComparison(
+        **common,
+        comparison=comparison,
+        identical_predictions=differing == 0,  # type: ignore[arg-type]
+        differing_predictions=differing,
+        flips=flips,
+        tests=tests,
+        replicates=len(replicates),
+    )
 
 
 def _no_difference(counts: Mapping[str, Counts]) -> tuple[Difference, Difference, tuple[Difference, ...]]:
@@ -143,8 +159,7 @@ def _no_difference(counts: Mapping[str, Counts]) -> tuple[Difference, Difference
     fn = sum(len(c.fn) for c in counts.values())
     micro_f = precision_recall_f(tp, fp, fn)[2]
     macro_f = sum(d.a_f for d in labels) / (len(labels) + 1e-100)
-    return (Difference("micro", micro_f, micro_f, 0.0, (0.0, 0.0)), Difference("macro", macro_f, macro_f, 0.0, (0.0, 0.0)),
-            labels)
+    return (Difference("micro", micro_f, micro_f, 0.0, (0.0, 0.0)), Difference("macro", macro_f, macro_f, 0.0, (0.0, 0.0)), labels)
 
 
 def _normal(value: Output) -> Any:
@@ -153,9 +168,17 @@ def _normal(value: Output) -> Any:
     return sorted(tuple(s) for s in value)
 
 
-def _flips(task: str, compared: Sequence[int], example_ids: Sequence[int], texts: Sequence[str], gold: Sequence[Output],
-           mine: Sequence[Output], theirs: Sequence[Output], now_counts: Mapping[str, Counts],
-           base_counts: Mapping[str, Counts]) -> tuple[Flip, ...]:
+def _flips(
+    task: str,
+    compared: Sequence[int],
+    example_ids: Sequence[int],
+    texts: Sequence[str],
+    gold: Sequence[Output],
+    mine: Sequence[Output],
+    theirs: Sequence[Output],
+    now_counts: Mapping[str, Counts],
+    base_counts: Mapping[str, Counts],
+) -> tuple[Flip, ...]:
     """Per label, the examples that went right -> wrong (broken) and wrong -> right (fixed)."""
     now_wrong, base_wrong = _wrong(now_counts), _wrong(base_counts)
     flips = []
@@ -163,8 +186,16 @@ def _flips(task: str, compared: Sequence[int], example_ids: Sequence[int], texts
         now_l, base_l = now_wrong.get(label, set()), base_wrong.get(label, set())
         for local in sorted(now_l ^ base_l):  # positions within ``compared``
             position = compared[local]
-            flips.append(Flip(label, example_ids[position], local in now_l, texts[position],
-                              _label_view(task, gold[position], label), _label_view(task, theirs[local], label),
-                              _label_view(task, mine[local], label)))
+            flips.append(
+                Flip(
+                    label,
+                    example_ids[position],
+                    local in now_l,
+                    texts[position],
+                    _label_view(task, gold[position], label),
+                    _label_view(task, theirs[local], label),
+                    _label_view(task, mine[local], label),
+                )
+            )
     # Broken first (what a release reviewer reads), then by label and example.
     return tuple(sorted(flips, key=lambda f: (not f.broken, f.label, f.input_hash)))

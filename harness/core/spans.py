@@ -49,8 +49,7 @@ def tokens_from_records(raw: Iterable[Mapping[str, Any]]) -> tuple[TokenTuple, .
 
 def tokens_to_records(tokens: Iterable[TokenTuple]) -> list[dict[str, Any]]:
     """Prodigy token records (``text``, ``start``, ``end``, ``id``, ``ws``)."""
-    return [{"text": text, "start": start, "end": end, "id": i, "ws": ws}
-            for i, (start, end, text, ws) in enumerate(tokens)]
+    return [{"text": text, "start": start, "end": end, "id": i, "ws": ws} for i, (start, end, text, ws) in enumerate(tokens)]
 
 
 def spans_to_records(spans: Iterable[SpanTuple], tokens: Sequence[TokenTuple] | None) -> list[dict[str, Any]]:

@@ -42,8 +42,7 @@ def human_bytes(size: float | None, missing: str = "-") -> str:
     """``6.6 MB``, ``12.0 GB``, ``5.0 TB``; ``missing`` for no size."""
     if not size or size != size:
         return missing
-    return f"{size / 1e12:,.1f} TB" if size >= 1e12 else (
-        f"{size / 1e9:,.1f} GB" if size >= 1e9 else f"{size / 1e6:,.1f} MB")
+    return f"{size / 1e12:,.1f} TB" if size >= 1e12 else (f"{size / 1e9:,.1f} GB" if size >= 1e9 else f"{size / 1e6:,.1f} MB")
 
 
 def annotation_text(value: object, text: str, *, labels: bool = True, scores: bool = False) -> str:
@@ -57,4 +56,4 @@ def annotation_text(value: object, text: str, *, labels: bool = True, scores: bo
     spans = list(value or ())  # type: ignore[call-overload]
     if not spans:
         return "none"
-    return ", ".join(f"{text[s[0]:s[1]]!r} {s[2]}" if labels else repr(text[s[0]:s[1]]) for s in spans)
+    return ", ".join(f"{text[s[0] : s[1]]!r} {s[2]}" if labels else repr(text[s[0] : s[1]]) for s in spans)

@@ -18,8 +18,7 @@ _WHERE = {
     "import_examples": "importer",
     **dict.fromkeys(("ImportStats", "Task", "Tokenizer", "infer_task", "merge_duplicates", "parse_prodigy_file"), "prodigy"),
     **dict.fromkeys(("GoldExample", "example_from_record", "label_counts", "stable_hash"), "records"),
-    **dict.fromkeys(("GoldDiff", "GoldRef", "GoldStore", "GoldVersion", "assign_splits", "content_sha256", "file_sha256",
-                     "split_key"), "store"),
+    **dict.fromkeys(("GoldDiff", "GoldRef", "GoldStore", "GoldVersion", "assign_splits", "content_sha256", "file_sha256", "split_key"), "store"),
 }
 __all__ = sorted(_WHERE)
 

@@ -22,8 +22,14 @@ def _shown(path: Path) -> str:
         return path.name
 
 
-def _read(paths: Sequence[str | Path], *, tokenizer: Tokenizer | None, stats: ImportStats, task: Task | None,
-          docbin_reader: Callable[[Path], Iterator[GoldExample]] | None) -> list[GoldExample]:
+def _read(
+    paths: Sequence[str | Path],
+    *,
+    tokenizer: Tokenizer | None,
+    stats: ImportStats,
+    task: Task | None,
+    docbin_reader: Callable[[Path], Iterator[GoldExample]] | None,
+) -> list[GoldExample]:
     parsed: list[GoldExample] = []
     for raw_path in paths:
         path = Path(raw_path)
@@ -45,10 +51,8 @@ def _given_eval_split(train: list[GoldExample], evals: list[GoldExample], inheri
     for clash, where in ((both, "the train files"), (moved, "the parent version's train split")):
         if clash:
             shown = "; ".join(f"{e.input_hash} {e.text[:40]!r} ({e.source})" for e in clash[:5])
-            raise InputError(f"{len(clash)} eval text(s) also in {where} (train/eval leakage), e.g. {shown}",
-                             field="--eval")
-    return {**inherited, **dict.fromkeys(eval_hashes, "eval"), **{e.input_hash: "train" for e in train
-                                                                   if e.input_hash not in inherited}}
+            raise InputError(f"{len(clash)} eval text(s) also in {where} (train/eval leakage), e.g. {shown}", field="--eval")
+    return {**inherited, **dict.fromkeys(eval_hashes, "eval"), **{e.input_hash: "train" for e in train if e.input_hash not in inherited}}
 
 
 def _same_content(parent: GoldVersion, examples: Sequence[GoldExample]) -> bool:

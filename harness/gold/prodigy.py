@@ -36,9 +36,7 @@ def _parse_tokens(raw: Any, text: str, where: dict[str, Any]) -> tuple[TokenTupl
     return tuple(tokens)
 
 
-def _parse_spans(
-    raw: Any, text: str, tokens: tuple[TokenTuple, ...], where: dict[str, Any]
-) -> tuple[SpanTuple, ...]:
+def _parse_spans(raw: Any, text: str, tokens: tuple[TokenTuple, ...], where: dict[str, Any]) -> tuple[SpanTuple, ...]:
     if not isinstance(raw, list):
         raise InputError("'spans' must be a list", field="spans", **where)
     token_starts, token_ends = token_boundaries(tokens)
@@ -63,8 +61,12 @@ def _parse_spans(
         for key, expected in (("token_start", token_starts[start]), ("token_end", token_ends[end])):
             given = span.get(key)
             if given is not None and given != expected:
-                raise InputError(f"{key} {given!r} contradicts the character offsets [{start}:{end}] of span "
-                                 f"{text[start:end]!r} (token {expected}); fix one of them", field=f"{fld}.{key}", **where)
+                raise InputError(
+                    f"{key} {given!r} contradicts the character offsets [{start}:{end}] of span "
+                    f"{text[start:end]!r} (token {expected}); fix one of them",
+                    field=f"{fld}.{key}",
+                    **where,
+                )
         spans.append((start, end, label))
     spans.sort()
     overlap = first_overlap(spans)
@@ -155,8 +157,9 @@ def parse_prodigy_file(
         yield _example(obj, text, answer, is_binary_label, where, tokenizer, stats)
 
 
-def _example(obj: dict[str, Any], text: str, answer: str, is_binary_label: bool, where: dict[str, Any],
-             tokenizer: Tokenizer | None, stats: ImportStats) -> GoldExample:
+def _example(
+    obj: dict[str, Any], text: str, answer: str, is_binary_label: bool, where: dict[str, Any], tokenizer: Tokenizer | None, stats: ImportStats
+) -> GoldExample:
     """One accepted (or binary) task as a gold example, by its shape."""
     input_hash = obj.get("_input_hash")
     if input_hash is None:
@@ -166,8 +169,11 @@ def _example(obj: dict[str, Any], text: str, answer: str, is_binary_label: bool,
     meta = obj.get("meta") or {}
     if not isinstance(meta, dict):
         raise InputError("'meta' must be an object", field="meta", **where)
-    common: dict[str, Any] = {"meta": meta, "extra": {k: v for k, v in obj.items() if k not in KNOWN_KEYS},
-                              "source": f"{where['path']}:{where['line']}"}
+    common: dict[str, Any] = {
+        "meta": meta,
+        "extra": {k: v for k, v in obj.items() if k not in KNOWN_KEYS},
+        "source": f"{where['path']}:{where['line']}",
+    }
     if "spans" in obj:
         if "tokens" in obj:
             tokens = _parse_tokens(obj["tokens"], text, where)
@@ -185,8 +191,7 @@ def _example(obj: dict[str, Any], text: str, answer: str, is_binary_label: bool,
             raise InputError("'accept' must be a list of option ids", field="accept", **where)
         options = [str(o.get("id")) for o in obj.get("options", []) if isinstance(o, dict)]
         labels = [_label(x, "accept", where) for x in (options or [str(a) for a in accepted])]
-        return GoldExample(input_hash, text, cats={label: (1.0 if label in {str(a) for a in accepted} else 0.0)
-                                                   for label in labels}, **common)
+        return GoldExample(input_hash, text, cats={label: (1.0 if label in {str(a) for a in accepted} else 0.0) for label in labels}, **common)
     if is_binary_label:
         label = _label(obj["label"], "label", where)
         common["extra"] = common["extra"] | {"_binary": True}

@@ -19,8 +19,7 @@ from ..core.spans import SpanTuple, TokenTuple, spans_to_records, tokens_from_re
 Task = Literal["ner", "textcat", "textcat_multilabel"]  # options.TASKS
 
 #: Record keys the harness reads; everything else is kept in ``GoldExample.extra``.
-KNOWN_KEYS = frozenset({"text", "spans", "cats", "tokens", "meta", "_input_hash", "_task_hash", "answer", "accept",
-                        "label", "options"})
+KNOWN_KEYS = frozenset({"text", "spans", "cats", "tokens", "meta", "_input_hash", "_task_hash", "answer", "accept", "label", "options"})
 
 
 @dataclass(frozen=True)
@@ -88,6 +87,4 @@ def example_from_record(record: Mapping[str, Any], split: str, source: str) -> G
     cats = record.get("cats")
     spans = tuple((s["start"], s["end"], s["label"]) for s in record.get("spans", ()))
     extra = {k: v for k, v in record.items() if k not in KNOWN_KEYS}
-    return GoldExample(
-        record["_input_hash"], record["text"], spans, cats, tokens, record.get("meta") or {}, extra, split, source
-    )
+    return GoldExample(record["_input_hash"], record["text"], spans, cats, tokens, record.get("meta") or {}, extra, split, source)

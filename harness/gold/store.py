@@ -153,8 +153,10 @@ class GoldVersion:
             problems.append(f"{self.path / 'manifest.json'}: content sha256 does not match its file hashes")
         recorded = self.manifest.get("manifest_sha256")
         if not problems and recorded is not None and recorded != manifest_sha256(self.manifest):
-            problems.append(f"{self.path / 'manifest.json'}: edited after it was written (its content no longer "
-                            "matches its manifest_sha256); labels or counts there would add or drop gates")
+            problems.append(
+                f"{self.path / 'manifest.json'}: edited after it was written (its content no longer "
+                "matches its manifest_sha256); labels or counts there would add or drop gates"
+            )
         if not problems and (thorough or recorded is None):
             problems += self._manifest_problems()
         if problems:
@@ -162,7 +164,6 @@ class GoldVersion:
                 f"gold {self.ref} was modified after it was written (versions are immutable; "
                 "import a new version instead):\n  " + "\n  ".join(problems)
             )
-
 
     def _manifest_problems(self) -> list[str]:
         """The manifest's own claims (task, labels, counts, split sizes) recomputed from the
@@ -192,8 +193,9 @@ class GoldVersion:
                 problems.append(f"{where}: split {split!r} sizes or label counts do not match the data")
             total.update(counts)
         if dict(self.manifest["labels"]) != _with_zeros(total, self.manifest["labels"]):
-            problems.append(f"{where}: labels {sorted(self.manifest['labels'])} with their counts do not match the data "
-                            f"{dict(sorted(total.items()))}")
+            problems.append(
+                f"{where}: labels {sorted(self.manifest['labels'])} with their counts do not match the data {dict(sorted(total.items()))}"
+            )
         return problems
 
 
@@ -263,17 +265,17 @@ class GoldStore:
         numbers = self.version_numbers(ref.name)
         wanted = ref.version if ref.version is not None else max(self.version_dirs(ref.name), default=None)
         if wanted is not None and wanted in self.version_dirs(ref.name) and wanted not in numbers:
-            raise InputError(f"gold version {ref.name}@v{wanted} has no manifest.json (deleted?); it cannot be used "
-                             "or verified, and its data must not be trusted", path=self.root / ref.name / f"v{wanted}")
+            raise InputError(
+                f"gold version {ref.name}@v{wanted} has no manifest.json (deleted?); it cannot be used "
+                "or verified, and its data must not be trusted",
+                path=self.root / ref.name / f"v{wanted}",
+            )
         if not numbers:
             known = ", ".join(self.datasets()) or "none"
             raise InputError(f"unknown gold dataset {ref.name!r} in {self.root} (known: {known})")
         number = ref.version if ref.version is not None else numbers[-1]
         if number not in numbers:
-            raise InputError(
-                f"unknown gold version {ref.name}@v{number} in {self.root}; available: "
-                + ", ".join(f"v{n}" for n in numbers)
-            )
+            raise InputError(f"unknown gold version {ref.name}@v{number} in {self.root}; available: " + ", ".join(f"v{n}" for n in numbers))
         path = self.root / ref.name / f"v{number}"
         manifest_path = path / "manifest.json"
         try:
@@ -335,8 +337,7 @@ class GoldStore:
                 "lang": lang,
                 "labels": dict(sorted(label_counts(examples).items())),
                 "splits": {
-                    split: {"examples": len(items), "labels": dict(sorted(label_counts(items).items()))}
-                    for split, items in by_split.items()
+                    split: {"examples": len(items), "labels": dict(sorted(label_counts(items).items()))} for split, items in by_split.items()
                 },
                 "eval_fraction": eval_fraction,
                 "seed": seed,
@@ -356,8 +357,12 @@ class GoldStore:
         results: list[tuple[str, str | None]] = []
         for dataset in [name] if name else self.datasets():
             for leftover in self.leftovers(dataset):
-                results.append((f"{dataset}/{leftover.name}", f"{leftover}: left by an interrupted write (not a version; "
-                                                              "safe to delete once no import is running)"))
+                results.append(
+                    (
+                        f"{dataset}/{leftover.name}",
+                        f"{leftover}: left by an interrupted write (not a version; safe to delete once no import is running)",
+                    )
+                )
             for number in self.version_dirs(dataset):
                 ref = f"{dataset}@v{number}"
                 try:
@@ -378,8 +383,5 @@ class GoldStore:
         changed = tuple(sorted(h for h in common if old_ex[h].annotation_key() != new_ex[h].annotation_key()))
         moved = tuple(sorted(h for h in common if old_ex[h].split != new_ex[h].split))
         labels = sorted(set(old.manifest["labels"]) | set(new.manifest["labels"]))
-        deltas = {
-            label: (int(old.manifest["labels"].get(label, 0)), int(new.manifest["labels"].get(label, 0)))
-            for label in labels
-        }
+        deltas = {label: (int(old.manifest["labels"].get(label, 0)), int(new.manifest["labels"].get(label, 0))) for label in labels}
         return GoldDiff(old.ref, new.ref, added, removed, changed, moved, deltas)

@@ -34,8 +34,12 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as err:
-                raise InputError(f"not UTF-8: byte {raw[err.start:err.start + 1]!r} at byte offset {offset + err.start} "
-                                 f"(column {err.start + 1}); re-save the file as UTF-8", path=path, line=number) from None
+                raise InputError(
+                    f"not UTF-8: byte {raw[err.start : err.start + 1]!r} at byte offset {offset + err.start} "
+                    f"(column {err.start + 1}); re-save the file as UTF-8",
+                    path=path,
+                    line=number,
+                ) from None
             offset += len(raw)
             if not line.strip():
                 continue

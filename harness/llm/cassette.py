@@ -51,8 +51,19 @@ def model_identity(registry_name: str, config: Mapping[str, Any]) -> dict[str, A
     response and are left out, so a cassette recorded against one server replays
     for the same model served elsewhere.
     """
-    transport = {"base_url", "endpoint", "timeout", "max_tries", "backoff", "concurrency", "api_key_env",
-                 "context_length", "max_request_time", "interval", "strict"}
+    transport = {
+        "base_url",
+        "endpoint",
+        "timeout",
+        "max_tries",
+        "backoff",
+        "concurrency",
+        "api_key_env",
+        "context_length",
+        "max_request_time",
+        "interval",
+        "strict",
+    }
     settings = {k: v for k, v in scrub(config).items() if k not in transport}
     return {"registry": registry_name, **settings}
 
@@ -90,10 +101,18 @@ class CassetteRecord:
 
     def to_json(self) -> str:
         return json.dumps(
-            {"key": self.key, "model": dict(self.model), "prompt": self.prompt, "response": self.response,
-             "latency_s": self.latency_s, "usage": dict(self.usage) if self.usage is not None else None,
-             "recorded_at": self.recorded_at, "simulated": self.simulated},
-            sort_keys=True, ensure_ascii=False,
+            {
+                "key": self.key,
+                "model": dict(self.model),
+                "prompt": self.prompt,
+                "response": self.response,
+                "latency_s": self.latency_s,
+                "usage": dict(self.usage) if self.usage is not None else None,
+                "recorded_at": self.recorded_at,
+                "simulated": self.simulated,
+            },
+            sort_keys=True,
+            ensure_ascii=False,
         )
 
 
@@ -118,9 +137,12 @@ def _record_from_json(obj: Mapping[str, Any], path: Path, line: int) -> Cassette
         raise InputError("token counts must be integers", path=path, line=line, field="usage")
     latency = _typed(obj, "latency_s", (int, float), path, line, required=False)
     return CassetteRecord(
-        key=_typed(obj, "key", (str,), path, line), model=dict(_typed(obj, "model", (dict,), path, line)),
-        prompt=_typed(obj, "prompt", (str,), path, line), response=_typed(obj, "response", (str,), path, line),
-        latency_s=float(latency) if latency is not None else None, usage=usage,
+        key=_typed(obj, "key", (str,), path, line),
+        model=dict(_typed(obj, "model", (dict,), path, line)),
+        prompt=_typed(obj, "prompt", (str,), path, line),
+        response=_typed(obj, "response", (str,), path, line),
+        latency_s=float(latency) if latency is not None else None,
+        usage=usage,
         recorded_at=_typed(obj, "recorded_at", (str,), path, line, required=False) or "",
         simulated=bool(_typed(obj, "simulated", (bool,), path, line, required=False)),
     )
@@ -139,8 +161,10 @@ class MissReport:
     def message(self, path: Path) -> str:
         lines = [f"cassette {path}: {self.missing} prompt(s) not recorded for this model (mode 'replay')."]
         if self.other_model:
-            lines.append(f"  {self.other_model} record(s) in the cassette were made with another model identity "
-                         "(stale: the model or its settings changed).")
+            lines.append(
+                f"  {self.other_model} record(s) in the cassette were made with another model identity "
+                "(stale: the model or its settings changed)."
+            )
         if self.nearest_prompt is not None:
             lines.append("  first missing prompt vs the nearest recorded prompt (prompt template or input changed?):")
             lines.append(self.diff)
@@ -168,8 +192,9 @@ class Cassette:
         for number, obj in read_jsonl(path):
             record = _record_from_json(obj, path, number)
             if cassette_key(record.prompt, record.model) != record.key:
-                raise InputError("cassette record's key does not match its prompt and model (edited by hand?)",
-                                 path=path, line=number, field="key")
+                raise InputError(
+                    "cassette record's key does not match its prompt and model (edited by hand?)", path=path, line=number, field="key"
+                )
             cassette.records[record.key] = record
         return cassette
 
@@ -182,12 +207,25 @@ class Cassette:
     def get(self, prompt: str, identity: Mapping[str, Any] | str) -> CassetteRecord | None:
         return self.records.get(cassette_key(prompt, identity))
 
-    def add(self, prompt: str, identity: Mapping[str, Any], response: str, *, latency_s: float | None,
-            usage: Mapping[str, int] | None, simulated: bool) -> CassetteRecord:
+    def add(
+        self,
+        prompt: str,
+        identity: Mapping[str, Any],
+        response: str,
+        *,
+        latency_s: float | None,
+        usage: Mapping[str, int] | None,
+        simulated: bool,
+    ) -> CassetteRecord:
         record = CassetteRecord(
-            key=cassette_key(prompt, identity), model=dict(identity), prompt=prompt, response=response,
-            latency_s=latency_s, usage=dict(usage) if usage else None,
-            recorded_at=now_iso(), simulated=simulated,
+            key=cassette_key(prompt, identity),
+            model=dict(identity),
+            prompt=prompt,
+            response=response,
+            latency_s=latency_s,
+            usage=dict(usage) if usage else None,
+            recorded_at=now_iso(),
+            simulated=simulated,
         )
         self.records[record.key] = record
         self.dirty = True
@@ -215,8 +253,6 @@ class Cassette:
         diff = ""
         if nearest is not None:
             diff = "\n".join(
-                "    " + line for line in difflib.unified_diff(
-                    nearest.splitlines(), first.splitlines(), "recorded", "missing", lineterm="", n=1
-                )
+                "    " + line for line in difflib.unified_diff(nearest.splitlines(), first.splitlines(), "recorded", "missing", lineterm="", n=1)
             )[:4000]
         return MissReport(len(missing), other, first, nearest, diff)

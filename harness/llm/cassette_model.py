@@ -51,9 +51,18 @@ class CassetteModel:
 
     registry_name = "harness.Cassette.v1"
 
-    def __init__(self, *, path: str | Path, inner_model: str, inner_config: Mapping[str, Any] | None = None,
-                 mode: str = DEFAULT_LLM_MODE, strict_missing: bool = False, flush_every: int = 25,
-                 context_length: int | None = None, _inner: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        path: str | Path,
+        inner_model: str,
+        inner_config: Mapping[str, Any] | None = None,
+        mode: str = DEFAULT_LLM_MODE,
+        strict_missing: bool = False,
+        flush_every: int = 25,
+        context_length: int | None = None,
+        _inner: Any = None,
+    ) -> None:
         if mode not in LLM_MODES:
             raise InputError(f"unknown cassette mode {mode!r}; expected one of {', '.join(LLM_MODES)}", field="mode")
         self.path = Path(path)
@@ -78,8 +87,7 @@ class CassetteModel:
     def live_logger(cls, inner: Any) -> CassetteModel:
         """A file-less wrapper in ``live`` mode around an already built model block: it
         only logs the calls, so an LLM run without a cassette reports like one with."""
-        model = cls(path=Path(".live-logger-never-written.jsonl"), inner_model=type(inner).__name__, mode="live",
-                    _inner=inner)
+        model = cls(path=Path(".live-logger-never-written.jsonl"), inner_model=type(inner).__name__, mode="live", _inner=inner)
         return model
 
     def miss_message(self) -> str:
@@ -139,8 +147,13 @@ class CassetteModel:
                     out[prompt] = None
                 else:
                     out[prompt] = self._by_prompt[prompt] = self.cassette.add(
-                        prompt, self.identity, completion.text, latency_s=completion.latency_s, usage=completion.usage,
-                        simulated=completion.simulated or self.simulated)
+                        prompt,
+                        self.identity,
+                        completion.text,
+                        latency_s=completion.latency_s,
+                        usage=completion.usage,
+                        simulated=completion.simulated or self.simulated,
+                    )
                     if self.log.calls_made % self.flush_every == 0:
                         self.cassette.flush()
             if self.progress is not None:
@@ -173,8 +186,7 @@ class CassetteModel:
             inner = self.inner
             if hasattr(inner, "complete_many"):
                 progress = self.progress
-                completions = inner.complete_many(flat, on_done=(lambda p, c: progress(c.error is not None))
-                                                  if progress else None)
+                completions = inner.complete_many(flat, on_done=(lambda p, c: progress(c.error is not None)) if progress else None)
                 failed = [c.error for c in completions if c.error]
                 if failed:
                     raise BackendError(f"{len(failed)} live call(s) failed; first: {failed[0]}")
@@ -205,5 +217,5 @@ class CassetteModel:
             self.log.prompts.append(prompt)
             self.log.responses.append(record.response if record is not None else "")
             self.log.records.append(record)
-        it = iter(self.log.responses[-len(flat):] if flat else [])
+        it = iter(self.log.responses[-len(flat) :] if flat else [])
         return [[next(it) for _ in group] for group in nested]

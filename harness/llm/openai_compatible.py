@@ -38,9 +38,19 @@ class OpenAICompatibleModel:
 
     registry_name = "harness.OpenAICompatible.v1"
 
-    def __init__(self, *, base_url: str, name: str, api_key_env: str | None = None, config: Mapping[str, Any] | None = None,
-                 timeout: float = 60.0, max_tries: int = 5, backoff: float = 1.0, concurrency: int = 4,
-                 context_length: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        name: str,
+        api_key_env: str | None = None,
+        config: Mapping[str, Any] | None = None,
+        timeout: float = 60.0,
+        max_tries: int = 5,
+        backoff: float = 1.0,
+        concurrency: int = 4,
+        context_length: int | None = None,
+    ) -> None:
         if max_tries < 1 or timeout <= 0 or concurrency < 1:
             raise InputError("max_tries and concurrency must be >= 1 and timeout > 0", field="harness.OpenAICompatible.v1")
         self.base_url = base_url.rstrip("/")
@@ -81,9 +91,18 @@ class OpenAICompatibleModel:
                 from urllib3.util.retry import Retry
 
                 retries = self.max_tries - 1
-                retry = Retry(total=retries, connect=0, read=retries, status=retries, other=0,
-                              status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"POST"}),
-                              backoff_factor=self.backoff, respect_retry_after_header=True, raise_on_status=False)
+                retry = Retry(
+                    total=retries,
+                    connect=0,
+                    read=retries,
+                    status=retries,
+                    other=0,
+                    status_forcelist=RETRY_STATUSES,
+                    allowed_methods=frozenset({"POST"}),
+                    backoff_factor=self.backoff,
+                    respect_retry_after_header=True,
+                    raise_on_status=False,
+                )
                 adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=max(1, self.concurrency))
                 session = requests.Session()
                 session.mount("http://", adapter)
@@ -100,8 +119,7 @@ class OpenAICompatibleModel:
         body = {"model": self.name, "messages": [{"role": "user", "content": prompt}], **self.config}
         started = time.perf_counter()
         try:
-            response = self.session().post(f"{self.base_url}/chat/completions", json=body, headers=self._headers(),
-                                           timeout=self.timeout)
+            response = self.session().post(f"{self.base_url}/chat/completions", json=body, headers=self._headers(), timeout=self.timeout)
         except requests.RequestException as err:
             if _refused(err):
                 self._note_refused(err)
@@ -130,8 +148,10 @@ class OpenAICompatibleModel:
         with self._session_lock:
             self._refused += 1
             if not self._answered and self._refused >= UNREACHABLE_AFTER and self.unreachable is None:
-                self.unreachable = (f"{self.base_url} is unreachable ({UNREACHABLE_AFTER} connections failed before any "
-                                    f"answer; first cause: {type(err).__name__}: {str(err)[:200]})")
+                self.unreachable = (
+                    f"{self.base_url} is unreachable ({UNREACHABLE_AFTER} connections failed before any "
+                    f"answer; first cause: {type(err).__name__}: {str(err)[:200]})"
+                )
 
     def complete_many(self, prompts: Sequence[str], on_done: OnDone | None = None) -> list[Completion]:
         """Complete prompts concurrently (``concurrency`` threads), in order.
@@ -139,6 +159,7 @@ class OpenAICompatibleModel:
         ``on_done(prompt, completion)`` runs as each one finishes, so a caller can
         save results before the batch ends (an interrupted recording keeps them).
         """
+
         def one(prompt: str) -> Completion:
             result = self.complete(prompt)
             if on_done is not None:

@@ -93,9 +93,9 @@ def simulate_ner_answer(example: GoldExample, labels: Sequence[str], rates: Erro
     lowered = example.text.lower()
     for label in spurious_labels:
         free = [
-            i for i, t in enumerate(tokens)
-            if i not in covered and t[2].isalpha() and lowered.count(t[2].lower()) == 1
-            and all(not (s <= t[0] < e) for s, e, _ in answer)
+            i
+            for i, t in enumerate(tokens)
+            if i not in covered and t[2].isalpha() and lowered.count(t[2].lower()) == 1 and all(not (s <= t[0] < e) for s, e, _ in answer)
         ]
         if free:
             i = rng.choice(free)
@@ -114,9 +114,7 @@ def simulate_ner_answer(example: GoldExample, labels: Sequence[str], rates: Erro
     return "\n".join(lines)
 
 
-def simulate_textcat_answer(
-    example: GoldExample, labels: Sequence[str], rates: ErrorRates, seed: int, *, exclusive: bool
-) -> str:
+def simulate_textcat_answer(example: GoldExample, labels: Sequence[str], rates: ErrorRates, seed: int, *, exclusive: bool) -> str:
     """A ``spacy.TextCat.v3`` answer (comma-separated labels) with injected errors."""
     rng = _rng(seed, example)
     if rng.random() < rates.unparseable:
@@ -155,6 +153,6 @@ def text_from_prompt(prompt: str, task: str) -> str:
     at = prompt.rfind(opening)
     if at < 0:
         raise ValueError(f"prompt has no {opening.strip()!r} marker: not a spacy-llm v3 {task} prompt")
-    body = prompt[at + len(opening):]
+    body = prompt[at + len(opening) :]
     end = body.rfind(closing)
     return body[:end] if end >= 0 else body

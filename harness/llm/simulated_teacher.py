@@ -26,9 +26,18 @@ class SimulatedTeacherModel:
 
     registry_name = "harness.SimulatedTeacher.v1"
 
-    def __init__(self, *, gold: str, gold_dir: str | Path, task: str = "ner", rates: Mapping[str, Any] | None = None,
-                 seed: int = 0, exclusive_classes: bool = False, base_latency_s: float = 0.5,
-                 latency_s_per_token: float = 0.004) -> None:
+    def __init__(
+        self,
+        *,
+        gold: str,
+        gold_dir: str | Path,
+        task: str = "ner",
+        rates: Mapping[str, Any] | None = None,
+        seed: int = 0,
+        exclusive_classes: bool = False,
+        base_latency_s: float = 0.5,
+        latency_s_per_token: float = 0.004,
+    ) -> None:
         if task not in ("ner", "textcat"):
             raise InputError(f"simulated teacher task must be 'ner' or 'textcat', got {task!r}", field="task")
         rates = dict(rates or {})
@@ -37,8 +46,9 @@ class SimulatedTeacherModel:
         unknown = set(rates) - {"miss", "boundary", "wrong_label", "spurious", "unparseable"}
         if unknown:
             raise InputError(f"unknown simulated error rate(s): {', '.join(sorted(unknown))}", field="rates")
-        self.rates = ErrorRates(**{**{k: getattr(defaults, k) for k in ("miss", "boundary", "wrong_label", "spurious",
-                                                                        "unparseable")}, **rates}, per_label=per_label)
+        self.rates = ErrorRates(
+            **{**{k: getattr(defaults, k) for k in ("miss", "boundary", "wrong_label", "spurious", "unparseable")}, **rates}, per_label=per_label
+        )
         self.task = task
         self.seed = seed
         self.exclusive = exclusive_classes
@@ -47,13 +57,24 @@ class SimulatedTeacherModel:
         version = GoldStore(gold_dir).resolve(gold)
         self.labels = version.labels
         self._by_text: dict[str, GoldExample] = {e.text: e for s in SPLITS for e in version.iter_examples(s)}
-        self.identity = model_identity(self.registry_name, {
-            "gold": version.ref, "gold_sha256": version.sha256, "task": task, "seed": seed,
-            "rates": {"miss": self.rates.miss, "boundary": self.rates.boundary, "wrong_label": self.rates.wrong_label,
-                      "spurious": self.rates.spurious, "unparseable": self.rates.unparseable,
-                      "per_label": {k: dict(v) for k, v in per_label.items()}},
-            "exclusive_classes": exclusive_classes,
-        })
+        self.identity = model_identity(
+            self.registry_name,
+            {
+                "gold": version.ref,
+                "gold_sha256": version.sha256,
+                "task": task,
+                "seed": seed,
+                "rates": {
+                    "miss": self.rates.miss,
+                    "boundary": self.rates.boundary,
+                    "wrong_label": self.rates.wrong_label,
+                    "spurious": self.rates.spurious,
+                    "unparseable": self.rates.unparseable,
+                    "per_label": {k: dict(v) for k, v in per_label.items()},
+                },
+                "exclusive_classes": exclusive_classes,
+            },
+        )
 
     # The simulated teacher has no context limit; saying so keeps spacy-llm from
     # warning that it cannot shard (nothing needs sharding).

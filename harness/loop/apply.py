@@ -45,8 +45,7 @@ def simulated_review(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPOR
             if known is None:
                 continue
             answer = [list(s) for s in known.spans] if gold.task == "ner" else dict(known.cats or {})
-            queue.decide(record, "gold" if scope == "eval" else "edited", answer, reviewer=REVIEWER_SIMULATED,
-                         task=gold.task)
+            queue.decide(record, "gold" if scope == "eval" else "edited", answer, reviewer=REVIEWER_SIMULATED, task=gold.task)
             decided += 1
         queue.save(path, records)
     return decided
@@ -68,8 +67,7 @@ def import_prodigy_answers(spec: SuiteSpec, answers_path: str | Path, *, reports
         for number, task in read_jsonl(answers_path):
             record = by_hash.get(int(task.get("_input_hash", 0)))
             if record is None:
-                raise InputError("task is not in the queue (unknown _input_hash)", path=answers_path, line=number,
-                                 field="_input_hash")
+                raise InputError("task is not in the queue (unknown _input_hash)", path=answers_path, line=number, field="_input_hash")
             verdict = task.get("answer", "accept")
             answer: Any = None
             if verdict == "accept" and gold.task == "ner":
@@ -110,18 +108,26 @@ def answer_example(record: dict[str, Any], task: str, split: str) -> GoldExample
         for item in answer:
             start, end, label = int(item[0]), int(item[1]), str(item[2])
             if not (0 <= start < end <= len(record["text"])) or not aligned((start, end), starts, ends):
-                raise InputError(f"answer span [{start}:{end}] ({label}) no longer aligns with the record's text/tokens",
-                                 field=f"_input_hash {record['_input_hash']}")
+                raise InputError(
+                    f"answer span [{start}:{end}] ({label}) no longer aligns with the record's text/tokens",
+                    field=f"_input_hash {record['_input_hash']}",
+                )
             spans.append((start, end, label))
         spans.sort()
         if first_overlap(spans) is not None:
             raise InputError("answer spans overlap", field=f"_input_hash {record['_input_hash']}")
-        return GoldExample(int(record["_input_hash"]), record["text"], spans=tuple(spans), tokens=tokens,
-                           meta={"corrected_from_queue": True}, split=split)
+        return GoldExample(
+            int(record["_input_hash"]), record["text"], spans=tuple(spans), tokens=tokens, meta={"corrected_from_queue": True}, split=split
+        )
     if not isinstance(answer, dict):
         raise InputError("reviewed record has no cats answer", field="harness.answer")
-    return GoldExample(int(record["_input_hash"]), record["text"], cats={k: float(v) for k, v in answer.items()},
-                       meta={"corrected_from_queue": True}, split=split)
+    return GoldExample(
+        int(record["_input_hash"]),
+        record["text"],
+        cats={k: float(v) for k, v in answer.items()},
+        meta={"corrected_from_queue": True},
+        split=split,
+    )
 
 
 def corrected_examples(version: GoldVersion) -> list[GoldExample]:
@@ -177,12 +183,18 @@ def apply(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR) -> 
                 for example in latest.iter_examples(split):
                     record = fixed.get(example.input_hash)
                     examples.append(answer_example(record, gold.task, split) if record else example)
-            changelog = f"queue apply ({spec.name}): {len(fixes)} suspected gold error(s) corrected: " + \
-                ", ".join(str(h) for h in sorted(fixed))
-            version = store.write_version(spec.gold.name, examples, task=gold.task, source={"queue": str(path)},
-                                          notes=changelog, eval_fraction=float(latest.manifest.get("eval_fraction", 0.3)),
-                                          seed=int(latest.manifest.get("seed", 0)), parent=latest,
-                                          lang=str(latest.manifest.get("lang", "en")))
+            changelog = f"queue apply ({spec.name}): {len(fixes)} suspected gold error(s) corrected: " + ", ".join(str(h) for h in sorted(fixed))
+            version = store.write_version(
+                spec.gold.name,
+                examples,
+                task=gold.task,
+                source={"queue": str(path)},
+                notes=changelog,
+                eval_fraction=float(latest.manifest.get("eval_fraction", 0.3)),
+                seed=int(latest.manifest.get("seed", 0)),
+                parent=latest,
+                lang=str(latest.manifest.get("lang", "en")),
+            )
             gold_ref = version.ref
             for record in fixes:
                 record["harness"]["applied_to"] = gold_ref
@@ -192,18 +204,34 @@ def apply(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR) -> 
             merged = [corrected.pop(e.input_hash, e) for e in base] + list(corrected.values())
             merged = [dataclasses.replace(e, split="train") for e in merged]
             n_corrected = sum(1 for e in merged if e.meta.get("corrected_from_queue"))
-            changelog = (f"queue apply ({spec.name}): {len(to_train)} reviewed pool record(s); "
-                         f"{n_corrected} corrected examples in total; base "
-                         f"{parent.ref if parent else gold.ref + ' train split'}")
-            version = store.write_version(spec.training, merged, task=gold.task, source={"queue": str(path)},
-                                          notes=changelog, eval_fraction=0.0, seed=0, parent=parent,
-                                          lang=str(gold.manifest.get("lang", "en")))
+            changelog = (
+                f"queue apply ({spec.name}): {len(to_train)} reviewed pool record(s); "
+                f"{n_corrected} corrected examples in total; base "
+                f"{parent.ref if parent else gold.ref + ' train split'}"
+            )
+            version = store.write_version(
+                spec.training,
+                merged,
+                task=gold.task,
+                source={"queue": str(path)},
+                notes=changelog,
+                eval_fraction=0.0,
+                seed=0,
+                parent=parent,
+                lang=str(gold.manifest.get("lang", "en")),
+            )
             training_ref = version.ref
             for record in to_train:
                 record["harness"]["applied_to"] = training_ref
         queue.save(path, records)
-    return ApplySummary(gold_ref, training_ref, len(fixes), len(to_train),
-                        tuple(f"{r['_input_hash']} {r['text'][:40]!r}" for r in refused), gold_confirmed=len(confirmed))
+    return ApplySummary(
+        gold_ref,
+        training_ref,
+        len(fixes),
+        len(to_train),
+        tuple(f"{r['_input_hash']} {r['text'][:40]!r}" for r in refused),
+        gold_confirmed=len(confirmed),
+    )
 
 
 def _same_answer(answer: GoldExample, gold: GoldExample, task: str) -> bool:

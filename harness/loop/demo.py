@@ -45,10 +45,16 @@ def held_out_student(spec: SuiteSpec, output: Path, max_steps: int | None) -> Pa
     corrected = corrected_examples(version)
     if len(corrected) < 20:
         return None
-    held = store.write_version(f"{spec.training}-held-out", corrected, task=version.task,
-                               source={"held_out_from": version.ref},
-                               notes=f"loop: the {len(corrected)} corrected examples of {version.ref}, no silver",
-                               eval_fraction=0.0, seed=0, lang=str(version.manifest.get("lang", "en")))
+    held = store.write_version(
+        f"{spec.training}-held-out",
+        corrected,
+        task=version.task,
+        source={"held_out_from": version.ref},
+        notes=f"loop: the {len(corrected)} corrected examples of {version.ref}, no silver",
+        eval_fraction=0.0,
+        seed=0,
+        lang=str(version.manifest.get("lang", "en")),
+    )
     return train_student(spec.require_distilled(), held, output, max_steps, step_share=0.5).output
 
 
@@ -61,17 +67,23 @@ def _fresh_workdir(workdir: Path) -> Path:
     (never delete what the harness did not create)."""
     if workdir.exists() and any(workdir.iterdir()):
         if not (workdir / WORKDIR_MARKER).is_file():
-            raise InputError("is not empty and was not made by `harness loop`; refusing to clear it "
-                             "(choose another --workdir)", path=workdir)
+            raise InputError("is not empty and was not made by `harness loop`; refusing to clear it (choose another --workdir)", path=workdir)
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / WORKDIR_MARKER).write_text("scratch directory of `harness loop`; cleared by the next run\n")
     return workdir
 
 
-def loop(spec: SuiteSpec, *, rounds: int = DEFAULT_LOOP_ROUNDS, per_round: int = DEFAULT_LOOP_PER_ROUND,
-         workdir: str | Path = "build/loop", max_steps: int | None = DEFAULT_LOOP_STEPS,
-         on_round: Callable[[LoopRound], None] | None = None, distill_fraction: float = 0.5) -> list[LoopRound]:
+def loop(
+    spec: SuiteSpec,
+    *,
+    rounds: int = DEFAULT_LOOP_ROUNDS,
+    per_round: int = DEFAULT_LOOP_PER_ROUND,
+    workdir: str | Path = "build/loop",
+    max_steps: int | None = DEFAULT_LOOP_STEPS,
+    on_round: Callable[[LoopRound], None] | None = None,
+    distill_fraction: float = 0.5,
+) -> list[LoopRound]:
     """The demo loop on a scratch copy of the gold: distil from the (simulated) LLM's
     annotations of part of the pool -> evaluate -> fill the queue from the rest ->
     the simulated reviewer applies the pool's real gold labels -> apply -> retrain
@@ -88,8 +100,15 @@ def loop(spec: SuiteSpec, *, rounds: int = DEFAULT_LOOP_ROUNDS, per_round: int =
     rows: list[LoopRound] = []
 
     def record_round(number: int, summary: RetrainSummary, llm_f: float) -> None:
-        row = LoopRound(number, corrected_count(summary.training, store), summary.result.scores.micro.f,
-                        summary.result.scores.micro.f_ci, llm_f, summary.result.words_per_second, summary.training)
+        row = LoopRound(
+            number,
+            corrected_count(summary.training, store),
+            summary.result.scores.micro.f,
+            summary.result.scores.micro.f_ci,
+            llm_f,
+            summary.result.words_per_second,
+            summary.training,
+        )
         rows.append(row)
         if on_round is not None:
             on_round(row)

@@ -10,8 +10,9 @@ from .apply import corrected_examples
 from .pool import gold_store, pool_examples, predict_outputs
 
 
-def distill(spec: SuiteSpec, *, llm_mode: str | None = None, pool_fraction: float = 1.0, seed: int = 0,
-            keep_corrected: bool = True) -> GoldVersion:
+def distill(
+    spec: SuiteSpec, *, llm_mode: str | None = None, pool_fraction: float = 1.0, seed: int = 0, keep_corrected: bool = True
+) -> GoldVersion:
     """A training version made of the LLM's annotations of the pool ("silver").
 
     The labels come from the LLM pipeline (its cassette when replaying), never
@@ -31,11 +32,11 @@ def distill(spec: SuiteSpec, *, llm_mode: str | None = None, pool_fraction: floa
         if gold.task == "ner":
             starts, ends = token_boundaries(example.tokens or ())
             spans = tuple(s for s in output if s[0] in starts and s[1] in ends)
-            silver.append(GoldExample(example.input_hash, example.text, spans=spans, tokens=example.tokens,
-                                      meta={"silver": teacher.name}, split="train"))
+            silver.append(
+                GoldExample(example.input_hash, example.text, spans=spans, tokens=example.tokens, meta={"silver": teacher.name}, split="train")
+            )
         else:
-            silver.append(GoldExample(example.input_hash, example.text, cats=dict(output),
-                                      meta={"silver": teacher.name}, split="train"))
+            silver.append(GoldExample(example.input_hash, example.text, cats=dict(output), meta={"silver": teacher.name}, split="train"))
     parent = store.resolve(spec.training) if store.version_numbers(spec.training) else None
     notes = f"distill ({spec.name}): silver annotations of {len(silver)} pool texts by {teacher.name}; no gold labels"
     corrected: dict[int, GoldExample] = {}
@@ -45,7 +46,13 @@ def distill(spec: SuiteSpec, *, llm_mode: str | None = None, pool_fraction: floa
             notes += f"; {len(corrected)} corrected example(s) of {parent.ref} kept over their silver labels"
     merged = [corrected.pop(e.input_hash, e) for e in silver] + list(corrected.values())
     return store.write_version(
-        spec.training, merged, task=gold.task,
+        spec.training,
+        merged,
+        task=gold.task,
         source={"silver_from": teacher.name, "config": teacher.path, "pool": f"{spec.pool[0]}:{spec.pool[1]}" if spec.pool else None},
-        notes=notes, eval_fraction=0.0, seed=0, parent=parent, lang=str(gold.manifest.get("lang", "en")),
+        notes=notes,
+        eval_fraction=0.0,
+        seed=0,
+        parent=parent,
+        lang=str(gold.manifest.get("lang", "en")),
     )

@@ -23,8 +23,15 @@ class FillSummary:
     path: Path
 
 
-def fill(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR, limit: int = 100, llm_mode: str | None = None,
-         distilled_path: str | None = None, skip_trained: bool = False) -> FillSummary:
+def fill(
+    spec: SuiteSpec,
+    *,
+    reports_dir: str | Path = DEFAULT_REPORTS_DIR,
+    limit: int = 100,
+    llm_mode: str | None = None,
+    distilled_path: str | None = None,
+    skip_trained: bool = False,
+) -> FillSummary:
     """Run the distilled and LLM pipelines on the pool; queue the ``limit`` most
     informative disagreements not already queued.
 
@@ -52,11 +59,18 @@ def fill(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR, limi
         scored.append((disagreement_score(d, m, gold.task), example, d, m))
     scored.sort(key=lambda item: (-item[0], item[1].input_hash))
     fresh = [
-        make_record(suite=spec.name, scope="pool", category="disagreement", example=example, task=gold.task,
-                          best=m, gold=None, predictions={student.name: d, teacher.name: m}, informativeness=score)
+        make_record(
+            suite=spec.name,
+            scope="pool",
+            category="disagreement",
+            example=example,
+            task=gold.task,
+            best=m,
+            gold=None,
+            predictions={student.name: d, teacher.name: m},
+            informativeness=score,
+        )
         for score, example, d, m in scored[:limit]
     ]
     queue.update(path, fresh, scope="pool", dataset=spec.gold.name)
     return FillSummary(len(examples), len(scored), len(fresh), path)
-
-

@@ -27,8 +27,7 @@ def eval_hashes(spec: SuiteSpec) -> dict[int, str]:
 def pool_examples(spec: SuiteSpec) -> list[GoldExample]:
     """The unlabelled pool (a gold split used as raw text), refusing eval texts by name."""
     if spec.pool is None:
-        raise InputError("the suite names no pool (add pool = \"dataset@vN:train\" to [suite])", path=spec.file,
-                         field="suite.pool")
+        raise InputError('the suite names no pool (add pool = "dataset@vN:train" to [suite])', path=spec.file, field="suite.pool")
     ref, split = spec.pool
     examples = list(gold_store(spec).resolve(ref).iter_examples(split))
     evals = eval_hashes(spec)
@@ -36,13 +35,15 @@ def pool_examples(spec: SuiteSpec) -> list[GoldExample]:
     leaked = [e for e in examples if e.input_hash in evals or e.text in eval_texts]
     if leaked:
         shown = "; ".join(f"{e.input_hash} {e.text[:40]!r}" for e in leaked[:5])
-        raise InputError(f"the pool contains {len(leaked)} text(s) of the eval split of {spec.gold} "
-                         f"(train/eval leakage), e.g. {shown}", path=spec.file, field="suite.pool")
+        raise InputError(
+            f"the pool contains {len(leaked)} text(s) of the eval split of {spec.gold} (train/eval leakage), e.g. {shown}",
+            path=spec.file,
+            field="suite.pool",
+        )
     return examples
 
 
-def predict_outputs(pipeline: PipelineSpec, examples: Sequence[GoldExample], task: str,
-                    llm_mode: str | None = None) -> list[Output]:
+def predict_outputs(pipeline: PipelineSpec, examples: Sequence[GoldExample], task: str, llm_mode: str | None = None) -> list[Output]:
     """Per-example outputs (spans or cats) of a pipeline that can run, in order (no latency pass)."""
     if pipeline.kind == "predictions":
         raise HarnessError(f"pipeline {pipeline.name} of kind {pipeline.kind} cannot run on a pool")
@@ -56,5 +57,3 @@ def training_hashes(spec: SuiteSpec) -> set[int]:
     if not store.version_numbers(spec.training):
         return set()
     return {e.input_hash for e in store.resolve(spec.training).iter_examples("train")}
-
-

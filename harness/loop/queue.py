@@ -71,8 +71,13 @@ def merge(existing: Sequence[Mapping[str, Any]], fresh: Sequence[dict[str, Any]]
         meta = record["harness"]
         # Only eval failures and behavioural cases can "now pass"; an undecided pool record not in this
         # (capped) fill is still unlabelled, so it stays open.
-        if (key not in seen and scope in ("eval", "behaviour") and meta.get("scope") == scope
-                and meta.get("status") == "open" and meta.get("decision") is None):
+        if (
+            key not in seen
+            and scope in ("eval", "behaviour")
+            and meta.get("scope") == scope
+            and meta.get("status") == "open"
+            and meta.get("decision") is None
+        ):
             meta["status"] = "resolved"
             meta["last_seen"] = now_iso()
     return sort_records(by_hash.values())
@@ -80,9 +85,15 @@ def merge(existing: Sequence[Mapping[str, Any]], fresh: Sequence[dict[str, Any]]
 
 def sort_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Most useful first: open before resolved, category order, then informativeness."""
-    return sorted(records, key=lambda r: (r["harness"].get("status") != "open",
-                                          CATEGORY_ORDER.get(r["harness"].get("category"), 9),
-                                          -float(r["harness"].get("informativeness") or 0.0), r["_input_hash"]))
+    return sorted(
+        records,
+        key=lambda r: (
+            r["harness"].get("status") != "open",
+            CATEGORY_ORDER.get(r["harness"].get("category"), 9),
+            -float(r["harness"].get("informativeness") or 0.0),
+            r["_input_hash"],
+        ),
+    )
 
 
 def load(path: str | Path) -> list[dict[str, Any]]:
@@ -119,12 +130,16 @@ def update(path: str | Path, fresh: Sequence[dict[str, Any]], *, scope: str, dat
         record["harness"]["dataset"] = dataset
     with locked(path):
         existing = load(path)
-        others = sorted({str(r["harness"].get("dataset")) for r in existing
-                         if dataset is not None and r["harness"].get("dataset") not in (None, dataset)})
+        others = sorted(
+            {str(r["harness"].get("dataset")) for r in existing if dataset is not None and r["harness"].get("dataset") not in (None, dataset)}
+        )
         if others:
-            raise InputError(f"this queue holds records made for gold dataset(s) {', '.join(others)}, not {dataset}: "
-                             "two suites with the same name write to the same queue; rename one suite or use "
-                             "another reports directory", path=path)
+            raise InputError(
+                f"this queue holds records made for gold dataset(s) {', '.join(others)}, not {dataset}: "
+                "two suites with the same name write to the same queue; rename one suite or use "
+                "another reports directory",
+                path=path,
+            )
         records = merge(existing, fresh, scope=scope)
         save(path, records)
     return records

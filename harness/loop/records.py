@@ -79,8 +79,16 @@ def _plain(value: Any, task: str) -> Any:
 
 
 def make_record(
-    *, suite: str, scope: str, category: str, example: GoldExample, task: str, best: Any, gold: Any | None,
-    predictions: Mapping[str, Any], informativeness: float,
+    *,
+    suite: str,
+    scope: str,
+    category: str,
+    example: GoldExample,
+    task: str,
+    best: Any,
+    gold: Any | None,
+    predictions: Mapping[str, Any],
+    informativeness: float,
 ) -> dict[str, Any]:
     """One queue task, pre-filled with ``best`` (the answer most likely right)."""
     record: dict[str, Any] = {
@@ -95,17 +103,32 @@ def make_record(
     record["_task_hash"] = stable_hash(f"{example.input_hash}|{suite}|{annotation}")
     now = now_iso()
     record["harness"] = {
-        "suite": suite, "scope": scope, "category": category, "status": "open", "decision": None, "answer": None,
+        "suite": suite,
+        "scope": scope,
+        "category": category,
+        "status": "open",
+        "decision": None,
+        "answer": None,
         "gold": _plain(gold, task) if gold is not None else None,
         "predictions": {name: _plain(v, task) if v is not None else None for name, v in predictions.items()},
-        "informativeness": informativeness, "first_seen": now, "last_seen": now, "applied_to": None,
+        "informativeness": informativeness,
+        "first_seen": now,
+        "last_seen": now,
+        "applied_to": None,
     }
     return record
 
 
 def eval_records(
-    *, suite: str, task: str, examples: Sequence[GoldExample], outputs: Mapping[str, Sequence[Any]],
-    distilled: str, llm: str | None, threshold: float = DEFAULT_THRESHOLD, regressed: set[int] | None = None,
+    *,
+    suite: str,
+    task: str,
+    examples: Sequence[GoldExample],
+    outputs: Mapping[str, Sequence[Any]],
+    distilled: str,
+    llm: str | None,
+    threshold: float = DEFAULT_THRESHOLD,
+    regressed: set[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Queue records for the eval examples the distilled pipeline gets wrong.
 
@@ -128,10 +151,19 @@ def eval_records(
             category = "regression"
         best = {"train_signal": theirs, "gold_suspect": mine}.get(category, gold)
         score = disagreement_score(mine, gold, task)
-        records.append(make_record(
-            suite=suite, scope="eval", category=category, example=example, task=task, best=best, gold=gold,
-            predictions={name: values[i] for name, values in outputs.items()}, informativeness=score,
-        ))
+        records.append(
+            make_record(
+                suite=suite,
+                scope="eval",
+                category=category,
+                example=example,
+                task=task,
+                best=best,
+                gold=gold,
+                predictions={name: values[i] for name, values in outputs.items()},
+                informativeness=score,
+            )
+        )
     return records
 
 
@@ -143,12 +175,24 @@ def behaviour_records(suite: str, task: str, results: Sequence[Any]) -> list[dic
         # The shrunk cases first (the smallest change that fails: the clearest to review), then
         # the generated ones, QUEUED_CASES per check: the queue is for reviewing, not a dump.
         for case in [*result.shrunk, *result.failures][:QUEUED_CASES]:
-            example = GoldExample(input_hash=stable_hash(case.text), text=case.text, split="behaviour",
-                                  spans=tuple(case.expected) if task == "ner" else (),
-                                  cats=dict(case.expected) if task != "ner" else None)
-            record = make_record(suite=suite, scope="behaviour", category="behaviour", example=example, task=task,
-                                 best=case.expected, gold=None, predictions={result.pipeline: case.predicted},
-                                 informativeness=disagreement_score(case.predicted, case.expected, task))
+            example = GoldExample(
+                input_hash=stable_hash(case.text),
+                text=case.text,
+                split="behaviour",
+                spans=tuple(case.expected) if task == "ner" else (),
+                cats=dict(case.expected) if task != "ner" else None,
+            )
+            record = make_record(
+                suite=suite,
+                scope="behaviour",
+                category="behaviour",
+                example=example,
+                task=task,
+                best=case.expected,
+                gold=None,
+                predictions={result.pipeline: case.predicted},
+                informativeness=disagreement_score(case.predicted, case.expected, task),
+            )
             record["meta"]["check"] = result.check
             record["meta"]["change"] = case.change
             record["meta"]["original_input_hash"] = case.input_hash

@@ -18,8 +18,7 @@ from ..training import check_replaceable
 from .pool import gold_store
 
 
-def train_student(student: PipelineSpec, version: GoldVersion, output: Path, max_steps: int | None,
-                   *, step_share: float = 1.0) -> Any:
+def train_student(student: PipelineSpec, version: GoldVersion, output: Path, max_steps: int | None, *, step_share: float = 1.0) -> Any:
     """Train ``student`` on ``version`` with the suite's training settings (config, steps,
     seed); ``max_steps`` overrides the steps, ``step_share`` scales them."""
     from ..training import train
@@ -28,8 +27,14 @@ def train_student(student: PipelineSpec, version: GoldVersion, output: Path, max
     steps = max_steps if max_steps is not None else (settings.max_steps if settings else None)
     if steps is not None:
         steps = max(int(steps * step_share), 1)
-    return train(version, output, config=settings.config if settings else None, max_steps=steps,
-                 seed=settings.seed if settings else 0, checkpoint=settings.checkpoint if settings else "best")
+    return train(
+        version,
+        output,
+        config=settings.config if settings else None,
+        max_steps=steps,
+        seed=settings.seed if settings else 0,
+        checkpoint=settings.checkpoint if settings else "best",
+    )
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,9 @@ class RetrainSummary:
     refused: str | None = None  # why --promote did not install it (worse than the current model, gates fail)
 
 
-def promotion_refusal(spec: SuiteSpec, student: PipelineSpec, labels: list[str], new: PipelineResult,
-                      current: PipelineResult | None) -> str | None:
+def promotion_refusal(
+    spec: SuiteSpec, student: PipelineSpec, labels: list[str], new: PipelineResult, current: PipelineResult | None
+) -> str | None:
     """Why ``new`` must not replace the suite's current model, or None: a threshold gate of the
     suite (f_min, label_f_min, size, ...) fails, or its micro F is significantly below the
     current model's (paired, eval-sample noise, one-sided 95%) by more than the suite's
@@ -65,18 +71,29 @@ def promotion_refusal(spec: SuiteSpec, student: PipelineSpec, labels: list[str],
     if current is not None and current.example_ids == new.example_ids:
         table = spec.gate_tables.get(student.name)
         max_drop = float(table.no_regression.max_drop) if table is not None and table.no_regression else 0.0
-        micro = regression_tests(new.counts, [current.counts], len(new.example_ids), resamples=spec.resamples,
-                                 seed=spec.seed, confidence=CONFIDENCE)[0]
+        micro = regression_tests(
+            new.counts, [current.counts], len(new.example_ids), resamples=spec.resamples, seed=spec.seed, confidence=CONFIDENCE
+        )[0]
         if micro.diff < -max_drop and micro.p_value < 1 - CONFIDENCE:
-            reasons.append(f"micro F {micro.current_f:.3f} vs the current model's {micro.reference_f:.3f} "
-                           f"({micro.diff:+.3f}, 95% CI [{micro.ci[0]:+.3f}, {micro.ci[1]:+.3f}], p {micro.p_value:.2g}): "
-                           f"worse beyond eval-sample noise")
+            reasons.append(
+                f"micro F {micro.current_f:.3f} vs the current model's {micro.reference_f:.3f} "
+                f"({micro.diff:+.3f}, 95% CI [{micro.ci[0]:+.3f}, {micro.ci[1]:+.3f}], p {micro.p_value:.2g}): "
+                f"worse beyond eval-sample noise"
+            )
     return "; ".join(reasons) or None
 
 
-def retrain(spec: SuiteSpec, *, pipeline: str | None = None, output: str | Path | None = None, promote: bool = False,
-            max_steps: int | None = None, evaluate_llm: bool = True, resamples: int | None = None,
-            force: bool = False) -> RetrainSummary:
+def retrain(
+    spec: SuiteSpec,
+    *,
+    pipeline: str | None = None,
+    output: str | Path | None = None,
+    promote: bool = False,
+    max_steps: int | None = None,
+    evaluate_llm: bool = True,
+    resamples: int | None = None,
+    force: bool = False,
+) -> RetrainSummary:
     """Train the distilled pipeline on the newest training version, evaluate it on the
     suite's gold eval split, record the scores in its meta; ``promote`` installs it
     as the suite's distilled model, unless :func:`promotion_refusal` says it is worse
@@ -92,12 +109,18 @@ def retrain(spec: SuiteSpec, *, pipeline: str | None = None, output: str | Path 
     trained = train_student(student, version, out, max_steps)
     gold = store.resolve(spec.gold)
     n = resamples if resamples is not None else spec.resamples
-    result = evaluate_pipeline(gold, dataclasses.replace(student, path=str(trained.output)), resamples=n, seed=spec.seed,
-                               threshold=spec.threshold)
+    result = evaluate_pipeline(
+        gold, dataclasses.replace(student, path=str(trained.output)), resamples=n, seed=spec.seed, threshold=spec.threshold
+    )
     meta_path = trained.output / "meta.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    meta["harness"]["eval"] = {"gold": gold.ref, "gold_sha256": gold.sha256, "micro_f": result.scores.micro.f,
-                               "micro_f_ci": list(result.scores.micro.f_ci), "macro_f": result.scores.macro_f}
+    meta["harness"]["eval"] = {
+        "gold": gold.ref,
+        "gold_sha256": gold.sha256,
+        "micro_f": result.scores.micro.f,
+        "micro_f_ci": list(result.scores.micro.f_ci),
+        "macro_f": result.scores.macro_f,
+    }
     atomic.write_json(meta_path, meta)
     llm_result = None
     if evaluate_llm and any(p.is_llm for p in spec.pipelines.values()):

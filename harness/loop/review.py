@@ -40,8 +40,7 @@ SCOPE_ORDER = {"pool": 0, "behaviour": 1, "eval": 2}
 SCOPE_OUTCOME = {
     "pool": "training data: your answer goes into the next training version",
     "behaviour": "training data: your answer goes into the next training version",
-    "eval": ("gold check (eval split): an answer other than the gold corrects the gold in a new gold version; "
-             "it never becomes training data"),
+    "eval": ("gold check (eval split): an answer other than the gold corrects the gold in a new gold version; it never becomes training data"),
 }
 
 
@@ -75,8 +74,7 @@ def highlighted(text: str, spans: Any, style: str) -> Text:
 
 def render(console: Console, record: dict[str, Any], position: int, total: int) -> None:
     meta = record["harness"]
-    console.rule(Text(f"[{position}/{total}] {meta['category']} ({meta['scope']}), "
-                      f"score {meta.get('informativeness', 0):.2f}"))
+    console.rule(Text(f"[{position}/{total}] {meta['category']} ({meta['scope']}), score {meta.get('informativeness', 0):.2f}"))
     outcome = SCOPE_OUTCOME.get(str(meta.get("scope")))
     if outcome:
         console.print(Text(outcome, style="dim"))
@@ -186,6 +184,5 @@ def _save_decision(path: Path, input_hash: int, decision: str, answer: Any) -> N
         records = queue.load(path)
         for record in records:
             if record["_input_hash"] == input_hash:
-                queue.decide(record, decision, answer, reviewer="harness queue review",
-                             task="ner" if "spans" in record else "textcat")
+                queue.decide(record, decision, answer, reviewer="harness queue review", task="ner" if "spans" in record else "textcat")
         queue.save(path, records)

@@ -86,11 +86,27 @@ def _forest(title: str, rows: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[s
     for i, (label, d) in enumerate(rows):
         y = 14 + i * 18
         significant = d["ci"][0] > 0 or d["ci"][1] < 0
-        drawn.append({"label": label, "y": y, "x": x(d["diff"]), "lo": x(d["ci"][0]), "hi": x(d["ci"][1]),
-                      "cls": ("worse" if d["diff"] < 0 else "better") if significant else "same",
-                      "text": f"{d['diff']:+.3f} {_ci_text(d['ci'], signed=True)}"})
-    return {"title": title, "rows": drawn, "zero": x(0.0), "left": x(-span), "right": x(span), "span": span,
-            "height": 24 + 18 * len(rows), "width": left + width + 150}
+        drawn.append(
+            {
+                "label": label,
+                "y": y,
+                "x": x(d["diff"]),
+                "lo": x(d["ci"][0]),
+                "hi": x(d["ci"][1]),
+                "cls": ("worse" if d["diff"] < 0 else "better") if significant else "same",
+                "text": f"{d['diff']:+.3f} {_ci_text(d['ci'], signed=True)}",
+            }
+        )
+    return {
+        "title": title,
+        "rows": drawn,
+        "zero": x(0.0),
+        "left": x(-span),
+        "right": x(span),
+        "span": span,
+        "height": 24 + 18 * len(rows),
+        "width": left + width + 150,
+    }
 
 
 def _spark(values: Sequence[Any]) -> dict[str, Any] | None:
@@ -136,8 +152,11 @@ def _suite_view(doc: Mapping[str, Any], index: int, history: Sequence[Mapping[st
             return _num(p["macro"]["f"])
         if key == "wps":
             wps = p.get("words_per_second")
-            return "–" if wps is None else (f"{wps:,.1f}" if wps < 100 else f"{wps:,.0f}") + (
-                " (recorded)" if stats.get("record_words_per_second") else "")
+            return (
+                "–"
+                if wps is None
+                else (f"{wps:,.1f}" if wps < 100 else f"{wps:,.0f}") + (" (recorded)" if stats.get("record_words_per_second") else "")
+            )
         if key == "latency":
             speed = p.get("speed") or {}
             return f"{_num(speed.get('latency_p50_ms'), '.1f')} / {_num(speed.get('latency_p95_ms'), '.1f')}"
@@ -153,19 +172,38 @@ def _suite_view(doc: Mapping[str, Any], index: int, history: Sequence[Mapping[st
             return str(p.get("eval_examples", "–"))
         return "–"
 
-    overview = [("Accuracy (micro F, 95% CI)", "f"), ("Macro F", "macro"), ("Speed (words/second)", "wps"),
-                ("Latency p50 / p95 (ms)", "latency"), ("Model size", "size"), ("LLM tokens prompt / completion", "tokens"),
-                ("LLM cost (USD)", "cost"), ("Unparseable LLM answers", "unparseable"), ("Evaluation examples", "examples")]
+    overview = [
+        ("Accuracy (micro F, 95% CI)", "f"),
+        ("Macro F", "macro"),
+        ("Speed (words/second)", "wps"),
+        ("Latency p50 / p95 (ms)", "latency"),
+        ("Model size", "size"),
+        ("LLM tokens prompt / completion", "tokens"),
+        ("LLM cost (USD)", "cost"),
+        ("Unparseable LLM answers", "unparseable"),
+        ("Evaluation examples", "examples"),
+    ]
     overview_rows = [{"title": title, "cells": [cell(n, key) for n in names]} for title, key in overview]
     if vs_llm:
-        overview_rows.append({"title": f"{distilled} vs {llm}: speed / size ratio",
-                              "cells": [f"×{vs_llm['speed_ratio']:,.0f} faster / ×{vs_llm['size_ratio']:.1e}"
-                                        if n == distilled and vs_llm.get("speed_ratio") and vs_llm.get("size_ratio")
-                                        else "" for n in names]})
+        overview_rows.append(
+            {
+                "title": f"{distilled} vs {llm}: speed / size ratio",
+                "cells": [
+                    f"×{vs_llm['speed_ratio']:,.0f} faster / ×{vs_llm['size_ratio']:.1e}"
+                    if n == distilled and vs_llm.get("speed_ratio") and vs_llm.get("size_ratio")
+                    else ""
+                    for n in names
+                ],
+            }
+        )
     if baseline and baseline.get("comparison"):
         micro = baseline["comparison"]["micro"]
-        overview_rows.append({"title": "vs blessed baseline (micro F)", "cells": [
-            (f"{micro['b_f']:.3f} → {micro['a_f']:.3f} ({micro['diff']:+.3f})" if n == distilled else "") for n in names]})
+        overview_rows.append(
+            {
+                "title": "vs blessed baseline (micro F)",
+                "cells": [(f"{micro['b_f']:.3f} → {micro['a_f']:.3f} ({micro['diff']:+.3f})" if n == distilled else "") for n in names],
+            }
+        )
 
     labels = sorted({label for p in pipelines.values() for label in p.get("labels", {})})
     label_rows = []
@@ -177,44 +215,69 @@ def _suite_view(doc: Mapping[str, Any], index: int, history: Sequence[Mapping[st
                 row["cells"].append(None)
                 continue
             row["support"] = s.get("support")
-            row["cells"].append({"p": s["p"], "r": s["r"], "f": s["f"], "ci": _ci_text(s.get("f_ci")),
-                                 "bar": _bar(s["f"], s.get("f_ci"))})
+            row["cells"].append({"p": s["p"], "r": s["r"], "f": s["f"], "ci": _ci_text(s.get("f_ci")), "bar": _bar(s["f"], s.get("f_ci"))})
         label_rows.append(row)
     forests = []
     if vs_llm:
-        forests.append(_forest(f"{distilled} − {llm}{' (SIMULATED)' if _is_simulated(pipelines[llm]) else ''}: "
-                               "paired F difference, 95% CI",
-                               [*((k, v) for k, v in sorted(vs_llm["labels"].items())), ("micro", vs_llm["micro"])]))
+        forests.append(
+            _forest(
+                f"{distilled} − {llm}{' (SIMULATED)' if _is_simulated(pipelines[llm]) else ''}: paired F difference, 95% CI",
+                [*((k, v) for k, v in sorted(vs_llm["labels"].items())), ("micro", vs_llm["micro"])],
+            )
+        )
     if baseline and baseline.get("comparison"):
         c = baseline["comparison"]
-        forests.append(_forest(f"{distilled}: current − blessed baseline, paired F difference, 95% CI",
-                               [*((k, v) for k, v in sorted(c["labels"].items())), ("micro", c["micro"])]))
+        forests.append(
+            _forest(
+                f"{distilled}: current − blessed baseline, paired F difference, 95% CI",
+                [*((k, v) for k, v in sorted(c["labels"].items())), ("micro", c["micro"])],
+            )
+        )
     mine = [h for h in history if h.get("pipeline") == distilled]
-    trends = [{"title": title, "spark": _spark([h.get(key) for h in mine]), "fmt": fmt}
-              for title, key, fmt in (("micro F", "f", ".3f"), ("macro F", "macro_f", ".3f"),
-                                      ("words/s", "words_per_second", ",.0f"), ("size (bytes)", "size_bytes", ",.0f"))]
+    trends = [
+        {"title": title, "spark": _spark([h.get(key) for h in mine]), "fmt": fmt}
+        for title, key, fmt in (
+            ("micro F", "f", ".3f"),
+            ("macro F", "macro_f", ".3f"),
+            ("words/s", "words_per_second", ",.0f"),
+            ("size (bytes)", "size_bytes", ",.0f"),
+        )
+    ]
     return {
-        "index": index, "doc": doc, "name": doc["suite"]["name"], "passed": doc.get("passed", False),
+        "index": index,
+        "doc": doc,
+        "name": doc["suite"]["name"],
+        "passed": doc.get("passed", False),
         # Results written before suites had a status (PASSED / FAILED / INCOMPLETE) only say passed or not.
         "status": doc.get("status") or ("PASSED" if doc.get("passed") else "FAILED"),
-        "gates": gates, "gate_counts": (sum(1 for g in gates if g["passed"]), sum(1 for g in gates if not g["passed"]
-                                        and not g.get("skipped")), sum(1 for g in gates if g.get("skipped"))),
-        "names": names, "simulated": {n: _is_simulated(pipelines[n]) for n in names},
-        "overview": overview_rows, "labels": label_rows, "forests": [f for f in forests if f],
-        "distilled": distilled, "llm": llm, "baseline": baseline, "trends": [t for t in trends if t["spark"]],
-        "confusion": doc.get("confusion", {}), "task": doc["gold"]["task"], "examples": doc.get("examples", {}),
+        "gates": gates,
+        "gate_counts": (
+            sum(1 for g in gates if g["passed"]),
+            sum(1 for g in gates if not g["passed"] and not g.get("skipped")),
+            sum(1 for g in gates if g.get("skipped")),
+        ),
+        "names": names,
+        "simulated": {n: _is_simulated(pipelines[n]) for n in names},
+        "overview": overview_rows,
+        "labels": label_rows,
+        "forests": [f for f in forests if f],
+        "distilled": distilled,
+        "llm": llm,
+        "baseline": baseline,
+        "trends": [t for t in trends if t["spark"]],
+        "confusion": doc.get("confusion", {}),
+        "task": doc["gold"]["task"],
+        "examples": doc.get("examples", {}),
         "history_runs": len(mine),
     }
 
 
-def render_html(suites: Sequence[Mapping[str, Any]], *, created: str,
-                history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> str:
+def render_html(suites: Sequence[Mapping[str, Any]], *, created: str, history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> str:
     """The page for ``suites`` (the JSON report documents, embedded as they are)."""
     import jinja2
 
     css, script = _resource("report.css"), _resource("report.js")
-    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
-                                     lstrip_blocks=True)
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     environment.filters["num"] = _num
     environment.filters["size"] = _size
     environment.filters["ci"] = _ci_text
@@ -228,16 +291,21 @@ def render_html(suites: Sequence[Mapping[str, Any]], *, created: str,
     views.sort(key=lambda v: ({"FAILED": 0, "INCOMPLETE": 1}.get(v["status"], 2), v["index"]))
     labels = sorted({label for doc in suites for p in doc.get("pipelines", {}).values() for label in p.get("labels", {})})
     failed = [v for v in views if not v["passed"]]
-    csp = (f"default-src 'none'; script-src {_csp_hash(script)}; style-src {_csp_hash(css)}; img-src data:; "
-           "base-uri 'none'; form-action 'none'")
+    csp = f"default-src 'none'; script-src {_csp_hash(script)}; style-src {_csp_hash(css)}; img-src data:; base-uri 'none'; form-action 'none'"
     return template.render(
-        suites=views, created=created, css=css, script=script, csp=csp, failed=failed,
+        suites=views,
+        created=created,
+        css=css,
+        script=script,
+        csp=csp,
+        failed=failed,
         data=embed_json({"suites": list(suites), "label_classes": {label: f"l{i % LABEL_CLASSES}" for i, label in enumerate(labels)}}),
     )
 
 
-def write_html(path: str | Path, suites: Sequence[Mapping[str, Any]], *, created: str,
-               history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> Path:
+def write_html(
+    path: str | Path, suites: Sequence[Mapping[str, Any]], *, created: str, history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
+) -> Path:
     """Atomically write the page; returns its path."""
     target = Path(path)
     atomic.write_text(target, render_html(suites, created=created, history=history))

@@ -47,9 +47,16 @@ def write_suite_json(reports_dir: str | Path, result: SuiteResult, path: str | P
 
 def label_score_to_dict(score: LabelScore, example_ids: Sequence[int] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "p": score.p, "r": score.r, "f": score.f,
-        "tp": score.tp, "fp": score.fp, "fn": score.fn, "support": score.support,
-        "p_ci": _ci(score.p_ci), "r_ci": _ci(score.r_ci), "f_ci": _ci(score.f_ci),
+        "p": score.p,
+        "r": score.r,
+        "f": score.f,
+        "tp": score.tp,
+        "fp": score.fp,
+        "fn": score.fn,
+        "support": score.support,
+        "p_ci": _ci(score.p_ci),
+        "r_ci": _ci(score.r_ci),
+        "f_ci": _ci(score.f_ci),
     }
     if example_ids is not None:
         out["fp_examples"] = [example_ids[i] for i in score.fp_examples]
@@ -81,18 +88,22 @@ def pipeline_to_dict(result: PipelineResult) -> dict[str, Any]:
         "macro_auc": _num(result.macro_auc),
         "words_per_second": _num(result.words_per_second),
         "speed": {
-            "words_per_second": _num(speed.words_per_second), "words": speed.words, "docs": speed.docs,
-            "seconds": speed.seconds, "latency_p50_ms": _num(speed.latency_p50_ms),
-            "latency_p95_ms": _num(speed.latency_p95_ms), "timed_batches": speed.timed_batches,
-            "batch_size": speed.batch_size, "method": speed.method,
+            "words_per_second": _num(speed.words_per_second),
+            "words": speed.words,
+            "docs": speed.docs,
+            "seconds": speed.seconds,
+            "latency_p50_ms": _num(speed.latency_p50_ms),
+            "latency_p95_ms": _num(speed.latency_p95_ms),
+            "timed_batches": speed.timed_batches,
+            "batch_size": speed.batch_size,
+            "method": speed.method,
         },
         "size_bytes": result.size_bytes,
         "size_source": result.size_source,
         "n_params": result.n_params,
         "train_examples": result.train_examples,
         "eval_examples": result.eval_examples,
-        "bootstrap": {"resamples": result.scores.resamples, "seed": result.scores.seed, "confidence": CONFIDENCE,
-                      "unit": "document"},
+        "bootstrap": {"resamples": result.scores.resamples, "seed": result.scores.seed, "confidence": CONFIDENCE, "unit": "document"},
         "training": dict(result.training),
         "llm": llm_to_dict(result.llm) if result.llm is not None else None,
         "missing_predictions": result.missing_predictions,
@@ -102,26 +113,44 @@ def pipeline_to_dict(result: PipelineResult) -> dict[str, Any]:
 
 def llm_to_dict(stats: LLMStats) -> dict[str, Any]:
     return {
-        "mode": stats.mode, "simulated": stats.simulated, "model": dict(stats.model),
-        "responses": stats.responses, "unparseable": stats.unparseable, "unparseable_share": stats.unparseable_share,
+        "mode": stats.mode,
+        "simulated": stats.simulated,
+        "model": dict(stats.model),
+        "responses": stats.responses,
+        "unparseable": stats.unparseable,
+        "unparseable_share": stats.unparseable_share,
         "unparseable_examples": [{"text": t, "response": r} for t, r in stats.unparseable_examples],
-        "prompt_tokens": stats.prompt_tokens, "completion_tokens": stats.completion_tokens,
-        "tokens_estimated": stats.tokens_estimated, "cost_usd": _num(stats.cost_usd),
+        "prompt_tokens": stats.prompt_tokens,
+        "completion_tokens": stats.completion_tokens,
+        "tokens_estimated": stats.tokens_estimated,
+        "cost_usd": _num(stats.cost_usd),
         "recorded_latency_p50_ms": _num(stats.recorded_latency_p50_ms),
         "recorded_latency_p95_ms": _num(stats.recorded_latency_p95_ms),
         "record_words_per_second": _num(stats.record_words_per_second),
-        "calls_made": stats.calls_made, "cached": stats.cached, "failures": stats.failures,
+        "calls_made": stats.calls_made,
+        "cached": stats.cached,
+        "failures": stats.failures,
     }
 
 
 def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
     return {
-        "id": verdict.gate_id, "pipeline": verdict.pipeline, "passed": verdict.passed,
-        "measured": _num(verdict.measured), "threshold": verdict.threshold, "op": verdict.op,
-        "ci": _ci(verdict.ci), "message": verdict.message, "skipped": verdict.skipped,
-        "baseline": _num(verdict.baseline), "delta": _num(verdict.delta),
-        "p_value": _num(verdict.p_value), "p_adjusted": _num(verdict.p_adjusted), "noise": verdict.noise,
-        "min_detectable_drop": _num(verdict.min_detectable), "warning": verdict.warning,
+        "id": verdict.gate_id,
+        "pipeline": verdict.pipeline,
+        "passed": verdict.passed,
+        "measured": _num(verdict.measured),
+        "threshold": verdict.threshold,
+        "op": verdict.op,
+        "ci": _ci(verdict.ci),
+        "message": verdict.message,
+        "skipped": verdict.skipped,
+        "baseline": _num(verdict.baseline),
+        "delta": _num(verdict.delta),
+        "p_value": _num(verdict.p_value),
+        "p_adjusted": _num(verdict.p_adjusted),
+        "noise": verdict.noise,
+        "min_detectable_drop": _num(verdict.min_detectable),
+        "warning": verdict.warning,
         "decision": verdict.decision,
     }
 
@@ -129,10 +158,20 @@ def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
 def regression_test_to_dict(t: RegressionTest) -> dict[str, Any]:
     """One scope against the blessed configuration (see harness.core.noise)."""
     return {
-        "scope": t.scope, "support": t.support, "current_f": t.current_f, "reference_f": t.reference_f,
-        "blessed_f": t.blessed_f, "models": t.models, "reference_range": _ci(t.reference_range),
-        "train_sd": _num(t.train_sd), "se_eval": t.se_eval, "se": t.se, "diff": t.diff, "ci": _ci(t.ci),
-        "p_value": t.p_value, "noise": t.sources,
+        "scope": t.scope,
+        "support": t.support,
+        "current_f": t.current_f,
+        "reference_f": t.reference_f,
+        "blessed_f": t.blessed_f,
+        "models": t.models,
+        "reference_range": _ci(t.reference_range),
+        "train_sd": _num(t.train_sd),
+        "se_eval": t.se_eval,
+        "se": t.se,
+        "diff": t.diff,
+        "ci": _ci(t.ci),
+        "p_value": t.p_value,
+        "noise": t.sources,
     }
 
 
@@ -143,9 +182,13 @@ def _difference(d: Difference) -> dict[str, Any]:
 def comparison_to_dict(c: Comparison) -> dict[str, Any]:
     """``a`` minus ``b`` (e.g. distilled minus LLM), paired bootstrap CIs."""
     return {
-        "a": c.a, "b": c.b, "micro": _difference(c.micro), "macro": _difference(c.macro),
+        "a": c.a,
+        "b": c.b,
+        "micro": _difference(c.micro),
+        "macro": _difference(c.macro),
         "labels": {d.label: _difference(d) for d in c.labels},
-        "speed_ratio": _num(c.speed_ratio), "size_ratio": _num(c.size_ratio),
+        "speed_ratio": _num(c.speed_ratio),
+        "size_ratio": _num(c.size_ratio),
         "bootstrap": {"resamples": c.resamples, "seed": c.seed, "paired": True},
     }
 
@@ -165,20 +208,37 @@ def _shown(value: Output) -> object:
 
 
 def flip_to_dict(flip: Flip) -> dict[str, Any]:
-    return {"label": flip.label, "input_hash": flip.input_hash, "broken": flip.broken, "text": flip.text,
-            "gold": _annotation(flip.gold), "baseline": _annotation(flip.baseline), "current": _annotation(flip.current)}
+    return {
+        "label": flip.label,
+        "input_hash": flip.input_hash,
+        "broken": flip.broken,
+        "text": flip.text,
+        "gold": _annotation(flip.gold),
+        "baseline": _annotation(flip.baseline),
+        "current": _annotation(flip.current),
+    }
 
 
 def baseline_to_dict(b: BaselineComparison) -> dict[str, Any]:
     """Current minus the blessed baseline, paired on the examples whose gold is unchanged."""
     return {
-        "file": b.baseline_file, "blessed": b.blessed, "baseline_gold": b.baseline_gold,
-        "compared": b.compared, "eval_examples": b.eval_examples, "changed_gold": b.changed, "not_in_baseline": b.unseen,
-        "identical_model": b.identical_model, "identical_predictions": b.identical_predictions,
-        "differing_predictions": b.differing_predictions, "problem": b.problem,
+        "file": b.baseline_file,
+        "blessed": b.blessed,
+        "baseline_gold": b.baseline_gold,
+        "compared": b.compared,
+        "eval_examples": b.eval_examples,
+        "changed_gold": b.changed,
+        "not_in_baseline": b.unseen,
+        "identical_model": b.identical_model,
+        "identical_predictions": b.identical_predictions,
+        "differing_predictions": b.differing_predictions,
+        "problem": b.problem,
         "comparison": comparison_to_dict(b.comparison) if b.comparison is not None else None,
-        "baseline_words_per_second": _num(b.baseline_words_per_second), "baseline_size_bytes": b.baseline_size_bytes,
-        "same_machine": b.same_machine, "newly_broken": len(b.broken), "newly_fixed": len(b.fixed),
+        "baseline_words_per_second": _num(b.baseline_words_per_second),
+        "baseline_size_bytes": b.baseline_size_bytes,
+        "same_machine": b.same_machine,
+        "newly_broken": len(b.broken),
+        "newly_fixed": len(b.fixed),
         "flips": [flip_to_dict(f) for f in b.flips],
         "replicates": b.replicates,
         "tests": [regression_test_to_dict(t) for t in b.tests],
@@ -214,19 +274,33 @@ def _example_items(result: SuiteResult, cap: int) -> dict[str, Any]:
                     error["score"] = round(error["score"], 3)
         category = None
         if distilled is not None and distilled in predictions:
-            category = categorize(example.gold, pipelines[distilled].outputs[i],
-                                  pipelines[llm].outputs[i] if llm in predictions else None, task, result.threshold)
+            category = categorize(
+                example.gold, pipelines[distilled].outputs[i], pipelines[llm].outputs[i] if llm in predictions else None, task, result.threshold
+            )
             if category is not None and example.input_hash in broken:
                 category = "regression"
-        items.append({"input_hash": example.input_hash, "text": example.text, "gold": _shown(example.gold),
-                      "predictions": predictions, "errors": errors, "category": category,
-                      "broken": sorted(broken.get(example.input_hash, []))})
+        items.append(
+            {
+                "input_hash": example.input_hash,
+                "text": example.text,
+                "gold": _shown(example.gold),
+                "predictions": predictions,
+                "errors": errors,
+                "category": category,
+                "broken": sorted(broken.get(example.input_hash, [])),
+            }
+        )
     total = len(items)
     if total > cap:
         # Failing examples first (what a reviewer looks for), then the rest, in split order.
         items = sorted(items, key=lambda item: not any(item["errors"].values()))[:cap]
-    return {"total": total, "included": len(items), "cap": cap,
-            "order": "eval split order" if total <= cap else "failing first, then eval split order", "items": items}
+    return {
+        "total": total,
+        "included": len(items),
+        "cap": cap,
+        "order": "eval split order" if total <= cap else "failing first, then eval split order",
+        "items": items,
+    }
 
 
 def _confusions(result: SuiteResult) -> dict[str, Any]:
@@ -238,24 +312,42 @@ def _confusions(result: SuiteResult) -> dict[str, Any]:
         if len(p.outputs) != len(result.examples):
             continue
         unanswered = set(p.unanswered)
-        errors = [example_errors(result.gold.task, e.gold, None if i in unanswered else p.outputs[i], result.threshold)
-                  for i, e in enumerate(result.examples)]
+        errors = [
+            example_errors(result.gold.task, e.gold, None if i in unanswered else p.outputs[i], result.threshold)
+            for i, e in enumerate(result.examples)
+        ]
         out[name] = confusion(result.gold.task, errors, labels)
     return out
 
 
 def behaviour_case_to_dict(case: Any) -> dict[str, Any]:
-    return {"input_hash": case.input_hash, "original": case.original, "text": case.text, "change": case.change,
-            "expected": _shown(case.expected), "predicted": _shown(case.predicted), "passed": case.passed}
+    return {
+        "input_hash": case.input_hash,
+        "original": case.original,
+        "text": case.text,
+        "change": case.change,
+        "expected": _shown(case.expected),
+        "predicted": _shown(case.predicted),
+        "passed": case.passed,
+    }
 
 
 def behaviour_to_dict(result: Any) -> dict[str, Any]:
     """One behavioural check: pass rate over the generated cases, its 95% Wilson CI, shrunk failures."""
-    return {"pipeline": result.pipeline, "check": result.check, "cases": result.cases, "passed": result.passed,
-            "pass_rate": _num(result.pass_rate), "ci": _ci(result.ci), "min_pass_rate": result.min_pass_rate,
-            "skipped": result.skipped, "note": result.note, "seconds": round(result.seconds, 3),
-            "shrunk": [behaviour_case_to_dict(c) for c in result.shrunk],
-            "failures": [behaviour_case_to_dict(c) for c in result.failures]}
+    return {
+        "pipeline": result.pipeline,
+        "check": result.check,
+        "cases": result.cases,
+        "passed": result.passed,
+        "pass_rate": _num(result.pass_rate),
+        "ci": _ci(result.ci),
+        "min_pass_rate": result.min_pass_rate,
+        "skipped": result.skipped,
+        "note": result.note,
+        "seconds": round(result.seconds, 3),
+        "shrunk": [behaviour_case_to_dict(c) for c in result.shrunk],
+        "failures": [behaviour_case_to_dict(c) for c in result.failures],
+    }
 
 
 def suite_to_dict(result: SuiteResult, *, created: str, harness_version: str) -> dict[str, Any]:
@@ -267,8 +359,15 @@ def suite_to_dict(result: SuiteResult, *, created: str, harness_version: str) ->
         "environment": environment(),
         "created": created,
         "suite": {"name": result.name, "file": result.file},
-        "gold": {"name": gold.name, "version": gold.version, "ref": gold.ref, "sha256": gold.sha256,
-                 "task": gold.task, "train_examples": gold.train_examples, "eval_examples": gold.eval_examples},
+        "gold": {
+            "name": gold.name,
+            "version": gold.version,
+            "ref": gold.ref,
+            "sha256": gold.sha256,
+            "task": gold.task,
+            "train_examples": gold.train_examples,
+            "eval_examples": gold.eval_examples,
+        },
         "pipelines": {name: pipeline_to_dict(p) for name, p in result.pipelines.items()},
         "errors": dict(result.errors),
         "gates": [verdict_to_dict(v) for v in result.verdicts],

@@ -52,10 +52,18 @@ def _gate_row(v: Verdict) -> list[str]:
     big = v.gate_id.startswith(("words_per_second", "size_bytes"))
     fmt = ",.0f" if big else ".3f"
     status = "⏭ skip" if v.skipped else "✅ pass" if v.passed else "❌ FAIL"
-    return [status, code(f"{v.pipeline}::{v.gate_id}"), _num(v.measured, fmt), f"{v.op} {v.threshold:{fmt}}",
-            format_interval(v.ci) if v.ci else "–", _num(v.baseline, fmt), _num(v.delta, "+" + fmt),
-            f"{_num(v.p_value, '.3g')} / {_num(v.p_adjusted, '.3g')}" if v.noise else "–", cell(v.noise or "–"),
-            cell(v.decision or "–")]
+    return [
+        status,
+        code(f"{v.pipeline}::{v.gate_id}"),
+        _num(v.measured, fmt),
+        f"{v.op} {v.threshold:{fmt}}",
+        format_interval(v.ci) if v.ci else "–",
+        _num(v.baseline, fmt),
+        _num(v.delta, "+" + fmt),
+        f"{_num(v.p_value, '.3g')} / {_num(v.p_adjusted, '.3g')}" if v.noise else "–",
+        cell(v.noise or "–"),
+        cell(v.decision or "–"),
+    ]
 
 
 def _distilled_and_llm(result: SuiteResult) -> tuple[PipelineResult | None, PipelineResult | None]:
@@ -111,18 +119,28 @@ def suite_section(result: SuiteResult, *, shown_flips: int = DEFAULT_SHOWN_FLIPS
     failed = [v for v in result.verdicts if not v.passed and not v.skipped]
     icon = {"PASSED": "✅", "FAILED": "❌"}.get(result.status, "⚠️")
     gold = result.gold
-    lines = [f"### {icon} {cell(result.name)}: {'passed' if result.passed else result.status}",
-             f"gold {code(gold.ref)} ({gold.task}, sha256 `{gold.sha256[:12]}`), "
-             f"{len(result.verdicts) - len(failed)} of {len(result.verdicts)} gates passed or skipped", ""]
+    lines = [
+        f"### {icon} {cell(result.name)}: {'passed' if result.passed else result.status}",
+        f"gold {code(gold.ref)} ({gold.task}, sha256 `{gold.sha256[:12]}`), "
+        f"{len(result.verdicts) - len(failed)} of {len(result.verdicts)} gates passed or skipped",
+        "",
+    ]
     if result.incomplete:
         lines += [f"- ⚠️ incomplete: {cell(result.incomplete, 300)}", ""]
     for name, error in result.errors.items():
         lines += [f"- ❌ pipeline {code(name)} failed: {cell(error, 400)}"]
     if failed:
-        lines += ["**Failing gates**", "",
-                  tabulate([_gate_row(v) for v in failed], tablefmt="github", disable_numparse=True,
-                           headers=["", "gate", "measured", "threshold", "95% CI", "baseline", "Δ", "p / Holm",
-                                    "noise", "decision"]), ""]
+        lines += [
+            "**Failing gates**",
+            "",
+            tabulate(
+                [_gate_row(v) for v in failed],
+                tablefmt="github",
+                disable_numparse=True,
+                headers=["", "gate", "measured", "threshold", "95% CI", "baseline", "Δ", "p / Holm", "noise", "decision"],
+            ),
+            "",
+        ]
         lines += [f"> {cell(v.message, 400)}" for v in failed] + [""]
     warnings = [v.warning for v in result.verdicts if v.warning]
     if warnings:
@@ -131,13 +149,26 @@ def suite_section(result: SuiteResult, *, shown_flips: int = DEFAULT_SHOWN_FLIPS
     if table:
         lines += ["**Per label**", "", table, ""]
     if result.behaviour:
-        rows = [[code(b.pipeline), code(b.check), f"{b.passed} / {b.cases}", _num(b.pass_rate),
-                 format_interval(b.ci) if not b.skipped else "–", f"{b.min_pass_rate:.2f}",
-                 ("⏭ " + cell(b.skipped, 80)) if b.skipped else ("✅" if b.pass_rate >= b.min_pass_rate else "❌")]
-                for b in result.behaviour]
-        lines += ["**Behavioural checks**", "", tabulate(rows, headers=["pipeline", "check", "passed / cases", "pass rate",
-                                                                          "95% CI", "min", ""],
-                                                         tablefmt="github", disable_numparse=True), ""]
+        rows = [
+            [
+                code(b.pipeline),
+                code(b.check),
+                f"{b.passed} / {b.cases}",
+                _num(b.pass_rate),
+                format_interval(b.ci) if not b.skipped else "–",
+                f"{b.min_pass_rate:.2f}",
+                ("⏭ " + cell(b.skipped, 80)) if b.skipped else ("✅" if b.pass_rate >= b.min_pass_rate else "❌"),
+            ]
+            for b in result.behaviour
+        ]
+        lines += [
+            "**Behavioural checks**",
+            "",
+            tabulate(
+                rows, headers=["pipeline", "check", "passed / cases", "pass rate", "95% CI", "min", ""], tablefmt="github", disable_numparse=True
+            ),
+            "",
+        ]
         for b in result.behaviour:
             if b.shrunk and b.pass_rate < b.min_pass_rate and shown_flips > 0:
                 lines += [f"> {code(b.check)} shrunk failing case: {cell(describe_case(b.shrunk[0]), 400)}", ""]
@@ -147,28 +178,41 @@ def suite_section(result: SuiteResult, *, shown_flips: int = DEFAULT_SHOWN_FLIPS
             continue
         micro = b.comparison.micro
         state = "identical to baseline" if b.identical_predictions else f"{len(b.broken)} newly broken, {len(b.fixed)} newly fixed"
-        lines += [f"**{cell(name)} vs baseline** (blessed {cell(b.blessed)}): micro F {micro.a_f:.3f} vs {micro.b_f:.3f} "
-                  f"({micro.diff:+.3f}, 95% CI {format_interval(micro.ci, signed=True)}); {state}; compared on "
-                  f"{b.compared} of {b.eval_examples} examples", ""]
+        lines += [
+            f"**{cell(name)} vs baseline** (blessed {cell(b.blessed)}): micro F {micro.a_f:.3f} vs {micro.b_f:.3f} "
+            f"({micro.diff:+.3f}, 95% CI {format_interval(micro.ci, signed=True)}); {state}; compared on "
+            f"{b.compared} of {b.eval_examples} examples",
+            "",
+        ]
         broken = b.broken
         if broken and shown_flips > 0:
-            rows = [[cell(f.label), cell(f.text, 100), cell(flip_annotation(f.gold, f.text)),
-                     cell(flip_annotation(f.baseline, f.text)), cell(flip_annotation(f.current, f.text))]
-                    for f in broken[:shown_flips]]
-            lines += [tabulate(rows, headers=["label", "text", "gold", "baseline", "now"], tablefmt="github",
-                               disable_numparse=True), ""]
+            rows = [
+                [
+                    cell(f.label),
+                    cell(f.text, 100),
+                    cell(flip_annotation(f.gold, f.text)),
+                    cell(flip_annotation(f.baseline, f.text)),
+                    cell(flip_annotation(f.current, f.text)),
+                ]
+                for f in broken[:shown_flips]
+            ]
+            lines += [tabulate(rows, headers=["label", "text", "gold", "baseline", "now"], tablefmt="github", disable_numparse=True), ""]
         if len(broken) > shown_flips:
-            lines += [f"_{len(broken) - shown_flips} more newly broken examples are in the JSON report and the "
-                      "correction queue (category `regression`)._", ""]
+            lines += [
+                f"_{len(broken) - shown_flips} more newly broken examples are in the JSON report and the "
+                "correction queue (category `regression`)._",
+                "",
+            ]
     return "\n".join(lines)
 
 
-def render_markdown(results: Sequence[SuiteResult], *, max_bytes: int = MARKDOWN_MAX_BYTES,
-                    shown_flips: int = DEFAULT_SHOWN_FLIPS) -> str:
+def render_markdown(results: Sequence[SuiteResult], *, max_bytes: int = MARKDOWN_MAX_BYTES, shown_flips: int = DEFAULT_SHOWN_FLIPS) -> str:
     """The whole summary, under ``max_bytes`` bytes of UTF-8."""
     failed = [r for r in results if not r.passed]
-    head = (f"## distill-harness: {'❌ ' + str(len(failed)) + ' of ' if failed else '✅ '}{len(results)} "
-            f"suite{'s' if len(results) != 1 else ''} {'failed' if failed else 'passed'}\n\n")
+    head = (
+        f"## distill-harness: {'❌ ' + str(len(failed)) + ' of ' if failed else '✅ '}{len(results)} "
+        f"suite{'s' if len(results) != 1 else ''} {'failed' if failed else 'passed'}\n\n"
+    )
     for flips in (shown_flips, 0):
         body = "\n".join(suite_section(r, shown_flips=flips) for r in results)
         note = "" if flips == shown_flips else "\n_Example lists left out to keep this summary under 1 MiB._\n"

@@ -42,8 +42,7 @@ def _num(value: float | None, fmt: str) -> str:
     return "-" if value is None or value != value else format(value, fmt)
 
 
-def overview_table(pipelines: Iterable[PipelineResult], title: str,
-                   comparisons: Sequence[Comparison] = ()) -> Table:
+def overview_table(pipelines: Iterable[PipelineResult], title: str, comparisons: Sequence[Comparison] = ()) -> Table:
     """The brief's table: F, words/second, size, training and evaluation examples."""
     pipelines = list(pipelines)
     table = Table(title=title, title_justify="left")
@@ -60,11 +59,15 @@ def overview_table(pipelines: Iterable[PipelineResult], title: str,
         row("Overlap F (partial match)", (f"{p.overlap.micro.f:.3f}" if p.overlap else "-" for p in pipelines))
     if any(p.macro_auc is not None for p in pipelines):
         row("Macro ROC-AUC", (f"{p.macro_auc:.3f}" if p.macro_auc is not None else "-" for p in pipelines))
-    row("Speed (words/second)", (_num(p.words_per_second, ",.1f" if p.words_per_second < 100 else ",.0f")
-                                 + (" (recorded)" if p.llm is not None and p.llm.record_words_per_second else "")
-                                 for p in pipelines))
-    row("Latency p50 / p95 (ms)", (f"{_num(p.speed.latency_p50_ms, '.1f')} / {_num(p.speed.latency_p95_ms, '.1f')}"
-                                   for p in pipelines))
+    row(
+        "Speed (words/second)",
+        (
+            _num(p.words_per_second, ",.1f" if p.words_per_second < 100 else ",.0f")
+            + (" (recorded)" if p.llm is not None and p.llm.record_words_per_second else "")
+            for p in pipelines
+        ),
+    )
+    row("Latency p50 / p95 (ms)", (f"{_num(p.speed.latency_p50_ms, '.1f')} / {_num(p.speed.latency_p95_ms, '.1f')}" for p in pipelines))
     row("Model size", (_size(p) for p in pipelines))
     row("Parameters", (f"{p.n_params:,}" if p.n_params is not None else "-" for p in pipelines))
     row("Training examples", (str(p.train_examples) if p.train_examples is not None else "-" for p in pipelines))
@@ -79,16 +82,18 @@ def overview_table(pipelines: Iterable[PipelineResult], title: str,
 
 def comparison_table(c: Comparison, names: Mapping[str, str]) -> Table:
     """Per-label F of both pipelines, the difference and its paired 95% CI."""
-    table = Table(title=_plain(f"{names.get(c.a, c.a)} - {names.get(c.b, c.b)}: F difference (paired bootstrap, "
-                               f"{c.resamples} resamples)"), title_justify="left")
-    for name, justify in (("label", "left"), (f"F {c.a}", "right"), (f"F {c.b}", "right"), ("diff", "right"),
-                          ("95% CI", "right"), ("", "left")):
+    table = Table(
+        title=_plain(f"{names.get(c.a, c.a)} - {names.get(c.b, c.b)}: F difference (paired bootstrap, {c.resamples} resamples)"),
+        title_justify="left",
+    )
+    for name, justify in (("label", "left"), (f"F {c.a}", "right"), (f"F {c.b}", "right"), ("diff", "right"), ("95% CI", "right"), ("", "left")):
         table.add_column(_plain(name), justify=justify)  # type: ignore[arg-type]
     for d in (*c.labels, c.micro, c.macro):
         style = "bold" if d.label in ("micro", "macro") else ""
         flag = "" if not d.significant else ("better" if d.diff > 0 else "worse")
-        table.add_row(Text(printable(d.label), style=style), f"{d.a_f:.3f}", f"{d.b_f:.3f}", f"{d.diff:+.3f}",
-                      format_interval(d.ci, signed=True), flag)
+        table.add_row(
+            Text(printable(d.label), style=style), f"{d.a_f:.3f}", f"{d.b_f:.3f}", f"{d.diff:+.3f}", format_interval(d.ci, signed=True), flag
+        )
     return table
 
 
@@ -108,11 +113,15 @@ def llm_table(pipelines: Iterable[PipelineResult]) -> Table | None:
 
     row("Mode", (s.mode + (" (simulated teacher)" if s.simulated else "") for s in stats if s))
     row("Unparseable or empty answers", (f"{s.unparseable} / {s.responses} ({s.unparseable_share:.1%})" for s in stats if s))
-    row("Tokens prompt / completion", (f"{s.prompt_tokens:,} / {s.completion_tokens:,}" + (" (estimated)" if s.tokens_estimated else "")
-                                       for s in stats if s))
+    row(
+        "Tokens prompt / completion",
+        (f"{s.prompt_tokens:,} / {s.completion_tokens:,}" + (" (estimated)" if s.tokens_estimated else "") for s in stats if s),
+    )
     row("Estimated cost (USD)", (_num(s.cost_usd, ",.4f") for s in stats if s))
-    row("Recorded latency p50 / p95 (ms)", (f"{_num(s.recorded_latency_p50_ms, ',.0f')} / {_num(s.recorded_latency_p95_ms, ',.0f')}"
-                                            for s in stats if s))
+    row(
+        "Recorded latency p50 / p95 (ms)",
+        (f"{_num(s.recorded_latency_p50_ms, ',.0f')} / {_num(s.recorded_latency_p95_ms, ',.0f')}" for s in stats if s),
+    )
     row("Words/second at record time", (_num(s.record_words_per_second, ",.1f") for s in stats if s))
     row("Words/second replaying", (_num(p.speed.words_per_second, ",.0f") for p in llms))
     row("Calls made / cached / failed", (f"{s.calls_made} / {s.cached} / {s.failures}" for s in stats if s))
@@ -122,15 +131,15 @@ def llm_table(pipelines: Iterable[PipelineResult]) -> Table | None:
 def label_table(scores: ScoreTable, title: str) -> Table:
     """Per-label P, R, F with the F's 95% bootstrap CI and support."""
     table = Table(title=_plain(title), title_justify="left")
-    for name, justify in (("label", "left"), ("P", "right"), ("R", "right"), ("F", "right"),
-                          ("F 95% CI", "right"), ("support", "right")):
+    for name, justify in (("label", "left"), ("P", "right"), ("R", "right"), ("F", "right"), ("F 95% CI", "right"), ("support", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for s in scores.labels:
         table.add_row(_plain(s.label), f"{s.p:.3f}", f"{s.r:.3f}", f"{s.f:.3f}", _ci(s.f_ci), str(s.support))
     m = scores.micro
     table.add_row(Text("micro", style="bold"), f"{m.p:.3f}", f"{m.r:.3f}", f"{m.f:.3f}", _ci(m.f_ci), str(m.support))
-    table.add_row(Text("macro", style="bold"), f"{scores.macro_p:.3f}", f"{scores.macro_r:.3f}", f"{scores.macro_f:.3f}",
-                  _ci(scores.macro_f_ci), "")
+    table.add_row(
+        Text("macro", style="bold"), f"{scores.macro_p:.3f}", f"{scores.macro_r:.3f}", f"{scores.macro_f:.3f}", _ci(scores.macro_f_ci), ""
+    )
     return table
 
 
@@ -142,8 +151,10 @@ def flip_annotation(value: object, text: str) -> str:
 def flip_line(flip: Flip, width: int = 70) -> str:
     """One newly broken (or fixed) example: label, text excerpt, gold / baseline / current."""
     text = flip.text if len(flip.text) <= width else flip.text[: width - 1] + "…"
-    return (f"{flip.label}: {text!r}; gold {flip_annotation(flip.gold, flip.text)}, baseline "
-            f"{flip_annotation(flip.baseline, flip.text)}, now {flip_annotation(flip.current, flip.text)}")
+    return (
+        f"{flip.label}: {text!r}; gold {flip_annotation(flip.gold, flip.text)}, baseline "
+        f"{flip_annotation(flip.baseline, flip.text)}, now {flip_annotation(flip.current, flip.text)}"
+    )
 
 
 def baseline_lines(name: str, b: BaselineComparison, shown: int = DEFAULT_SHOWN_FLIPS) -> list[Text]:
@@ -153,15 +164,20 @@ def baseline_lines(name: str, b: BaselineComparison, shown: int = DEFAULT_SHOWN_
     if b.comparison is None:
         return [_plain(f"{head}: {b.problem}")]
     micro = b.comparison.micro
-    same = "identical to baseline" if b.identical_predictions else (
-        f"{b.differing_predictions} of {b.compared} predictions differ" + (" (same model bytes!)" if b.identical_model else ""))
-    line = _plain(f"{head}: micro F {micro.a_f:.3f} vs {micro.b_f:.3f} ({micro.diff:+.3f}, 95% CI "
-                  f"{format_interval(micro.ci, signed=True)}); {same}")
+    same = (
+        "identical to baseline"
+        if b.identical_predictions
+        else (f"{b.differing_predictions} of {b.compared} predictions differ" + (" (same model bytes!)" if b.identical_model else ""))
+    )
+    line = _plain(
+        f"{head}: micro F {micro.a_f:.3f} vs {micro.b_f:.3f} ({micro.diff:+.3f}, 95% CI {format_interval(micro.ci, signed=True)}); {same}"
+    )
     if b.replicates:
         line += _plain(f" (flips: against the blessed model; gates: against its configuration, {b.replicates + 1} models)")
     if b.compared != b.eval_examples:
-        line += _plain(f"; compared on {b.compared} of {b.eval_examples} examples ({b.changed} with changed gold, "
-                       f"{b.unseen} not in the baseline)")
+        line += _plain(
+            f"; compared on {b.compared} of {b.eval_examples} examples ({b.changed} with changed gold, {b.unseen} not in the baseline)"
+        )
     lines.append(line)
     broken, fixed = b.broken, b.fixed
     if broken or fixed:
@@ -179,7 +195,7 @@ def baseline_lines(name: str, b: BaselineComparison, shown: int = DEFAULT_SHOWN_
 
 def _scope(gate_id: str) -> str:
     """``no_regression<=0.02[Price]`` -> ``Price``; the micro gate has no bracket."""
-    return gate_id[gate_id.index("[") + 1:-1] if gate_id.endswith("]") and "[" in gate_id else "micro"
+    return gate_id[gate_id.index("[") + 1 : -1] if gate_id.endswith("]") and "[" in gate_id else "micro"
 
 
 def regression_tables(result: SuiteResult) -> list[Table | Text]:
@@ -189,25 +205,42 @@ def regression_tables(result: SuiteResult) -> list[Table | Text]:
     out: list[Table | Text] = []
     for pipeline in dict.fromkeys(v.pipeline for v in result.verdicts if v.noise is not None):
         rows = [v for v in result.verdicts if v.noise is not None and v.pipeline == pipeline]
-        table = Table(title=_plain(f"{pipeline} vs its blessed configuration (config: mean F of its models; noise: "
-                                   f"{rows[0].noise}; p one-sided, Holm over its {len(rows)} F gates; detectable: "
-                                   "the smallest drop that can be significant)"), title_justify="left")
+        table = Table(
+            title=_plain(
+                f"{pipeline} vs its blessed configuration (config: mean F of its models; noise: "
+                f"{rows[0].noise}; p one-sided, Holm over its {len(rows)} F gates; detectable: "
+                "the smallest drop that can be significant)"
+            ),
+            title_justify="left",
+        )
         # Short headers: the table must fit pytest's terminal; the title says what the columns are.
         for name in ("scope", "now", "config", "Δ", "95% CI", "p", "Holm p", "detectable", ""):
             table.add_column(name, justify="left" if name in ("scope", "") else "right", no_wrap=True)
         for v in rows:
             now = (v.baseline + v.delta) if v.baseline is not None and v.delta is not None else None
-            status = (Text("skip", "yellow") if v.skipped else Text("pass", "green") if v.passed else Text("FAIL", "bold red"))
-            table.add_row(_plain(_scope(v.gate_id)), _num(now, ".3f"), _num(v.baseline, ".3f"), _num(v.delta, "+.3f"),
-                          format_interval(v.ci, signed=True), _num(v.p_value, ".3g"), _num(v.p_adjusted, ".3g"),
-                          Text(_num(v.min_detectable, ".3f"), "yellow" if v.warning else ""), status)
+            status = Text("skip", "yellow") if v.skipped else Text("pass", "green") if v.passed else Text("FAIL", "bold red")
+            table.add_row(
+                _plain(_scope(v.gate_id)),
+                _num(now, ".3f"),
+                _num(v.baseline, ".3f"),
+                _num(v.delta, "+.3f"),
+                format_interval(v.ci, signed=True),
+                _num(v.p_value, ".3g"),
+                _num(v.p_adjusted, ".3g"),
+                Text(_num(v.min_detectable, ".3f"), "yellow" if v.warning else ""),
+                status,
+            )
         out.append(table)
         blind = [v for v in rows if v.warning]
         if blind:
-            out.append(Text("warning: ", "yellow") + _plain(
-                f"{pipeline}: drops smaller than the detectable drop cannot be told from noise, and max_drop is smaller on "
-                f"{len(blind)} of {len(rows)} gates: " + "; ".join(
-                    (v.warning or "").split(": ", 1)[-1].split(" cannot be told")[0] for v in blind)))
+            out.append(
+                Text("warning: ", "yellow")
+                + _plain(
+                    f"{pipeline}: drops smaller than the detectable drop cannot be told from noise, and max_drop is smaller on "
+                    f"{len(blind)} of {len(rows)} gates: "
+                    + "; ".join((v.warning or "").split(": ", 1)[-1].split(" cannot be told")[0] for v in blind)
+                )
+            )
     return out
 
 
@@ -223,8 +256,9 @@ def noise_tables(report: NoiseReport) -> list[Table | Text]:
         if pipeline in single:
             continue
         machine = report.machines.get(pipeline) or "?"
-        title = (f"{report.suite} :: {pipeline}: {len(models)} model(s) of the blessed configuration "
-                 + (f"(replicates trained on {machine})" if len(models) > 1 else "(no replicates: eval-sample noise only)"))
+        title = f"{report.suite} :: {pipeline}: {len(models)} model(s) of the blessed configuration " + (
+            f"(replicates trained on {machine})" if len(models) > 1 else "(no replicates: eval-sample noise only)"
+        )
         table = Table(title=_plain(title), title_justify="left", box=box.SIMPLE_HEAD)
         for name in ("scope", "support", "mean F", "SD", "range", "detectable drop", "max_drop"):
             table.add_column(name, justify="left" if name == "scope" else "right", no_wrap=True)
@@ -233,37 +267,62 @@ def noise_tables(report: NoiseReport) -> list[Table | Text]:
             short = r.max_drop is not None and r.min_detectable == r.min_detectable and r.min_detectable > r.max_drop
             if short:
                 blind.append(f"{r.scope} (support {r.support}): drops under {r.min_detectable:.3f}")
-            table.add_row(_plain(r.scope), str(r.support), f"{r.mean_f:.3f}", _num(r.sd, ".3f"),
-                          f"{r.low:.3f}-{r.high:.3f}", Text(_num(r.min_detectable, ".3f"), "yellow" if short else ""),
-                          _num(r.max_drop, ".3f"))
+            table.add_row(
+                _plain(r.scope),
+                str(r.support),
+                f"{r.mean_f:.3f}",
+                _num(r.sd, ".3f"),
+                f"{r.low:.3f}-{r.high:.3f}",
+                Text(_num(r.min_detectable, ".3f"), "yellow" if short else ""),
+                _num(r.max_drop, ".3f"),
+            )
         out.append(table)
         if blind:
             out.append(Text("  cannot be told from noise (max_drop is smaller): ", "yellow") + _plain("; ".join(blind)))
         out.append(_plain("  models (micro F): " + ", ".join(f"{seed} {f:.3f}" for seed, f in models)))
     if single:
-        out.append(_plain(f"no replicates (blessed model only: eval-sample noise only): {', '.join(single)}; a pipeline "
-                          "with a [train] table gets them from `harness bless SUITE --replicates N`"))
+        out.append(
+            _plain(
+                f"no replicates (blessed model only: eval-sample noise only): {', '.join(single)}; a pipeline "
+                "with a [train] table gets them from `harness bless SUITE --replicates N`"
+            )
+        )
     confidence = report.confidence
-    out.append(_plain(f"detectable drop: the smallest observed drop that is significant alone at {confidence:.0%} "
-                      "(Holm's first step over the pipeline's no_regression F gates), from eval-sample noise (paired "
-                      "bootstrap, leave-one-model-out) plus training noise (SD over the models). See README, "
-                      "\"How figures are computed\"."))
+    out.append(
+        _plain(
+            f"detectable drop: the smallest observed drop that is significant alone at {confidence:.0%} "
+            "(Holm's first step over the pipeline's no_regression F gates), from eval-sample noise (paired "
+            "bootstrap, leave-one-model-out) plus training noise (SD over the models). See README, "
+            '"How figures are computed".'
+        )
+    )
     return out
 
 
 def behaviour_table(result: SuiteResult) -> Table:
     """Behavioural checks: cases generated, pass rate with its 95% CI, the gate."""
-    table = Table(title="Behavioural checks (Hypothesis, derandomised; vs the model's own answer on the original)",
-                  title_justify="left")
-    for name, justify in (("pipeline", "left"), ("check", "left"), ("passed / cases", "right"), ("pass rate", "right"),
-                          ("95% CI", "right"), ("min", "right"), ("", "left")):
+    table = Table(title="Behavioural checks (Hypothesis, derandomised; vs the model's own answer on the original)", title_justify="left")
+    for name, justify in (
+        ("pipeline", "left"),
+        ("check", "left"),
+        ("passed / cases", "right"),
+        ("pass rate", "right"),
+        ("95% CI", "right"),
+        ("min", "right"),
+        ("", "left"),
+    ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for b in result.behaviour:
-        status = (Text("skip", "yellow") if b.skipped else Text("pass", "green") if b.pass_rate >= b.min_pass_rate
-                  else Text("FAIL", "bold red"))
-        table.add_row(_plain(b.pipeline), _plain(b.check), f"{b.passed} / {b.cases}", _num(b.pass_rate, ".3f"),
-                      _ci(b.ci) if not b.skipped else "-", f"{b.min_pass_rate:.2f}",
-                      status if not b.skipped else _plain(f"skip: {b.skipped}"))
+        status = Text("skip", "yellow") if b.skipped else Text("pass", "green") if b.pass_rate >= b.min_pass_rate else Text("FAIL", "bold red")
+        table.add_row(
+            _plain(b.pipeline),
+            _plain(b.check),
+            f"{b.passed} / {b.cases}",
+            _num(b.pass_rate, ".3f"),
+            _ci(b.ci) if not b.skipped else "-",
+            f"{b.min_pass_rate:.2f}",
+            status if not b.skipped else _plain(f"skip: {b.skipped}"),
+        )
     return table
 
 
@@ -274,8 +333,7 @@ def render_suite(console: Console, result: SuiteResult) -> None:
     status = result.status
     console.rule(title + Text(status, {"PASSED": "green", "FAILED": "red"}.get(status, "yellow")))
     if result.incomplete:
-        console.print(Text("incomplete: ", "yellow") + _plain(f"{result.incomplete}; no verdict for the suite is "
-                                                              "recorded as passed"))
+        console.print(Text("incomplete: ", "yellow") + _plain(f"{result.incomplete}; no verdict for the suite is recorded as passed"))
     if result.pipelines:
         names = {p.name: display_name(p) for p in result.pipelines.values()}
         console.print(overview_table(result.pipelines.values(), "Overview", result.comparisons))
@@ -291,8 +349,9 @@ def render_suite(console: Console, result: SuiteResult) -> None:
                 if p.llm is None:
                     continue
                 if p.llm.simulated:
-                    console.print(_plain(f"Note: {p.name} is a SIMULATED teacher (answers derived from gold with seeded "
-                                         "error rates), not a real LLM."))
+                    console.print(
+                        _plain(f"Note: {p.name} is a SIMULATED teacher (answers derived from gold with seeded error rates), not a real LLM.")
+                    )
                 for text, response in p.llm.unparseable_examples[:2]:
                     console.print(_plain(f"  unparseable answer from {p.name} for {text[:60]!r}: {response[:80]!r}"))
     for p in result.pipelines.values():
@@ -318,13 +377,16 @@ def render_suite(console: Console, result: SuiteResult) -> None:
     if result.verdicts:
         gates = Table(title="Gates", title_justify="left")
         longest = max(len(f"{v.pipeline}::{v.gate_id}") for v in result.verdicts)
-        for name, justify in (("gate", "left"), ("measured", "right"), ("threshold", "right"), ("95% CI", "right"),
-                              ("decision", "left")):
+        for name, justify in (("gate", "left"), ("measured", "right"), ("threshold", "right"), ("95% CI", "right"), ("decision", "left")):
             # ids fold rather than end in "…" (a gate must stay identifiable in a narrow CI log) and
             # get room first; the decision (which ends in the outcome) wraps instead
-            gates.add_column(name, justify=justify, no_wrap=name not in ("gate", "decision"),  # type: ignore[arg-type]
-                             overflow="fold" if name == "gate" else "ellipsis",
-                             min_width=min(longest, 30) if name == "gate" else 20 if name == "decision" else None)
+            gates.add_column(
+                name,
+                justify=justify,
+                no_wrap=name not in ("gate", "decision"),  # type: ignore[arg-type]
+                overflow="fold" if name == "gate" else "ellipsis",
+                min_width=min(longest, 30) if name == "gate" else 20 if name == "decision" else None,
+            )
         tests_passed = [v for v in result.verdicts if v.pipeline == "test" and v.passed]
         fold_tests = len(tests_passed) > SHOWN_PASSING_TESTS
         for v in result.verdicts:
@@ -338,11 +400,15 @@ def render_suite(console: Console, result: SuiteResult) -> None:
             big = v.gate_id.startswith(("words_per_second", "size_bytes"))
             measured = _num(v.measured, ",.0f" if big else ".3f")
             threshold = f"{v.op} {v.threshold:,.0f}" if big else f"{v.op} {v.threshold:.3f}"
-            gates.add_row(_plain(f"{v.pipeline}::{v.gate_id}"), measured, threshold, _ci(v.ci) if v.ci else "-",
-                          decision)
+            gates.add_row(_plain(f"{v.pipeline}::{v.gate_id}"), measured, threshold, _ci(v.ci) if v.ci else "-", decision)
         if fold_tests:
-            gates.add_row(Text(f"({len(tests_passed)} Python tests passed; each is listed in the JSON and HTML reports)"),
-                          "", "", "", Text("pass", "green"))
+            gates.add_row(
+                Text(f"({len(tests_passed)} Python tests passed; each is listed in the JSON and HTML reports)"),
+                "",
+                "",
+                "",
+                Text("pass", "green"),
+            )
         console.print(gates)
 
 
@@ -352,8 +418,7 @@ SHOWN_PASSING_TESTS = 5  # more passing Python tests than this fold into one row
 def render_to_string(results: Iterable[SuiteResult], *, width: int = 120, color: bool = False) -> str:
     """Render suites into a string (pytest's terminal reporter writes it out)."""
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, force_terminal=color, color_system="standard" if color else None,
-                      highlight=False)
+    console = Console(file=buffer, width=width, force_terminal=color, color_system="standard" if color else None, highlight=False)
     for result in results:
         render_suite(console, result)
     return buffer.getvalue()
@@ -376,34 +441,43 @@ def history_tables(suite: str, runs: Sequence[Mapping[str, object]], *, label: s
         ("commit", "left", lambda r: str(r.get("git_commit") or "-")[:8] + ("*" if r.get("git_dirty") else ""), None),
         ("model", "left", lambda r: str(r.get("model_sha256") or "-")[:8] + (" ★" if r.get("blessed") else ""), None),
         ("F", "right", lambda r: _num(value(r, "f"), ".3f"), "f"),
-        ("95% CI", "right", lambda r: _ci((value(r, "f_ci_low") or float("nan"), value(r, "f_ci_high") or float("nan"))),
-         None),
+        ("95% CI", "right", lambda r: _ci((value(r, "f_ci_low") or float("nan"), value(r, "f_ci_high") or float("nan"))), None),
         ("P", "right", lambda r: _num(value(r, "p"), ".3f"), "p"),
         ("R", "right", lambda r: _num(value(r, "r"), ".3f"), "r"),
     ]
     if label:
         columns.append(("support", "right", lambda r: _num(value(r, "support"), ".0f"), "support"))
     else:
-        columns += [("macro F", "right", lambda r: _num(value(r, "macro_f"), ".3f"), "macro_f"),
-                    ("words/s", "right", lambda r: _num(value(r, "words_per_second"), ",.0f"), "words_per_second"),
-                    ("size", "right", lambda r: human_bytes(value(r, "size_bytes")), "size_bytes")]
-    columns.append(("gates pass/fail/skip", "right", lambda r: f"{r.get('gates_passed', 0)}/{r.get('gates_failed', 0)}/"
-                                                          f"{r.get('gates_skipped', 0)}", None))
+        columns += [
+            ("macro F", "right", lambda r: _num(value(r, "macro_f"), ".3f"), "macro_f"),
+            ("words/s", "right", lambda r: _num(value(r, "words_per_second"), ",.0f"), "words_per_second"),
+            ("size", "right", lambda r: human_bytes(value(r, "size_bytes")), "size_bytes"),
+        ]
+    columns.append(
+        ("gates pass/fail/skip", "right", lambda r: f"{r.get('gates_passed', 0)}/{r.get('gates_failed', 0)}/{r.get('gates_skipped', 0)}", None)
+    )
     out: list[Table | Text] = []
     for pipeline in dict.fromkeys(str(r["pipeline"]) for r in runs):
         rows = [r for r in runs if r["pipeline"] == pipeline]
         scope = f"label {label}" if label else "micro"
         golds = list(dict.fromkeys(str(r.get("gold", "")) for r in rows))
-        shown = columns if len(golds) == 1 else [*columns[:2], ("gold", "left", lambda r: str(r.get("gold", "")), None),
-                                                  *columns[2:]]
-        table = Table(title=_plain(f"{suite} :: {pipeline} ({scope}) on {', '.join(golds)}: last {len(rows)} run(s); "
-                                   "★ = the blessed model"), title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
+        shown = columns if len(golds) == 1 else [*columns[:2], ("gold", "left", lambda r: str(r.get("gold", "")), None), *columns[2:]]
+        table = Table(
+            title=_plain(f"{suite} :: {pipeline} ({scope}) on {', '.join(golds)}: last {len(rows)} run(s); ★ = the blessed model"),
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            padding=(0, 1),
+        )
         for title, justify, _, _ in shown:
             table.add_column(title, justify=justify, no_wrap=True)  # type: ignore[arg-type]
         for r in rows:
             failed = bool(r.get("gates_failed"))
-            table.add_row(*(Text(printable(str(make(r))), "red" if failed and title.startswith("gates") else "")  # type: ignore[operator]
-                            for title, _, make, _ in shown))
+            table.add_row(
+                *(
+                    Text(printable(str(make(r))), "red" if failed and title.startswith("gates") else "")  # type: ignore[operator]
+                    for title, _, make, _ in shown
+                )
+            )
         out.append(table)
         trends = [f"{title} {sparkline(value(r, key) for r in rows)}" for title, _, _, key in shown if key]
         out.append(_plain("  trend (oldest → newest): " + "   ".join(trends)))

@@ -62,8 +62,9 @@ class Runner(Protocol):
 
     kind: ClassVar[str]
 
-    def run(self, spec: PipelineSpec, examples: Sequence[GoldExample], *, task: str, llm_mode: str | None = None,
-            timed: bool = True) -> RunOutput: ...
+    def run(
+        self, spec: PipelineSpec, examples: Sequence[GoldExample], *, task: str, llm_mode: str | None = None, timed: bool = True
+    ) -> RunOutput: ...
 
 
 def get_runner(kind: str) -> Runner:

@@ -16,8 +16,7 @@ from typing import Any
 from ..io.hashing import file_sha256, tree_hashes
 
 #: The training record fields that say which data, config and steps made a model.
-_TRAINING_FIELDS = ("gold", "gold_version", "gold_sha256", "config_sha256", "inputs_sha256", "max_steps", "seed",
-                    "checkpoint", "environment")
+_TRAINING_FIELDS = ("gold", "gold_version", "gold_sha256", "config_sha256", "inputs_sha256", "max_steps", "seed", "checkpoint", "environment")
 
 
 def _digest(parts: Mapping[str, str]) -> str:
@@ -29,10 +28,15 @@ def spacy_identity(path: Path, meta: Mapping[str, Any]) -> dict[str, Any]:
     timestamps and scores, not behaviour), plus what its meta says about it."""
     training = meta.get("harness") if isinstance(meta.get("harness"), dict) else {}
     return {
-        "kind": "spacy", "path": str(path), "sha256": _digest(tree_hashes(path, exclude=["meta.json"])),
+        "kind": "spacy",
+        "path": str(path),
+        "sha256": _digest(tree_hashes(path, exclude=["meta.json"])),
         "meta": {
-            "name": meta.get("name"), "lang": meta.get("lang"), "version": meta.get("version"),
-            "spacy_version": meta.get("spacy_version"), "pipeline": list(meta.get("pipeline") or []),
+            "name": meta.get("name"),
+            "lang": meta.get("lang"),
+            "version": meta.get("version"),
+            "spacy_version": meta.get("spacy_version"),
+            "pipeline": list(meta.get("pipeline") or []),
             "training": {k: training[k] for k in _TRAINING_FIELDS if k in training},
         },
     }

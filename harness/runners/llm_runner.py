@@ -25,6 +25,7 @@ TEACHER = "harness.SimulatedTeacher.v1"
 
 def _prepare(config: Any, base: Path, mode: str | None) -> None:
     """Resolve relative paths against the config file's directory and apply the mode."""
+
     def absolute(node: dict[str, Any], key: str) -> None:
         if key in node and not Path(str(node[key])).is_absolute():
             node[key] = str((base / str(node[key])).resolve())
@@ -135,8 +136,14 @@ def parse_check(task: Any, task_kind: str) -> Callable[[str], bool]:
     return parses_cats
 
 
-def llm_stats(model: CassetteModel, texts: Sequence[str], predictions: Sequence[Prediction], *,
-              parses: Callable[[str], bool], prices: Mapping[str, float] | None) -> LLMStats:
+def llm_stats(
+    model: CassetteModel,
+    texts: Sequence[str],
+    predictions: Sequence[Prediction],
+    *,
+    parses: Callable[[str], bool],
+    prices: Mapping[str, float] | None,
+) -> LLMStats:
     """Figures of one LLM run from what the cassette logged: parse failures, tokens, cost, latency."""
     log = model.log
     unparseable = [(t, r) for t, r in zip(texts, log.responses) if not r.strip() or not parses(r)]
@@ -153,8 +160,9 @@ def llm_stats(model: CassetteModel, texts: Sequence[str], predictions: Sequence[
             completion_tokens += round(len(response) / 4)
     cost = None
     if prices:
-        cost = (prompt_tokens * float(prices.get("prompt_per_1k", 0.0)) +
-                completion_tokens * float(prices.get("completion_per_1k", 0.0))) / 1000.0
+        cost = (
+            prompt_tokens * float(prices.get("prompt_per_1k", 0.0)) + completion_tokens * float(prices.get("completion_per_1k", 0.0))
+        ) / 1000.0
     latencies = [r.latency_s for r in log.records if r is not None and r.latency_s is not None]
     words = sum(p.n_words for p in predictions)
     complete = bool(latencies) and len(latencies) == len(log.records) and sum(latencies) > 0
@@ -185,8 +193,9 @@ class LLMRunner:
 
     kind: ClassVar[str] = "llm"
 
-    def run(self, spec: PipelineSpec, examples: Sequence[GoldExample], *, task: str, llm_mode: str | None = None,
-            timed: bool = True) -> RunOutput:
+    def run(
+        self, spec: PipelineSpec, examples: Sequence[GoldExample], *, task: str, llm_mode: str | None = None, timed: bool = True
+    ) -> RunOutput:
         from ..llm.cassette_model import CassetteModel
 
         nlp = build_llm_pipeline(spec.path, mode=llm_mode)
@@ -197,22 +206,35 @@ class LLMRunner:
             set_llm_model(component, model)
         model.reset_log()
         texts = [e.text for e in examples]
-        predictions, speed, latencies = predict_timed(nlp, texts, task=task, latency_docs=spec.latency_docs if timed else 0,
-                                                      batch_size=spec.batch_size)
+        predictions, speed, latencies = predict_timed(
+            nlp, texts, task=task, latency_docs=spec.latency_docs if timed else 0, batch_size=spec.batch_size
+        )
         if model.log.missing:
             raise PipelineError(model.miss_message())
         if model.log.failures:
             # A failed call is scored as no answer at all: the verdict would be computed on missing data.
-            raise PipelineError(f"{len(model.log.failures)} of {len(texts)} LLM call(s) failed (mode "
-                                f"{model.mode!r}), so this pipeline has no result; first failure: {model.log.failures[0]}")
+            raise PipelineError(
+                f"{len(model.log.failures)} of {len(texts)} LLM call(s) failed (mode "
+                f"{model.mode!r}), so this pipeline has no result; first failure: {model.log.failures[0]}"
+            )
         parses = parse_check(component.task, "ner" if task == "ner" else "textcat")
         stats = llm_stats(model, texts, predictions, parses=parses, prices=spec.prices)
         unanswered = tuple(i for i, r in enumerate(model.log.responses) if not r.strip() or not parses(r))
         declared = spec.declared_size
         return RunOutput(
-            predictions=tuple(predictions), speed=speed, path=spec.path, size_bytes=declared or 0,
-            size_source="declared" if declared else "unknown", train_examples=0, llm=stats,
-            latencies_ms=tuple(latencies), unanswered=unanswered,
-            identity=files_identity("llm", spec.path, [Path(spec.path), model.path] if model.path else [Path(spec.path)],
-                                    {"model": dict(stats.model), "simulated": stats.simulated}),
+            predictions=tuple(predictions),
+            speed=speed,
+            path=spec.path,
+            size_bytes=declared or 0,
+            size_source="declared" if declared else "unknown",
+            train_examples=0,
+            llm=stats,
+            latencies_ms=tuple(latencies),
+            unanswered=unanswered,
+            identity=files_identity(
+                "llm",
+                spec.path,
+                [Path(spec.path), model.path] if model.path else [Path(spec.path)],
+                {"model": dict(stats.model), "simulated": stats.simulated},
+            ),
         )

@@ -75,9 +75,9 @@ class PredictionsRunner:
 
     kind: ClassVar[str] = "predictions"
 
-    def run(self, spec: PipelineSpec, examples: Sequence[GoldExample], *, task: str, llm_mode: str | None = None,
-            timed: bool = True) -> RunOutput:
+    def run(
+        self, spec: PipelineSpec, examples: Sequence[GoldExample], *, task: str, llm_mode: str | None = None, timed: bool = True
+    ) -> RunOutput:
         predictions, missing = predict_from_file(spec.path, examples, key=spec.key, task=task)
         identity = files_identity("predictions", spec.path, [Path(spec.path)], {"key": spec.key})
-        return RunOutput(predictions=tuple(predictions), speed=NO_SPEED, path=spec.path, missing=missing,
-                         identity=identity)
+        return RunOutput(predictions=tuple(predictions), speed=NO_SPEED, path=spec.path, missing=missing, identity=identity)

@@ -29,8 +29,9 @@ def load_predictor(spec: PipelineSpec, task: str, *, llm_mode: str | None = None
 
         nlp = build_llm_pipeline(spec.path, mode=llm_mode)
     else:
-        raise InputError(f"pipeline {spec.name} is imported predictions: there is no model to run new texts through",
-                         field=f"pipelines.{spec.name}.kind")
+        raise InputError(
+            f"pipeline {spec.name} is imported predictions: there is no model to run new texts through", field=f"pipelines.{spec.name}.kind"
+        )
 
     def predict(texts: Sequence[str]) -> list[Output]:
         return [_prediction(doc, task).output(task) for doc in nlp.pipe(list(texts), batch_size=spec.batch_size)]

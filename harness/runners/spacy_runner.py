@@ -97,9 +97,7 @@ def read_meta(path: Path) -> dict[str, Any]:
 
 def check_task(nlp: Language, path: Path, task: str) -> None:
     """Refuse a pipeline that cannot produce the gold's annotation."""
-    if task == "ner" and "ner" not in nlp.pipe_names and not any(
-        type(component).__name__ == "EntityRuler" for _, component in nlp.components
-    ):
+    if task == "ner" and "ner" not in nlp.pipe_names and not any(type(component).__name__ == "EntityRuler" for _, component in nlp.components):
         raise PipelineError(f"pipeline {path} has no 'ner' component but the gold task is ner (pipes: {nlp.pipe_names})")
     if task != "ner" and not any(name.startswith("textcat") for name in nlp.pipe_names):
         raise PipelineError(f"pipeline {path} has no textcat component but the gold task is {task} (pipes: {nlp.pipe_names})")
@@ -121,20 +119,27 @@ class SpacyRunner:
 
     kind: ClassVar[str] = "spacy"
 
-    def run(self, spec: PipelineSpec, examples: Sequence[GoldExample], *, task: str, llm_mode: str | None = None,
-            timed: bool = True) -> RunOutput:
+    def run(
+        self, spec: PipelineSpec, examples: Sequence[GoldExample], *, task: str, llm_mode: str | None = None, timed: bool = True
+    ) -> RunOutput:
         path = resolve_pipeline_path(spec.path)
         nlp = load_pipeline(path)
         check_task(nlp, path, task)
-        predictions, speed, latencies = predict_timed(nlp, [e.text for e in examples], task=task,
-                                                      latency_docs=spec.latency_docs if timed else 0,
-                                                      batch_size=spec.batch_size)
+        predictions, speed, latencies = predict_timed(
+            nlp, [e.text for e in examples], task=task, latency_docs=spec.latency_docs if timed else 0, batch_size=spec.batch_size
+        )
         meta = read_meta(path)
         training = dict(meta.get("harness", {}))
         return RunOutput(
-            predictions=tuple(predictions), speed=speed, path=str(path), size_bytes=size_on_disk(path),
-            size_source="disk", n_params=parameter_count(nlp), training=training,
-            train_examples=training.get("train_examples"), latencies_ms=tuple(latencies),
+            predictions=tuple(predictions),
+            speed=speed,
+            path=str(path),
+            size_bytes=size_on_disk(path),
+            size_source="disk",
+            n_params=parameter_count(nlp),
+            training=training,
+            train_examples=training.get("train_examples"),
+            latencies_ms=tuple(latencies),
             model_labels=model_labels(nlp, task),
             identity=spacy_identity(path, meta) if path.is_dir() else {"kind": "spacy", "path": str(path), "meta": meta},
         )

@@ -69,15 +69,21 @@ def init(directory: str | Path, *, ini: str = "pyproject.toml") -> Scaffold:
         raise InputError("exists and is not a directory", path=root)
     plan = {ini: f"templates/{ini}", **FILES}
     existing = sorted(target for target in plan if (root / target).exists())
-    if ini == "pytest.ini" and (root / "pyproject.toml").exists() and "[tool.pytest" in (root / "pyproject.toml").read_text(
-            encoding="utf-8", errors="replace"):
+    if (
+        ini == "pytest.ini"
+        and (root / "pyproject.toml").exists()
+        and "[tool.pytest" in (root / "pyproject.toml").read_text(encoding="utf-8", errors="replace")
+    ):
         existing.append("pyproject.toml (its [tool.pytest.ini_options] would be ignored beside pytest.ini)")
     if (root / "gold" / "example").exists():
         existing.append("gold/example (the sample would not import as example@v1)")
     if existing:
-        raise InputError("refusing to overwrite what is there: " + ", ".join(existing)
-                         + (" (with your own pyproject.toml, use --ini pytest.ini)" if "pyproject.toml" in existing else ""),
-                         path=root)
+        raise InputError(
+            "refusing to overwrite what is there: "
+            + ", ".join(existing)
+            + (" (with your own pyproject.toml, use --ini pytest.ini)" if "pyproject.toml" in existing else ""),
+            path=root,
+        )
     for target, template in plan.items():
         path = root / target
         path.parent.mkdir(parents=True, exist_ok=True)

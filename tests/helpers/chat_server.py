@@ -18,8 +18,7 @@ from typing import Any
 
 
 class ChatServer:
-    def __init__(self, answer: Callable[[str], str], *, delay_s: float = 0.0, require_key: str | None = None,
-                 usage: bool = True) -> None:
+    def __init__(self, answer: Callable[[str], str], *, delay_s: float = 0.0, require_key: str | None = None, usage: bool = True) -> None:
         self.answer = answer
         self.delay_s = delay_s
         self.require_key = require_key
@@ -57,12 +56,17 @@ class ChatServer:
                 prompt = body["messages"][-1]["content"]
                 text = server.answer(prompt)
                 payload: dict[str, Any] = {
-                    "id": "chatcmpl-test", "object": "chat.completion", "model": body.get("model"),
+                    "id": "chatcmpl-test",
+                    "object": "chat.completion",
+                    "model": body.get("model"),
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
                 }
                 if server.usage:
-                    payload["usage"] = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split()),
-                                        "total_tokens": len(prompt.split()) + len(text.split())}
+                    payload["usage"] = {
+                        "prompt_tokens": len(prompt.split()),
+                        "completion_tokens": len(text.split()),
+                        "total_tokens": len(prompt.split()) + len(text.split()),
+                    }
                 return self._send(200, payload)
 
             def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:

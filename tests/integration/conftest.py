@@ -36,10 +36,12 @@ def mini_gold_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("mini")
     store = GoldStore(root / "gold")
     tokenizer = spacy_tokenizer("en")
-    import_examples(store, [_cut("restaurant-reviews", 300, 120, root / "r.jsonl")], name="mini-restaurant",
-                    tokenizer=tokenizer, eval_fraction=0.3, seed=0)
-    import_examples(store, [_cut("cooking-questions", 300, 100, root / "c.jsonl")], name="mini-cooking",
-                    tokenizer=tokenizer, eval_fraction=0.3, seed=0)
+    import_examples(
+        store, [_cut("restaurant-reviews", 300, 120, root / "r.jsonl")], name="mini-restaurant", tokenizer=tokenizer, eval_fraction=0.3, seed=0
+    )
+    import_examples(
+        store, [_cut("cooking-questions", 300, 100, root / "c.jsonl")], name="mini-cooking", tokenizer=tokenizer, eval_fraction=0.3, seed=0
+    )
     return root / "gold"
 
 

@@ -18,8 +18,9 @@ REGRESSION = "f_min = 0.0\nno_regression = { max_drop = 0.02, per_label = true, 
 
 
 def harness_cli(project: pytest.Pytester, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=project.path, capture_output=True,
-                          text=True, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args], cwd=project.path, capture_output=True, text=True, timeout=600, check=False
+    )
 
 
 def test_release_flow_bless_regress_bless(project: pytest.Pytester, ner_model: Path, weak_ner_model: Path) -> None:
@@ -44,11 +45,13 @@ def test_release_flow_bless_regress_bless(project: pytest.Pytester, ner_model: P
     write_suite(project, weak_ner_model, gates=REGRESSION)
     worse = project.runpytest("suites", "--junitxml=junit.xml", "--harness-markdown=summary.md")
     assert worse.ret == 1
-    worse.stdout.fnmatch_lines([
-        "*flips: * newly broken*",
-        "*broken *gold*baseline*now*",
-        "FAILED suites/mini.toml::mini-ner::distilled::no_regression<=0.02*",
-    ])
+    worse.stdout.fnmatch_lines(
+        [
+            "*flips: * newly broken*",
+            "*broken *gold*baseline*now*",
+            "FAILED suites/mini.toml::mini-ner::distilled::no_regression<=0.02*",
+        ]
+    )
     assert "vs baseline" in worse.stdout.str() and "dropped by more than 0.020 and significant" in worse.stdout.str()
     report = read_json(project.path / "reports" / "mini-ner.json")
     compared = report["baselines"]["distilled"]
@@ -88,8 +91,11 @@ def test_release_flow_bless_regress_bless(project: pytest.Pytester, ner_model: P
 
 def baseline_eval_size(project: pytest.Pytester) -> int:
     manifest = json.loads((project.path / "gold" / "mini-restaurant" / "v1" / "manifest.json").read_text())
-    return int(manifest["splits"]["eval"]["examples"]) if "splits" in manifest else len(
-        (project.path / "gold" / "mini-restaurant" / "v1" / "eval.jsonl").read_text().splitlines())
+    return (
+        int(manifest["splits"]["eval"]["examples"])
+        if "splits" in manifest
+        else len((project.path / "gold" / "mini-restaurant" / "v1" / "eval.jsonl").read_text().splitlines())
+    )
 
 
 def junit_properties(path: Path, gate: str) -> dict[str, str]:
@@ -99,8 +105,7 @@ def junit_properties(path: Path, gate: str) -> dict[str, str]:
     raise AssertionError(f"no testcase for {gate}")
 
 
-def test_xdist_workers_ship_baseline_comparisons_and_write_one_history_file(project: pytest.Pytester,
-                                                                             ner_model: Path) -> None:
+def test_xdist_workers_ship_baseline_comparisons_and_write_one_history_file(project: pytest.Pytester, ner_model: Path) -> None:
     write_suite(project, ner_model, gates=REGRESSION)
     write_suite(project, ner_model, gates=REGRESSION, name="other")
     assert project.runpytest("suites", "--harness-bless").ret == 0
@@ -116,12 +121,11 @@ def test_xdist_workers_ship_baseline_comparisons_and_write_one_history_file(proj
     assert out.count("report (open in a browser): reports/report.html") == 1
     html = (project.path / "reports" / "report.html").read_text(encoding="utf-8")
     start = html.index('<script type="application/json" id="harness-data">') + len('<script type="application/json" id="harness-data">')
-    embedded = json.loads(html[start:html.index("</script>", start)])
+    embedded = json.loads(html[start : html.index("</script>", start)])
     assert embedded["suites"] == [read_json(project.path / "reports" / f"{name}.json") for name in ("mini-ner", "other-ner")]
 
 
-def test_step_summary_is_appended_when_github_sets_it(project: pytest.Pytester, ner_model: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_step_summary_is_appended_when_github_sets_it(project: pytest.Pytester, ner_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_suite(project, ner_model)
     target = project.path / "step_summary.md"
     target.write_text("earlier step\n")

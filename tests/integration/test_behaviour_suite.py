@@ -16,16 +16,17 @@ double_whitespace = { min_pass_rate = 0.10, max_examples = 40 }
 """
 
 
-def test_a_model_trained_on_lower_case_text_fails_titlecase_with_a_shrunk_example(project: pytest.Pytester,
-                                                                                  ner_model: Path) -> None:
+def test_a_model_trained_on_lower_case_text_fails_titlecase_with_a_shrunk_example(project: pytest.Pytester, ner_model: Path) -> None:
     suite = write_suite(project, ner_model, gates="f_min = 0.0\n")
     suite.write_text(suite.read_text() + BEHAVIOUR)
     result = project.runpytest("suites", "-k", "behaviour", "-v", "--harness-markdown=summary.md")
     result.assert_outcomes(passed=1, failed=1)  # `-k behaviour` selects the two checks only
-    result.stdout.fnmatch_lines([
-        "*suites/mini.toml::mini-ner::distilled::behaviour::pass>=0.95?titlecase? FAILED*",
-        "*suites/mini.toml::mini-ner::distilled::behaviour::pass>=0.10?double_whitespace? PASSED*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*suites/mini.toml::mini-ner::distilled::behaviour::pass>=0.95?titlecase? FAILED*",
+            "*suites/mini.toml::mini-ner::distilled::behaviour::pass>=0.10?double_whitespace? PASSED*",
+        ]
+    )
     out = result.stdout.str()
     assert "titlecase pass rate = " in out and "shrunk failing case: original '" in out and "perturbed (title-cased" in out
     report = read_json(project.path / "reports" / "mini-ner.json")
@@ -50,7 +51,8 @@ def test_behaviour_on_imported_predictions_is_refused(project: pytest.Pytester) 
     (project.path / "preds.jsonl").write_text("")
     (project.path / "suites" / "p.toml").write_text(
         '[suite]\nname = "p"\ngold = "mini-restaurant@v1"\n\n[pipelines.imported]\nkind = "predictions"\n'
-        'path = "../preds.jsonl"\n\n[behaviour.imported]\ntitlecase = { min_pass_rate = 0.9 }\n')
+        'path = "../preds.jsonl"\n\n[behaviour.imported]\ntitlecase = { min_pass_rate = 0.9 }\n'
+    )
     result = project.runpytest("suites/p.toml")
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*suites/p.toml, field 'behaviour.imported': imported predictions have no model*"])
@@ -59,7 +61,8 @@ def test_behaviour_on_imported_predictions_is_refused(project: pytest.Pytester) 
 def test_llm_behaviour_is_skipped_in_replay_mode(project: pytest.Pytester) -> None:
     (project.path / "suites" / "l.toml").write_text(
         '[suite]\nname = "l"\ngold = "mini-restaurant@v1"\n\n[pipelines.teacher]\nkind = "llm"\n'
-        'config = "teacher.cfg"\n\n[behaviour.teacher]\ntypo = { min_pass_rate = 0.9 }\n')
+        'config = "teacher.cfg"\n\n[behaviour.teacher]\ntypo = { min_pass_rate = 0.9 }\n'
+    )
     result = project.runpytest("suites/l.toml", "-k", "behaviour", "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*replay mode: a cassette cannot answer new prompts*"])

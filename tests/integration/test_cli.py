@@ -96,8 +96,20 @@ def test_train_records_inputs_and_reuses(tmp_path: Path, mini_gold_dir: Path) ->
 
 
 def test_eval_prints_tables_and_writes_json(tmp_path: Path, mini_gold_dir: Path, textcat_model: Path) -> None:
-    out = run("eval", "--gold", "mini-cooking@v1", "--pipeline", str(textcat_model), "--json", "out/r.json",
-              "--gold-dir", str(mini_gold_dir), "--resamples", "100", cwd=tmp_path).stdout
+    out = run(
+        "eval",
+        "--gold",
+        "mini-cooking@v1",
+        "--pipeline",
+        str(textcat_model),
+        "--json",
+        "out/r.json",
+        "--gold-dir",
+        str(mini_gold_dir),
+        "--resamples",
+        "100",
+        cwd=tmp_path,
+    ).stdout
     assert "Accuracy (micro F)" in out and "Macro ROC-AUC" in out and "F 95% CI" in out
     report = read_json(tmp_path / "out" / "r.json")
     pipeline = next(iter(report["pipelines"].values()))
@@ -106,14 +118,33 @@ def test_eval_prints_tables_and_writes_json(tmp_path: Path, mini_gold_dir: Path,
     assert pipeline["bootstrap"]["resamples"] == 100
 
 
-def test_a_cli_process_freezes_its_heap_once_the_pipeline_is_loaded(tmp_path: Path, mini_gold_dir: Path,
-                                                                    textcat_model: Path) -> None:
+def test_a_cli_process_freezes_its_heap_once_the_pipeline_is_loaded(tmp_path: Path, mini_gold_dir: Path, textcat_model: Path) -> None:
     # In-process through cli.main so the collector's state can be read after the command.
-    code = ("import gc, sys; from harness import cli; before = gc.get_freeze_count(); rc = cli.main(sys.argv[1:]); "
-            "print('frozen', before, gc.get_freeze_count(), gc.isenabled(), rc)")
-    out = subprocess.run([sys.executable, "-c", code, "eval", "--gold", "mini-cooking@v1", "--pipeline", str(textcat_model),
-                          "--gold-dir", str(mini_gold_dir), "--resamples", "50"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=True).stdout
+    code = (
+        "import gc, sys; from harness import cli; before = gc.get_freeze_count(); rc = cli.main(sys.argv[1:]); "
+        "print('frozen', before, gc.get_freeze_count(), gc.isenabled(), rc)"
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "eval",
+            "--gold",
+            "mini-cooking@v1",
+            "--pipeline",
+            str(textcat_model),
+            "--gold-dir",
+            str(mini_gold_dir),
+            "--resamples",
+            "50",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
     before, after, enabled, rc = out.strip().splitlines()[-1].split()[1:]
     # spaCy's import and the model: ~90,000 tracked objects, frozen; the collector is back on.
     assert before == "0" and int(after) > 50_000 and enabled == "True" and rc == "0"

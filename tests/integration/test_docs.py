@@ -51,13 +51,15 @@ def test_every_block_says_what_it_is() -> None:
 
 
 def _pytest_help() -> str:
-    return subprocess.run([sys.executable, "-m", "pytest", "--help"], capture_output=True, text=True, cwd=REPO,
-                          timeout=120).stdout
+    return subprocess.run([sys.executable, "-m", "pytest", "--help"], capture_output=True, text=True, cwd=REPO, timeout=120).stdout
 
 
 def _make_targets() -> set[str]:
-    return {line.split(":", 1)[0] for line in (REPO / "Makefile").read_text().splitlines()
-            if line and not line[0].isspace() and ":" in line and not line.startswith((".", "#")) and "=" not in line}
+    return {
+        line.split(":", 1)[0]
+        for line in (REPO / "Makefile").read_text().splitlines()
+        if line and not line[0].isspace() and ":" in line and not line.startswith((".", "#")) and "=" not in line
+    }
 
 
 def _synopsis_problem(words: list[str], pytest_help: str) -> str | None:
@@ -110,16 +112,14 @@ def test_help_lists_the_options_of_every_command() -> None:
     every = parsers(build_parser(), [])
     assert len(every) > 20
     for words, parser in every:
-        done = subprocess.run([sys.executable, "-m", "harness.cli", *words, "--help"], capture_output=True, text=True,
-                              timeout=120)
+        done = subprocess.run([sys.executable, "-m", "harness.cli", *words, "--help"], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, (words, done.stderr)
         options = [o for a in parser._actions for o in a.option_strings]
         assert all(o in done.stdout for o in options), (words, [o for o in options if o not in done.stdout])
     pytest_help = _pytest_help()
     from harness import plugin
 
-    ours = [line.split('"')[1] for line in Path(plugin.__file__).read_text().splitlines()
-            if "addoption(" in line and '"--' in line]
+    ours = [line.split('"')[1] for line in Path(plugin.__file__).read_text().splitlines() if "addoption(" in line and '"--' in line]
     assert len(ours) >= 5 and all(o in pytest_help for o in ours), ours
 
 
@@ -160,8 +160,9 @@ def test_config_blocks_parse() -> None:
     for block in (b for b in all_blocks() if b.kind == "ini"):
         # a fragment of a config: its sections' parents are declared first, as in a whole file
         sections = [line.strip("[] ") for line in block.text.splitlines() if line.startswith("[")]
-        parents = sorted({".".join(s.split(".")[:i]) for s in sections for i in range(1, s.count(".") + 1)} - set(sections),
-                         key=lambda s: s.count("."))
+        parents = sorted(
+            {".".join(s.split(".")[:i]) for s in sections for i in range(1, s.count(".") + 1)} - set(sections), key=lambda s: s.count(".")
+        )
         config = Config().from_str("".join(f"[{p}]\n" for p in parents) + block.text, interpolate=False)
         assert all(s.split(".")[0] in config for s in sections), block.where
 
@@ -171,8 +172,7 @@ def test_python_and_yaml_blocks_are_the_files_harness_init_writes() -> None:
 
     from harness.scaffold import _template
 
-    templates = {name: _template(f"templates/{name}") for name in ("test_examples.py", "github-models.yml",
-                                                                    "gitlab-ci.yml")}
+    templates = {name: _template(f"templates/{name}") for name in ("test_examples.py", "github-models.yml", "gitlab-ci.yml")}
     for block in (b for b in all_blocks() if b.kind in ("python", "yaml")):
         if block.page.name == "README.md":
             assert block.text in templates.values(), f"{block.where}: not the file harness init writes"
@@ -197,8 +197,14 @@ def _venv_with_our_dependencies(where: Path) -> Path:
     download) but not distill-harness, which must come from the wheel."""
     subprocess.run([sys.executable, "-m", "venv", str(where)], check=True, timeout=300)
     ours = Path(sysconfig.get_paths()["purelib"])
-    theirs = Path(subprocess.run([str(where / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()"
-                                  "['purelib'])"], capture_output=True, text=True, check=True).stdout.strip())
+    theirs = Path(
+        subprocess.run(
+            [str(where / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     for entry in ours.iterdir():
         lowered = entry.name.lower()
         if lowered.startswith(("distill_harness", "__editable__", "harness", "_distutils_hack", "distutils-precedence")):
@@ -219,10 +225,18 @@ class Reader:
 
     def __init__(self, repo_copy: Path, home: Path, venv: Path) -> None:
         self.repo_copy, self.cwd = repo_copy, home
-        self.env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTEST_ADDOPTS",
-                                                                      "PYTEST_XDIST_WORKER", "GITHUB_STEP_SUMMARY")}
-        self.env.update(PATH=f"{venv / 'bin'}:{os.environ['PATH']}", COLUMNS="120", PIP_DISABLE_PIP_VERSION_CHECK="1",
-                        PIP_NO_INDEX="1", PYTHON=sys.executable)
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "GITHUB_STEP_SUMMARY")
+        }
+        self.env.update(
+            PATH=f"{venv / 'bin'}:{os.environ['PATH']}",
+            COLUMNS="120",
+            PIP_DISABLE_PIP_VERSION_CHECK="1",
+            PIP_NO_INDEX="1",
+            PYTHON=sys.executable,
+        )
 
     def run_block(self, block: Block, shown: list[str]) -> str:
         output = ""
@@ -239,12 +253,13 @@ class Reader:
             env = dict(self.env)
             if words[0] == "make":
                 env.pop("PIP_NO_INDEX")  # building the wheel fetches setuptools as `make install` does
-            done = subprocess.run(["bash", "-c", command.line], cwd=self.repo_copy if in_repo else self.cwd, env=env,
-                                  capture_output=True, text=True, timeout=900)
+            done = subprocess.run(
+                ["bash", "-c", command.line], cwd=self.repo_copy if in_repo else self.cwd, env=env, capture_output=True, text=True, timeout=900
+            )
             said = done.stdout + done.stderr
             assert done.returncode == command.expected_status, (
-                f"{block.where}: `{command.line}` exited {done.returncode}, the page says {command.expected_status}:\n"
-                f"{said[-6000:]}")
+                f"{block.where}: `{command.line}` exited {done.returncode}, the page says {command.expected_status}:\n{said[-6000:]}"
+            )
             output += said
         missing = missing_output(shown, output)
         assert not missing, f"{block.where}: output lines the page shows were not printed: {missing}\n{output[-8000:]}"
@@ -258,8 +273,9 @@ class Reader:
 
 
 def _copy_repo(target: Path) -> Path:
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                            capture_output=True, text=True, check=True).stdout.splitlines()
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     for name in listed:
         source = REPO / name
         if source.is_file() and not name.startswith(("gold/", "baselines/", "bench/", "tests/")):
@@ -273,24 +289,21 @@ def _run_ci_workflow(project: Path, wheels: Path) -> None:
     models/, no reports/), with .venv as a cache restore would leave it (dependencies only)."""
     import srsly
 
-    subprocess.run("git init -q && git add -A && git -c user.name=t -c user.email=t@t commit -qm project", shell=True,
-                   cwd=project, check=True)
+    subprocess.run("git init -q && git add -A && git -c user.name=t -c user.email=t@t commit -qm project", shell=True, cwd=project, check=True)
     clone = project.parent / "ci-clone"
     subprocess.run(["git", "clone", "-q", str(project), str(clone)], check=True)
     assert not (clone / "models").exists() and (clone / "baselines" / "example.json").is_file()
     _venv_with_our_dependencies(clone / ".venv")
     summary = clone / "step-summary.md"
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTEST_XDIST_WORKER")}
-    env.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(wheels), PIP_DISABLE_PIP_VERSION_CHECK="1",
-               GITHUB_STEP_SUMMARY=str(summary))
+    env.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(wheels), PIP_DISABLE_PIP_VERSION_CHECK="1", GITHUB_STEP_SUMMARY=str(summary))
     steps = srsly.yaml_loads((clone / ".github" / "workflows" / "models.yml").read_text())["jobs"]["gate"]["steps"]
     for step in (s for s in steps if "run" in s):
-        done = subprocess.run(["bash", "-c", step["run"]], cwd=clone, env=env, capture_output=True, text=True,
-                              timeout=900)
+        done = subprocess.run(["bash", "-c", step["run"]], cwd=clone, env=env, capture_output=True, text=True, timeout=900)
         assert done.returncode == 0, (step["run"], (done.stdout + done.stderr)[-6000:])
-    assert "harness/__init__.py" in subprocess.run([str(clone / ".venv/bin/python"), "-c",
-                                                    "import harness; print(harness.__file__)"],
-                                                   capture_output=True, text=True).stdout.replace(str(clone / ".venv"), "")
+    assert "harness/__init__.py" in subprocess.run(
+        [str(clone / ".venv/bin/python"), "-c", "import harness; print(harness.__file__)"], capture_output=True, text=True
+    ).stdout.replace(str(clone / ".venv"), "")
     junit = (clone / "reports" / "junit.xml").read_text()
     assert 'name="decision"' in junit and "no_regression" in junit
     assert "example" in summary.read_text() and "passed" in summary.read_text()
@@ -305,14 +318,16 @@ def test_a_newcomer_follows_the_readme_from_a_wheel(tmp_path: Path) -> None:
     reader = Reader(repo_copy, home, venv)
     reader.run_page(REPO / "README.md")
     # the package came from the wheel, not from this checkout
-    where = subprocess.run([str(venv / "bin" / "python"), "-c", "import harness; print(harness.__file__)"],
-                           capture_output=True, text=True, cwd=home, check=True).stdout.strip()
+    where = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import harness; print(harness.__file__)"], capture_output=True, text=True, cwd=home, check=True
+    ).stdout.strip()
     assert where.startswith(str(venv)), where
     project = reader.cwd
     assert (project / "pyproject.toml").is_file() and (project / "baselines" / "example.json").is_file()
     # CI on the committed project with the suite's own model: green
-    subprocess.run(["bash", "-c", "harness train --suite suites/example.toml"], cwd=project, env=reader.env, check=True,
-                   capture_output=True, timeout=900)
+    subprocess.run(
+        ["bash", "-c", "harness train --suite suites/example.toml"], cwd=project, env=reader.env, check=True, capture_output=True, timeout=900
+    )
     _run_ci_workflow(project, repo_copy / "dist")
     for page in PAGES[1:]:
         reader.run_page(page)

@@ -45,8 +45,12 @@ atomic.atomic_open = _interrupting
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for folder in ("reports", "baselines")
-            for p in sorted((root / folder).rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for folder in ("reports", "baselines")
+        for p in sorted((root / folder).rglob("*"))
+        if p.is_file()
+    }
 
 
 def _complete(path: Path) -> bool:
@@ -98,7 +102,8 @@ def blessed_project(project: pytest.Pytester, ner_model: Path) -> pytest.Pyteste
 
 @pytest.mark.slow
 def test_interrupted_after_each_gate_claims_nothing_and_blesses_nothing(
-        blessed_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    blessed_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = blessed_project
     gates = json.loads((project.path / "reports" / "mini-ner.json").read_text())["gates_total"]
     baseline = (project.path / "baselines" / "mini-ner.json").read_bytes()
@@ -120,10 +125,12 @@ def test_interrupted_after_each_gate_claims_nothing_and_blesses_nothing(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("writer", ["reports/mini-ner.json", "history/run-", "report.html", "summary.md",
-                                    "queue/mini-ner.jsonl", "baselines/mini-ner.json"])
+@pytest.mark.parametrize(
+    "writer", ["reports/mini-ner.json", "history/run-", "report.html", "summary.md", "queue/mini-ner.jsonl", "baselines/mini-ner.json"]
+)
 def test_interrupted_inside_each_writer_leaves_old_or_whole_files(
-        blessed_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, writer: str) -> None:
+    blessed_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, writer: str
+) -> None:
     project = blessed_project
     before = _snapshot(project.path)
     monkeypatch.setenv("INTERRUPT_WRITE", writer)

@@ -10,7 +10,7 @@ import pytest
 
 from .conftest import read_json, write_suite
 
-USER_TESTS = '''
+USER_TESTS = """
 import pytest
 from harness.testing import assert_example, assert_f
 
@@ -38,7 +38,7 @@ def test_dish_is_not_good_enough(harness_gold, harness_pipeline, harness_evaluat
 @pytest.mark.harness_examples("mini-restaurant@v1", split="eval", limit=8)
 def test_each_example(harness_example, harness_pipeline):
     assert_example(harness_pipeline(MODEL), harness_example)
-'''
+"""
 
 
 def test_fixtures_marker_and_helpers_from_a_users_project(project: pytest.Pytester, ner_model: Path) -> None:
@@ -78,13 +78,15 @@ def test_fixture_evaluations_survive_xdist(project: pytest.Pytester, ner_model: 
 
 
 def test_a_suite_of_example_tests_only_passes_when_they_pass(project: pytest.Pytester, ner_model: Path) -> None:
-    project.makepyfile(test_model='''
+    project.makepyfile(
+        test_model="""
 import pytest
 
 @pytest.mark.harness_examples("mini-restaurant@v1", limit=3)
 def test_nonempty(harness_example):
     assert harness_example.text
-''')
+"""
+    )
     result = project.runpytest("test_model.py", "-n", "2")
     result.assert_outcomes(passed=3)
     report = read_json(project.path / "reports" / "tests_mini-restaurant_v1.json")
@@ -95,8 +97,7 @@ def test_must_pass_makes_one_item_per_example_with_a_diff(project: pytest.Pytest
     write_suite(project, ner_model, gates="f_min = 0.0\n")
     assert project.runpytest("suites").ret == 0
     report = read_json(project.path / "reports" / "mini-ner.json")
-    wrong = {h for label in report["pipelines"]["distilled"]["labels"].values()
-             for h in (*label["fp_examples"], *label["fn_examples"])}
+    wrong = {h for label in report["pipelines"]["distilled"]["labels"].values() for h in (*label["fp_examples"], *label["fn_examples"])}
     right = [item["input_hash"] for item in report["examples"]["items"] if item["input_hash"] not in wrong]
     hashes = [sorted(wrong)[0], right[0]]  # one the model gets wrong, one it gets right
     write_suite(project, ner_model, gates=f"f_min = 0.0\nmust_pass = {hashes}\n")

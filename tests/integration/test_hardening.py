@@ -29,8 +29,19 @@ def test_train_refuses_to_replace_a_directory_it_did_not_make(tmp_path: Path, mi
     mine = tmp_path / "my-project"
     mine.mkdir()
     (mine / "notes.txt").write_text("three weeks of work")
-    proc = run("train", "--gold", "mini-restaurant@v1", "--output", str(mine), "--max-steps", "5",
-               "--gold-dir", str(mini_gold_dir), cwd=tmp_path, ok=False)
+    proc = run(
+        "train",
+        "--gold",
+        "mini-restaurant@v1",
+        "--output",
+        str(mine),
+        "--max-steps",
+        "5",
+        "--gold-dir",
+        str(mini_gold_dir),
+        cwd=tmp_path,
+        ok=False,
+    )
     assert proc.returncode == 2 and "not a pipeline trained by the harness" in proc.stdout
     assert (mine / "notes.txt").read_text() == "three weeks of work"
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
@@ -92,8 +103,11 @@ def test_training_count_of_another_gold_is_not_shown_as_this_ones(mini_gold_dir:
 
 def test_an_empty_eval_split_is_an_error_not_a_pass(tmp_path: Path) -> None:
     source = tmp_path / "food.jsonl"
-    source.write_text("".join((Path(__file__).resolve().parents[2] / "gold" / "food-ingredients" / "v1" / "train.jsonl")
-                              .read_text().splitlines(keepends=True)[:30]))
+    source.write_text(
+        "".join(
+            (Path(__file__).resolve().parents[2] / "gold" / "food-ingredients" / "v1" / "train.jsonl").read_text().splitlines(keepends=True)[:30]
+        )
+    )
     run("gold", "import", str(source), "--name", "food", "--eval-fraction", "0", cwd=tmp_path)
     proc = run("eval", "--gold", "food@v1", "--pipeline", "nothing", cwd=tmp_path, ok=False)
     assert proc.returncode == 2 and "empty eval split" in proc.stdout and "PASSED" not in proc.stdout
@@ -107,24 +121,30 @@ def test_a_huge_text_without_tokens_imports(tmp_path: Path) -> None:
     assert "wrote big@v1" in out
 
 
-def test_llm_failures_in_record_mode_fail_the_pipeline(tmp_path: Path, mini_gold_dir: Path,
-                                                       mini_restaurant: GoldVersion) -> None:
+def test_llm_failures_in_record_mode_fail_the_pipeline(tmp_path: Path, mini_gold_dir: Path, mini_restaurant: GoldVersion) -> None:
     """432 of 432 failed calls used to score 0.000 and pass distilled_vs_llm (0 - 0 > -0.1)."""
     with ChatServer(lambda prompt: "1. pizza | True | Dish | x") as server:
         server.failures = ["500"] * 10_000
-        config = write_config(tmp_path / "llm.cfg", tmp_path / "c.jsonl", "harness.OpenAICompatible.v1",
-                              {"base_url": server.base_url, "name": "m", "max_tries": 1, "backoff": 0.0})
+        config = write_config(
+            tmp_path / "llm.cfg",
+            tmp_path / "c.jsonl",
+            "harness.OpenAICompatible.v1",
+            {"base_url": server.base_url, "name": "m", "max_tries": 1, "backoff": 0.0},
+        )
         with pytest.raises(PipelineError, match=r"LLM call\(s\) failed .*no result"):
             evaluate_pipeline(mini_restaurant, PipelineSpec("llm", "llm", str(config)), resamples=10, llm_mode="record")
 
 
 def test_an_unreachable_backend_fails_fast(tmp_path: Path, mini_gold_dir: Path) -> None:
-    config = write_config(tmp_path / "llm.cfg", tmp_path / "c.jsonl", "harness.OpenAICompatible.v1",
-                          {"base_url": "http://127.0.0.1:9/v1", "name": "m", "max_tries": 5, "backoff": 1.0})
+    config = write_config(
+        tmp_path / "llm.cfg",
+        tmp_path / "c.jsonl",
+        "harness.OpenAICompatible.v1",
+        {"base_url": "http://127.0.0.1:9/v1", "name": "m", "max_tries": 5, "backoff": 1.0},
+    )
     seen: list[bool] = []
     started = time.perf_counter()
-    summary = record(str(suite_file(tmp_path, mini_gold_dir, config)),
-                     progress=lambda name, total: seen.append)[0]
+    summary = record(str(suite_file(tmp_path, mini_gold_dir, config)), progress=lambda name, total: seen.append)[0]
     assert time.perf_counter() - started < 20  # was ~17 minutes of retries for 432 prompts
     assert summary.failed == summary.prompts and "connection failed (not retried)" in (summary.first_failure or "")
     assert seen and all(seen)  # failures were reported as they happened
@@ -136,8 +156,12 @@ def test_a_plain_spacy_llm_replay_refuses_an_unrecorded_prompt(tmp_path: Path, m
 
     from harness.llm.backend import BackendError
 
-    config = write_config(tmp_path / "llm.cfg", tmp_path / "empty.jsonl", "harness.SimulatedTeacher.v1",
-                          {"gold": "mini-restaurant@v1", "gold_dir": str(mini_gold_dir), "task": "ner", "seed": 0})
+    config = write_config(
+        tmp_path / "llm.cfg",
+        tmp_path / "empty.jsonl",
+        "harness.SimulatedTeacher.v1",
+        {"gold": "mini-restaurant@v1", "gold_dir": str(mini_gold_dir), "task": "ner", "seed": 0},
+    )
     nlp = assemble(config)
     with pytest.raises(BackendError, match=r"prompt\(s\) not recorded"):
         nlp("a table for two in boston")
@@ -169,16 +193,20 @@ def test_a_bad_queue_file_does_not_cost_the_run_its_report(project: pytest.Pytes
     assert read_json(project.path / "reports" / "mini-ner.json")["passed"] is True
 
 
-def test_two_suites_with_one_name_do_not_resolve_each_others_queue(project: pytest.Pytester, ner_model: Path,
-                                                                   mini_gold_dir: Path) -> None:
+def test_two_suites_with_one_name_do_not_resolve_each_others_queue(project: pytest.Pytester, ner_model: Path, mini_gold_dir: Path) -> None:
     write_suite(project, ner_model, gates="f_min = 0.99\n")  # fails: the queue gets records
     project.runpytest("suites")
     before = [r["harness"]["status"] for r in map(json.loads, (project.path / "reports/queue/mini-ner.jsonl").open())]
     store = GoldStore(project.path / "gold")
     from harness.runners.spacy_data import spacy_tokenizer
 
-    import_examples(store, [_cut("restaurant-reviews", 200, 80, project.path / "o.jsonl")], name="other-restaurant",
-                    tokenizer=spacy_tokenizer("en"), eval_fraction=0.3)
+    import_examples(
+        store,
+        [_cut("restaurant-reviews", 200, 80, project.path / "o.jsonl")],
+        name="other-restaurant",
+        tokenizer=spacy_tokenizer("en"),
+        eval_fraction=0.3,
+    )
     suite = project.path / "suites" / "mini.toml"
     suite.write_text(suite.read_text().replace("mini-restaurant@v1", "other-restaurant@v1"))
     result = project.runpytest("suites")
@@ -192,10 +220,12 @@ def test_two_suites_with_one_name_do_not_resolve_each_others_queue(project: pyte
 
 def test_distill_without_pool_names_the_section(tmp_path: Path, mini_gold_dir: Path, ner_model: Path) -> None:
     suite = tmp_path / "s.toml"
-    suite.write_text(f'[suite]\nname = "s"\ngold = "mini-restaurant@v1"\ngold_dir = "{mini_gold_dir}"\n'
-                     f'[pipelines.d]\npath = "{ner_model}"\n[pipelines.l]\nkind = "llm"\nconfig = "x.cfg"\n')
+    suite.write_text(
+        f'[suite]\nname = "s"\ngold = "mini-restaurant@v1"\ngold_dir = "{mini_gold_dir}"\n'
+        f'[pipelines.d]\npath = "{ner_model}"\n[pipelines.l]\nkind = "llm"\nconfig = "x.cfg"\n'
+    )
     proc = run("distill", str(suite), cwd=tmp_path, ok=False)
-    assert proc.returncode == 2 and 'to [suite])' in proc.stdout
+    assert proc.returncode == 2 and "to [suite])" in proc.stdout
 
 
 def test_every_command_and_option_has_help() -> None:
@@ -237,8 +267,7 @@ def test_promote_refuses_to_replace_what_the_harness_did_not_make(tmp_path: Path
     mine.mkdir()
     (mine / "notes.txt").write_text("keep me")
     suite = tmp_path / "s.toml"
-    suite.write_text(f'[suite]\nname = "s"\ngold = "mini-restaurant@v1"\ngold_dir = "{mini_gold_dir}"\n'
-                     f'[pipelines.distilled]\npath = "{mine}"\n')
+    suite.write_text(f'[suite]\nname = "s"\ngold = "mini-restaurant@v1"\ngold_dir = "{mini_gold_dir}"\n[pipelines.distilled]\npath = "{mine}"\n')
     with pytest.raises(InputError, match="not a pipeline trained by the harness"):
         retrain(parse_suite(suite), output=str(tmp_path / "new"), promote=True, max_steps=5, resamples=10)
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]

@@ -23,8 +23,7 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 def browser() -> Iterator[object]:
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
     if missing or shutil.which("chromium") is None:
-        reason = (f"{', '.join(missing) or 'chromium'} not installed: `apt-get install chromium chromium-driver` "
-                  "(.ci/run does it)")
+        reason = f"{', '.join(missing) or 'chromium'} not installed: `apt-get install chromium chromium-driver` (.ci/run does it)"
         if os.environ.get("HARNESS_REQUIRE_BROWSER") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
@@ -33,8 +32,7 @@ def browser() -> Iterator[object]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1600",
-                     "--disable-gpu"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1600", "--disable-gpu"):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
@@ -77,7 +75,8 @@ def test_hostile_text_renders_as_text_and_runs_nothing(browser, page) -> None:  
     texts = driver.execute_script(
         "return Array.from(document.querySelectorAll('ol.examples .txt')).map(function (n) {"
         " var c = n.cloneNode(true); c.querySelectorAll('.lab').forEach(function (x) { x.remove(); });"
-        " return c.textContent; });")
+        " return c.textContent; });"
+    )
     for probe in HOSTILE:
         assert probe in texts, probe
     heading = driver.find_element("css selector", "section.suite h2").text
@@ -143,8 +142,19 @@ def test_the_table_of_contents_stays_and_a_failing_gate_is_one_click_away(browse
     from harness.core.results import Verdict
     from harness.reports.json_report import verdict_to_dict
 
-    gate = verdict_to_dict(Verdict("f>=0.90", "distilled", False, 0.5, 0.9, ">=", (0.4, 0.6),
-                                   "distilled: micro F = 0.500 fails >= 0.900", decision="0.500 < 0.900: FAIL"))
+    gate = verdict_to_dict(
+        Verdict(
+            "f>=0.90",
+            "distilled",
+            False,
+            0.5,
+            0.9,
+            ">=",
+            (0.4, 0.6),
+            "distilled: micro F = 0.500 fails >= 0.900",
+            decision="0.500 < 0.900: FAIL",
+        )
+    )
     failing.update(passed=False, status="FAILED", gates=[*failing["gates"], gate])
     path = write_html(tmp_path / "report.html", [passing, failing], created="2026-11-30T00:00:00+00:00")
     driver = open_page(browser, path)
@@ -156,14 +166,15 @@ def test_the_table_of_contents_stays_and_a_failing_gate_is_one_click_away(browse
     nav_top = driver.execute_script("return document.querySelector('nav.toc').getBoundingClientRect().top")
     assert nav_top == 0  # still on screen at the bottom of the page
     link.click()
-    target = driver.execute_script(
-        "const r = document.getElementById('suite-1-failing').getBoundingClientRect(); return [r.top, innerHeight]")
+    target = driver.execute_script("const r = document.getElementById('suite-1-failing').getBoundingClientRect(); return [r.top, innerHeight]")
     assert 0 < target[0] < target[1] / 2, target  # the failing gate's table is on screen, below the sticky bar
     row = driver.find_element("css selector", "#suite-1-failing tr.fail td.why")
     assert row.text == "0.500 < 0.900: FAIL"
     uncovered = driver.execute_script(
         "const c = arguments[0], r = c.getBoundingClientRect();"
-        "return document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) === c;", row)
+        "return document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) === c;",
+        row,
+    )
     assert uncovered  # not hidden under the sticky bar or a sticky table header
     shot = tmp_path / "toc.png"
     assert driver.save_screenshot(str(shot))

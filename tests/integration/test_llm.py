@@ -22,16 +22,26 @@ from ..helpers.chat_server import ChatServer
 LABELS = ["Amenity", "Cuisine", "Dish", "Hours", "Location", "Price", "Rating", "Restaurant_Name"]
 
 
-def write_config(path: Path, cassette: Path, inner_model: str, inner_config: dict[str, Any], *,
-                 description: str = "Restaurant search queries.", mode: str = "replay") -> Path:
+def write_config(
+    path: Path,
+    cassette: Path,
+    inner_model: str,
+    inner_config: dict[str, Any],
+    *,
+    description: str = "Restaurant search queries.",
+    mode: str = "replay",
+) -> Path:
     """A spacy-llm NER.v3 config whose model is a cassette around ``inner_model``."""
     inner = "\n".join(f"{k} = {json.dumps(v)}" for k, v in inner_config.items() if not isinstance(v, dict))
-    tables = "".join(f"\n[components.llm.model.inner_config.{k}]\n" + "\n".join(f"{a} = {json.dumps(b)}" for a, b in v.items())
-                     for k, v in inner_config.items() if isinstance(v, dict))
+    tables = "".join(
+        f"\n[components.llm.model.inner_config.{k}]\n" + "\n".join(f"{a} = {json.dumps(b)}" for a, b in v.items())
+        for k, v in inner_config.items()
+        if isinstance(v, dict)
+    )
     path.write_text(
         f'[nlp]\nlang = "en"\npipeline = ["llm"]\n\n[components]\n\n[components.llm]\nfactory = "llm"\n\n'
         f'[components.llm.task]\n@llm_tasks = "spacy.NER.v3"\nlabels = {json.dumps(LABELS)}\n'
-        f'description = {json.dumps(description)}\n\n'
+        f"description = {json.dumps(description)}\n\n"
         f'[components.llm.model]\n@llm_models = "harness.Cassette.v1"\npath = "{cassette}"\n'
         f'inner_model = "{inner_model}"\nmode = "{mode}"\n\n[components.llm.model.inner_config]\n{inner}\n{tables}\n'
     )
@@ -40,23 +50,28 @@ def write_config(path: Path, cassette: Path, inner_model: str, inner_config: dic
 
 def suite_file(tmp_path: Path, gold_dir: Path, config: Path, extra: str = "") -> Path:
     path = tmp_path / "suite.toml"
-    path.write_text(f'[suite]\nname = "t"\ngold = "mini-restaurant@v1"\ngold_dir = "{gold_dir}"\nresamples = 100\n\n'
-                    f'[pipelines.llm]\nkind = "llm"\nconfig = "{config}"\n{extra}')
+    path.write_text(
+        f'[suite]\nname = "t"\ngold = "mini-restaurant@v1"\ngold_dir = "{gold_dir}"\nresamples = 100\n\n'
+        f'[pipelines.llm]\nkind = "llm"\nconfig = "{config}"\n{extra}'
+    )
     return path
 
 
 @pytest.fixture
 def teacher_config(tmp_path: Path, mini_gold_dir: Path) -> Path:
-    return write_config(tmp_path / "llm.cfg", tmp_path / "cassette.jsonl", "harness.SimulatedTeacher.v1",
-                        {"gold": "mini-restaurant@v1", "gold_dir": str(mini_gold_dir), "task": "ner", "seed": 0})
+    return write_config(
+        tmp_path / "llm.cfg",
+        tmp_path / "cassette.jsonl",
+        "harness.SimulatedTeacher.v1",
+        {"gold": "mini-restaurant@v1", "gold_dir": str(mini_gold_dir), "task": "ner", "seed": 0},
+    )
 
 
 def llm_spec(config: Path) -> PipelineSpec:
     return PipelineSpec("llm", "llm", str(config))
 
 
-def test_record_then_replay_offline(teacher_config: Path, mini_gold_dir: Path, mini_restaurant: GoldVersion,
-                                    tmp_path: Path) -> None:
+def test_record_then_replay_offline(teacher_config: Path, mini_gold_dir: Path, mini_restaurant: GoldVersion, tmp_path: Path) -> None:
     summary = record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)))[0]
     n_eval = mini_restaurant.split_size("eval")
     assert summary.calls_made == n_eval and summary.failed == 0 and summary.simulated
@@ -77,8 +92,9 @@ def test_record_then_replay_offline(teacher_config: Path, mini_gold_dir: Path, m
     assert result.words_per_second == result.llm.record_words_per_second  # speed is the recorded one
 
 
-def test_missing_entries_fail_with_count_and_nearest_prompt(teacher_config: Path, mini_gold_dir: Path,
-                                                          mini_restaurant: GoldVersion, tmp_path: Path) -> None:
+def test_missing_entries_fail_with_count_and_nearest_prompt(
+    teacher_config: Path, mini_gold_dir: Path, mini_restaurant: GoldVersion, tmp_path: Path
+) -> None:
     record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)))
     cassette = tmp_path / "cassette.jsonl"
     lines = cassette.read_text().splitlines()
@@ -90,24 +106,34 @@ def test_missing_entries_fail_with_count_and_nearest_prompt(teacher_config: Path
     assert "+Paragraph:" in message and "-Paragraph:" in message  # the diff shows the differing text
 
 
-def test_changed_model_or_template_is_reported_as_stale(teacher_config: Path, mini_gold_dir: Path,
-                                                       mini_restaurant: GoldVersion, tmp_path: Path) -> None:
+def test_changed_model_or_template_is_reported_as_stale(
+    teacher_config: Path, mini_gold_dir: Path, mini_restaurant: GoldVersion, tmp_path: Path
+) -> None:
     record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)))
     n = mini_restaurant.split_size("eval")
-    other_seed = write_config(tmp_path / "seed1.cfg", tmp_path / "cassette.jsonl", "harness.SimulatedTeacher.v1",
-                              {"gold": "mini-restaurant@v1", "gold_dir": str(mini_gold_dir), "task": "ner", "seed": 1})
+    other_seed = write_config(
+        tmp_path / "seed1.cfg",
+        tmp_path / "cassette.jsonl",
+        "harness.SimulatedTeacher.v1",
+        {"gold": "mini-restaurant@v1", "gold_dir": str(mini_gold_dir), "task": "ner", "seed": 1},
+    )
     with pytest.raises(PipelineError, match=rf"{n} prompt\(s\) not recorded.*\n.*{n} record\(s\) .* another model identity"):
         evaluate_pipeline(mini_restaurant, llm_spec(other_seed), resamples=10)
-    new_template = write_config(tmp_path / "tpl.cfg", tmp_path / "cassette.jsonl", "harness.SimulatedTeacher.v1",
-                                {"gold": "mini-restaurant@v1", "gold_dir": str(mini_gold_dir), "task": "ner", "seed": 0},
-                                description="A different task description.")
+    new_template = write_config(
+        tmp_path / "tpl.cfg",
+        tmp_path / "cassette.jsonl",
+        "harness.SimulatedTeacher.v1",
+        {"gold": "mini-restaurant@v1", "gold_dir": str(mini_gold_dir), "task": "ner", "seed": 0},
+        description="A different task description.",
+    )
     with pytest.raises(PipelineError) as err:
         evaluate_pipeline(mini_restaurant, llm_spec(new_template), resamples=10)
     assert "+A different task description." in str(err.value)
 
 
-def test_cassette_line_not_json_names_file_and_line(teacher_config: Path, mini_gold_dir: Path,
-                                                    mini_restaurant: GoldVersion, tmp_path: Path) -> None:
+def test_cassette_line_not_json_names_file_and_line(
+    teacher_config: Path, mini_gold_dir: Path, mini_restaurant: GoldVersion, tmp_path: Path
+) -> None:
     record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)))
     cassette = tmp_path / "cassette.jsonl"
     lines = cassette.read_text().splitlines()
@@ -124,11 +150,14 @@ def test_config_that_does_not_build_names_file_and_key(teacher_config: Path, min
     assert str(teacher_config) in str(err.value) and "mood" in str(err.value)
 
 
-def test_unparseable_answers_are_counted_and_shown(tmp_path: Path, mini_gold_dir: Path,
-                                                  mini_restaurant: GoldVersion) -> None:
-    config = write_config(tmp_path / "bad.cfg", tmp_path / "c.jsonl", "harness.SimulatedTeacher.v1",
-                          {"gold": "mini-restaurant@v1", "gold_dir": str(mini_gold_dir), "task": "ner", "seed": 3,
-                           "rates": {"unparseable": 0.5}}, mode="record")
+def test_unparseable_answers_are_counted_and_shown(tmp_path: Path, mini_gold_dir: Path, mini_restaurant: GoldVersion) -> None:
+    config = write_config(
+        tmp_path / "bad.cfg",
+        tmp_path / "c.jsonl",
+        "harness.SimulatedTeacher.v1",
+        {"gold": "mini-restaurant@v1", "gold_dir": str(mini_gold_dir), "task": "ner", "seed": 3, "rates": {"unparseable": 0.5}},
+        mode="record",
+    )
     result = evaluate_pipeline(mini_restaurant, llm_spec(config), resamples=10)
     assert result.llm is not None
     share = result.llm.unparseable_share
@@ -151,9 +180,19 @@ def test_openai_compatible_record_and_replay_without_leaking_the_key(
     secret = "sk-test-0123456789-secret"
     monkeypatch.setenv("HARNESS_TEST_KEY", secret)
     with ChatServer(teacher_answers(mini_gold_dir), require_key=secret) as server:
-        config = write_config(tmp_path / "oai.cfg", tmp_path / "oai.jsonl", "harness.OpenAICompatible.v1",
-                              {"base_url": server.base_url, "name": "llama3.1:8b", "api_key_env": "HARNESS_TEST_KEY",
-                               "timeout": 5, "backoff": 0.01, "config": {"temperature": 0.0}})
+        config = write_config(
+            tmp_path / "oai.cfg",
+            tmp_path / "oai.jsonl",
+            "harness.OpenAICompatible.v1",
+            {
+                "base_url": server.base_url,
+                "name": "llama3.1:8b",
+                "api_key_env": "HARNESS_TEST_KEY",
+                "timeout": 5,
+                "backoff": 0.01,
+                "config": {"temperature": 0.0},
+            },
+        )
         summary = record(str(suite_file(tmp_path, mini_gold_dir, config)), concurrency=4)[0]
         assert summary.failed == 0 and summary.calls_made == mini_restaurant.split_size("eval")
         assert server.requests[0]["body"]["model"] == "llama3.1:8b"
@@ -185,14 +224,16 @@ def test_backend_errors_are_retried_or_counted(tmp_path: Path, mini_gold_dir: Pa
         assert "malformed response body" in (model.complete("x").error or "")
 
 
-def test_record_counts_failures_and_keeps_what_succeeded(tmp_path: Path, mini_gold_dir: Path,
-                                                         mini_restaurant: GoldVersion) -> None:
+def test_record_counts_failures_and_keeps_what_succeeded(tmp_path: Path, mini_gold_dir: Path, mini_restaurant: GoldVersion) -> None:
     with ChatServer(teacher_answers(mini_gold_dir)) as server:
         # max_tries 2: two prompts fail on 500s, two on malformed bodies (not retried): 4 failures.
         server.failures = ["500"] * 4 + ["malformed"] * 2
-        config = write_config(tmp_path / "oai.cfg", tmp_path / "oai.jsonl", "harness.OpenAICompatible.v1",
-                              {"base_url": server.base_url, "name": "m", "max_tries": 2, "backoff": 0.01,
-                               "concurrency": 1})
+        config = write_config(
+            tmp_path / "oai.cfg",
+            tmp_path / "oai.jsonl",
+            "harness.OpenAICompatible.v1",
+            {"base_url": server.base_url, "name": "m", "max_tries": 2, "backoff": 0.01, "concurrency": 1},
+        )
         summary = record(str(suite_file(tmp_path, mini_gold_dir, config)))[0]
         n = mini_restaurant.split_size("eval")
         assert summary.failed == 4 and summary.calls_made == n and summary.records == n - 4
@@ -201,10 +242,13 @@ def test_record_counts_failures_and_keeps_what_succeeded(tmp_path: Path, mini_go
         assert again.calls_made == 4 and again.failed == 0 and again.records == n
 
 
-def test_suite_with_llm_and_distilled_side_by_side(pytester: pytest.Pytester, mini_gold_dir: Path, ner_model: Path,
-                                                   tmp_path: Path) -> None:
-    config = write_config(tmp_path / "llm.cfg", tmp_path / "c.jsonl", "harness.SimulatedTeacher.v1",
-                          {"gold": "mini-restaurant@v1", "gold_dir": str(mini_gold_dir), "task": "ner", "seed": 0})
+def test_suite_with_llm_and_distilled_side_by_side(pytester: pytest.Pytester, mini_gold_dir: Path, ner_model: Path, tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "llm.cfg",
+        tmp_path / "c.jsonl",
+        "harness.SimulatedTeacher.v1",
+        {"gold": "mini-restaurant@v1", "gold_dir": str(mini_gold_dir), "task": "ner", "seed": 0},
+    )
     (pytester.path / "suites").mkdir()
     (pytester.path / "suites" / "s.toml").write_text(
         f'[suite]\nname = "side"\ngold = "mini-restaurant@v1"\ngold_dir = "{mini_gold_dir}"\nresamples = 200\n\n'
@@ -230,13 +274,15 @@ def test_suite_with_llm_and_distilled_side_by_side(pytester: pytest.Pytester, mi
     assert report["comparisons"][0]["a"] == "distilled" and "ci" in report["comparisons"][0]["micro"]
 
 
-def test_no_real_network_needed_for_replay(teacher_config: Path, mini_gold_dir: Path, mini_restaurant: GoldVersion,
-                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_real_network_needed_for_replay(
+    teacher_config: Path, mini_gold_dir: Path, mini_restaurant: GoldVersion, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Replaying never builds the inner model: a backend that would need a key and a
     server is never touched."""
     with ChatServer(teacher_answers(mini_gold_dir)) as server:
-        config = write_config(tmp_path / "oai.cfg", tmp_path / "oai.jsonl", "harness.OpenAICompatible.v1",
-                              {"base_url": server.base_url, "name": "m"})
+        config = write_config(
+            tmp_path / "oai.cfg", tmp_path / "oai.jsonl", "harness.OpenAICompatible.v1", {"base_url": server.base_url, "name": "m"}
+        )
         record(str(suite_file(tmp_path, mini_gold_dir, config)))
         seen = len(server.requests)
         evaluate_pipeline(mini_restaurant, llm_spec(config), resamples=10)
@@ -245,10 +291,17 @@ def test_no_real_network_needed_for_replay(teacher_config: Path, mini_gold_dir: 
 
 # --------------------------------------------------------------------------- calibration
 
-MISS = {"Amenity": 0.10, "Cuisine": 0.30, "Dish": 0.20, "Hours": 0.12, "Location": 0.25, "Price": 0.15,
-        "Rating": 0.35, "Restaurant_Name": 0.20}
-SPURIOUS = {"Amenity": 0.20, "Cuisine": 0.05, "Dish": 0.30, "Hours": 0.10, "Location": 0.15, "Price": 0.25,
-            "Rating": 0.10, "Restaurant_Name": 0.05}
+MISS = {"Amenity": 0.10, "Cuisine": 0.30, "Dish": 0.20, "Hours": 0.12, "Location": 0.25, "Price": 0.15, "Rating": 0.35, "Restaurant_Name": 0.20}
+SPURIOUS = {
+    "Amenity": 0.20,
+    "Cuisine": 0.05,
+    "Dish": 0.30,
+    "Hours": 0.10,
+    "Location": 0.15,
+    "Price": 0.25,
+    "Rating": 0.10,
+    "Restaurant_Name": 0.05,
+}
 
 
 @pytest.fixture(scope="module")
@@ -267,11 +320,21 @@ def restaurant_all(tmp_path_factory: pytest.TempPathFactory) -> GoldVersion:
 
 def calibration_misses(gold: GoldVersion, tmp_path: Path, seed: int) -> list[str]:
     """Per label, is the implied recall / precision inside the measured 95% CI?"""
-    rates = {"miss": 0.0, "boundary": 0.0, "wrong_label": 0.0, "spurious": 0.0, "unparseable": 0.0,
-             "per_label": {label: {"miss": MISS[label], "spurious": SPURIOUS[label]} for label in LABELS}}
-    config = write_config(tmp_path / f"cal{seed}.cfg", tmp_path / "cal.jsonl", "harness.SimulatedTeacher.v1",
-                          {"gold": gold.ref, "gold_dir": str(gold.path.parent.parent), "task": "ner", "seed": seed,
-                           "rates": rates}, mode="live")
+    rates = {
+        "miss": 0.0,
+        "boundary": 0.0,
+        "wrong_label": 0.0,
+        "spurious": 0.0,
+        "unparseable": 0.0,
+        "per_label": {label: {"miss": MISS[label], "spurious": SPURIOUS[label]} for label in LABELS},
+    }
+    config = write_config(
+        tmp_path / f"cal{seed}.cfg",
+        tmp_path / "cal.jsonl",
+        "harness.SimulatedTeacher.v1",
+        {"gold": gold.ref, "gold_dir": str(gold.path.parent.parent), "task": "ner", "seed": seed, "rates": rates},
+        mode="live",
+    )
     result = evaluate_pipeline(gold, llm_spec(config), resamples=1000, seed=0)
     outside = []
     for label in LABELS:
@@ -303,8 +366,9 @@ def test_calibration_interval_coverage_over_seeds(restaurant_all: GoldVersion, t
     assert len(misses) <= 8, misses
 
 
-def test_interrupted_recording_resumes_without_paying_twice(teacher_config: Path, mini_gold_dir: Path,
-                                                            mini_restaurant: GoldVersion, tmp_path: Path) -> None:
+def test_interrupted_recording_resumes_without_paying_twice(
+    teacher_config: Path, mini_gold_dir: Path, mini_restaurant: GoldVersion, tmp_path: Path
+) -> None:
     from harness.llm.cassette import Cassette
     from harness.llm.cassette_model import CassetteModel
     from harness.runners.llm_runner import build_llm_pipeline, find_llm_component, llm_model_of
@@ -328,14 +392,15 @@ def test_interrupted_recording_resumes_without_paying_twice(teacher_config: Path
     assert summary.calls_made == len(texts) - 12 and summary.cached == 12
 
 
-def test_plain_spacy_llm_loads_harness_blocks_through_entry_points(teacher_config: Path, mini_gold_dir: Path,
-                                                                   tmp_path: Path) -> None:
+def test_plain_spacy_llm_loads_harness_blocks_through_entry_points(teacher_config: Path, mini_gold_dir: Path, tmp_path: Path) -> None:
     """Without importing the harness: spacy-llm finds our model blocks via entry points."""
     import subprocess
     import sys
 
     record(str(suite_file(tmp_path, mini_gold_dir, teacher_config)))
-    code = ("import sys; from spacy_llm.util import assemble; nlp = assemble(sys.argv[1]); "
-            "assert 'harness.plugin' not in sys.modules; print(type(nlp.get_pipe('llm')._model).__name__)")
+    code = (
+        "import sys; from spacy_llm.util import assemble; nlp = assemble(sys.argv[1]); "
+        "assert 'harness.plugin' not in sys.modules; print(type(nlp.get_pipe('llm')._model).__name__)"
+    )
     out = subprocess.run([sys.executable, "-c", code, str(teacher_config)], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "CassetteModel"

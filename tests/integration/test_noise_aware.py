@@ -39,8 +39,7 @@ no_regression = { max_drop = 0.02, per_label = true }
 
 
 def harness_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=900, check=False)
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=900, check=False)
 
 
 @pytest.mark.slow
@@ -94,12 +93,14 @@ def _judge_shipped(suite_file: str, model: Path, *, every_gate: bool = False) ->
     suite = load_suite(REPO / suite_file)
     spec = suite.spec.distilled
     assert spec is not None
-    suite.spec = dataclasses.replace(suite.spec, pipelines={**suite.spec.pipelines,
-                                                            spec.name: dataclasses.replace(spec, path=str(model))})
+    suite.spec = dataclasses.replace(suite.spec, pipelines={**suite.spec.pipelines, spec.name: dataclasses.replace(spec, path=str(model))})
     session = HarnessSession()
     session.add_suite(suite)
-    chosen = [g for g in suite.gates if g.pipeline == spec.name and not isinstance(g, SpeedRegressionGate)
-              and (every_gate or isinstance(g, NoRegressionGate))]
+    chosen = [
+        g
+        for g in suite.gates
+        if g.pipeline == spec.name and not isinstance(g, SpeedRegressionGate) and (every_gate or isinstance(g, NoRegressionGate))
+    ]
     return [session.check(suite.spec.name, g) for g in chosen]
 
 
@@ -108,8 +109,14 @@ def _train_food(tmp_path: Path, *, seed: int, steps_divisor: int = 1) -> Path:
     spec = suite.spec.distilled
     assert spec is not None and spec.train is not None and spec.train.max_steps
     out = tmp_path / f"food-seed{seed}-div{steps_divisor}"
-    train(GoldStore(suite.spec.gold_dir).resolve(str(suite.spec.gold)), out, config=spec.train.config,
-          max_steps=spec.train.max_steps // steps_divisor, seed=seed, checkpoint=spec.train.checkpoint)
+    train(
+        GoldStore(suite.spec.gold_dir).resolve(str(suite.spec.gold)),
+        out,
+        config=spec.train.config,
+        max_steps=spec.train.max_steps // steps_divisor,
+        seed=seed,
+        checkpoint=spec.train.checkpoint,
+    )
     return out
 
 
@@ -137,8 +144,7 @@ def test_the_shipped_food_gates_fail_a_tenth_of_the_training_steps(tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_bless_refuses_replicates_of_a_model_trained_otherwise_before_training(pytester: pytest.Pytester,
-                                                                               mini_gold_dir: Path) -> None:
+def test_bless_refuses_replicates_of_a_model_trained_otherwise_before_training(pytester: pytest.Pytester, mini_gold_dir: Path) -> None:
     shutil.copytree(mini_gold_dir, pytester.path / "gold")
     (pytester.path / "suites").mkdir()
     (pytester.path / "suites" / "mini.toml").write_text(MINI_SUITE)

@@ -18,14 +18,16 @@ def test_passing_suite_runs_gates_and_prints_one_summary(project: pytest.Pyteste
     assert result.ret == 0
     outcomes = result.parseoutcomes()
     assert outcomes["passed"] == 1 + 3 + 8  # evaluate + f, wps, size + one per label of restaurant
-    result.stdout.fnmatch_lines([
-        "*suites/mini.toml::mini-ner::distilled::f>=0.00 PASSED*",
-        "*suites/mini.toml::mini-ner::distilled::label_f>=0.00?Location? PASSED*",
-        "*distill-harness*",
-        "*Accuracy (micro F)*",
-        "*Speed (words/second)*",
-        "*results: reports*mini-ner.json*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*suites/mini.toml::mini-ner::distilled::f>=0.00 PASSED*",
+            "*suites/mini.toml::mini-ner::distilled::label_f>=0.00?Location? PASSED*",
+            "*distill-harness*",
+            "*Accuracy (micro F)*",
+            "*Speed (words/second)*",
+            "*results: reports*mini-ner.json*",
+        ]
+    )
     assert result.stdout.str().count("Overview") == 1
     report = read_json(project.path / "reports" / "mini-ner.json")
     distilled = report["pipelines"]["distilled"]
@@ -68,8 +70,9 @@ def test_failing_gate_reports_measured_threshold_and_ci(project: pytest.Pytester
 
 def test_the_plugin_leaves_the_collector_of_the_pytest_process_alone(project: pytest.Pytester) -> None:
     # Only the CLI freezes its heap (harness/heap.py): pytest is the user's process.
-    project.makeconftest("import gc\n\ndef pytest_unconfigure(config):\n"
-                         "    open('collector.txt', 'w').write(f'{gc.get_freeze_count()} {gc.isenabled()}')\n")
+    project.makeconftest(
+        "import gc\n\ndef pytest_unconfigure(config):\n    open('collector.txt', 'w').write(f'{gc.get_freeze_count()} {gc.isenabled()}')\n"
+    )
     result = project.runpytest_subprocess("suites")
     assert result.ret == 0, result.stdout.str()
     assert "Overview" in result.stdout.str()  # the suite did load and run the spaCy pipeline
@@ -111,8 +114,10 @@ def test_tampered_gold_fails_before_any_pipeline_runs(project: pytest.Pytester) 
     [
         (lambda t: t.replace("f_min = 0.0", "f_min = [oops"), r"mini\.toml:\d+: invalid TOML"),
         (lambda t: t.replace("f_min = 0.0", "f_minimum = 0.0"), r"field 'gates\.distilled\.f_minimum'"),
-        (lambda t: t + "label_f_min_overrides = { Locaton = 0.5 }\n",
-         r"field 'gates\.distilled\.label_f_min_overrides\.Locaton'.*unknown label"),
+        (
+            lambda t: t + "label_f_min_overrides = { Locaton = 0.5 }\n",
+            r"field 'gates\.distilled\.label_f_min_overrides\.Locaton'.*unknown label",
+        ),
         (lambda t: t.replace("mini-restaurant@v1", "mini-restaurant@v9"), r"unknown gold version mini-restaurant@v9"),
     ],
     ids=["toml-syntax", "unknown-key", "unknown-label", "unknown-version"],

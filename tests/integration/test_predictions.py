@@ -18,8 +18,10 @@ from .conftest import SHIPPED_GOLD
 
 def test_predictions_keyed_by_hash_or_text(mini_restaurant: GoldVersion, tmp_path: Path) -> None:
     examples = list(mini_restaurant.iter_examples("eval"))
-    rows = [{"text": e.text, "_input_hash": e.input_hash,
-             "spans": [{"start": s, "end": t, "label": label} for s, t, label in e.spans]} for e in examples[:-5]]
+    rows = [
+        {"text": e.text, "_input_hash": e.input_hash, "spans": [{"start": s, "end": t, "label": label} for s, t, label in e.spans]}
+        for e in examples[:-5]
+    ]
     path = tmp_path / "p.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     result = evaluate_pipeline(mini_restaurant, PipelineSpec("imported", "predictions", str(path)), resamples=50)

@@ -29,9 +29,13 @@ def suite(tmp_path: Path, mini_gold_dir: Path, ner_model: Path) -> Path:
 
     gold_dir = tmp_path / "gold"
     shutil.copytree(mini_gold_dir / "mini-restaurant", gold_dir / "mini-restaurant")
-    config = write_config(tmp_path / "llm.cfg", tmp_path / "cassette.jsonl", "harness.SimulatedTeacher.v1",
-                          {"gold": "mini-restaurant@v1", "gold_dir": str(gold_dir), "task": "ner", "seed": 0},
-                          mode="record")
+    config = write_config(
+        tmp_path / "llm.cfg",
+        tmp_path / "cassette.jsonl",
+        "harness.SimulatedTeacher.v1",
+        {"gold": "mini-restaurant@v1", "gold_dir": str(gold_dir), "task": "ner", "seed": 0},
+        mode="record",
+    )
     model = tmp_path / "models" / "distilled"
     shutil.copytree(ner_model, model)
     path = tmp_path / "suites" / "s.toml"
@@ -68,8 +72,17 @@ def test_merge_resolves_records_that_now_pass_without_deleting() -> None:
     from harness.gold import GoldExample
 
     example = GoldExample(5, "a b", spans=((0, 1, "X"),), tokens=((0, 1, "a", True), (2, 3, "b", False)))
-    record = records.make_record(suite="s", scope="eval", category="hard_case", example=example, task="ner",
-                               best=example.spans, gold=example.spans, predictions={"d": ()}, informativeness=1.0)
+    record = records.make_record(
+        suite="s",
+        scope="eval",
+        category="hard_case",
+        example=example,
+        task="ner",
+        best=example.spans,
+        gold=example.spans,
+        predictions={"d": ()},
+        informativeness=1.0,
+    )
     once = queue.merge([], [record], scope="eval")
     assert once[0]["harness"]["status"] == "open"
     twice = queue.merge(once, [], scope="eval")
@@ -198,8 +211,7 @@ def test_terminal_review_saves_each_decision_and_resumes(suite: Path, tmp_path: 
     assert "[1/2]" in proc.stdout and len([r for r in queue.load(path) if r["harness"]["decision"]]) == 3
 
 
-def test_review_offers_training_records_before_eval_gold_checks(suite: Path, tmp_path: Path,
-                                                                 pytester: pytest.Pytester) -> None:
+def test_review_offers_training_records_before_eval_gold_checks(suite: Path, tmp_path: Path, pytester: pytest.Pytester) -> None:
     """The first records reviewed used to be eval-split ones that apply then refused."""
     reports = tmp_path / "reports"
     pytester.runpytest(str(suite), f"--harness-reports={reports}")  # eval-split records first in the file
@@ -253,8 +265,7 @@ def test_demo_loop_runs_rounds_on_a_scratch_copy(suite: Path, tmp_path: Path) ->
     assert GoldStore(spec.gold_dir).version_numbers("mini-restaurant-train") == []
 
 
-def test_loop_ranks_distilled_texts_with_a_held_out_student_once_unseen_ones_are_used_up(
-        suite: Path, tmp_path: Path) -> None:
+def test_loop_ranks_distilled_texts_with_a_held_out_student_once_unseen_ones_are_used_up(suite: Path, tmp_path: Path) -> None:
     from harness.loop.demo import loop
 
     spec = parse_suite(suite)

@@ -15,8 +15,7 @@ from harness.runners.spacy_runner import SpacyRunner, size_on_disk
 from harness.suites import PipelineSpec
 
 
-def run_spacy_pipeline(path: str | Path, texts: list[str], *, task: str, latency_docs: int = 32,
-                       batch_size: int = 128) -> RunOutput:
+def run_spacy_pipeline(path: str | Path, texts: list[str], *, task: str, latency_docs: int = 32, batch_size: int = 128) -> RunOutput:
     spec = PipelineSpec("distilled", "spacy", str(path), latency_docs=latency_docs, batch_size=batch_size)
     examples = [GoldExample(i, text) for i, text in enumerate(texts)]
     return get_runner("spacy").run(spec, examples, task=task)
@@ -30,24 +29,34 @@ def test_get_runner_dispatches_on_kind_and_refuses_unknown_kinds() -> None:
         get_runner("onnx")
 
 
-def test_every_kind_returns_the_same_shape(mini_restaurant: GoldVersion, mini_gold_dir: Path, ner_model: Path,
-                                           tmp_path: Path) -> None:
+def test_every_kind_returns_the_same_shape(mini_restaurant: GoldVersion, mini_gold_dir: Path, ner_model: Path, tmp_path: Path) -> None:
     """spaCy, LLM and imported predictions all answer with a RunOutput: one prediction
     per example, in order, with speed, size and (for the LLM only) LLM figures."""
     import json
 
     from .test_llm import write_config
 
-    teacher_config = write_config(tmp_path / "llm.cfg", tmp_path / "cassette.jsonl", "harness.SimulatedTeacher.v1",
-                                  {"gold": "mini-restaurant@v1", "gold_dir": str(mini_gold_dir), "task": "ner", "seed": 0})
+    teacher_config = write_config(
+        tmp_path / "llm.cfg",
+        tmp_path / "cassette.jsonl",
+        "harness.SimulatedTeacher.v1",
+        {"gold": "mini-restaurant@v1", "gold_dir": str(mini_gold_dir), "task": "ner", "seed": 0},
+    )
     examples = list(mini_restaurant.iter_examples("eval"))
     predictions = tmp_path / "p.jsonl"
-    predictions.write_text("".join(json.dumps({"text": e.text, "_input_hash": e.input_hash,
-                                               "spans": [{"start": s[0], "end": s[1], "label": s[2]}
-                                                         for s in e.spans]}) + "\n" for e in examples[:-1]))
+    predictions.write_text(
+        "".join(
+            json.dumps({"text": e.text, "_input_hash": e.input_hash, "spans": [{"start": s[0], "end": s[1], "label": s[2]} for s in e.spans]})
+            + "\n"
+            for e in examples[:-1]
+        )
+    )
     get_runner("llm").run(PipelineSpec("llm", "llm", str(teacher_config)), examples, task="ner", llm_mode="record")
-    specs = [PipelineSpec("distilled", "spacy", str(ner_model)), PipelineSpec("llm", "llm", str(teacher_config)),
-             PipelineSpec("imported", "predictions", str(predictions))]
+    specs = [
+        PipelineSpec("distilled", "spacy", str(ner_model)),
+        PipelineSpec("llm", "llm", str(teacher_config)),
+        PipelineSpec("imported", "predictions", str(predictions)),
+    ]
     for spec in specs:
         run = get_runner(spec.kind).run(spec, examples, task="ner")
         assert isinstance(run, RunOutput), spec.kind
@@ -90,9 +99,7 @@ def test_wrong_task_and_missing_pipeline(textcat_model: Path, tmp_path: Path) ->
         run_spacy_pipeline(tmp_path / "empty", ["x"], task="ner")
 
 
-def test_installed_package_name_resolves_to_its_data_dir(
-    ner_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_installed_package_name_resolves_to_its_data_dir(ner_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A pipeline given by package name loads from ``<package>/<lang>_<name>-<version>``
     (spaCy's package layout); the lookup functions are spaCy's own, pointed at a copy."""
     import shutil

@@ -76,8 +76,14 @@ def test_harness_bless_refuses_a_suite_whose_gates_fail_unless_allowed(project: 
     write_suite(project, ner_model, gates="f_min = 0.99\n")
 
     def bless(*extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "harness.cli", "bless", "suites/mini.toml", *extra],
-                              cwd=project.path, capture_output=True, text=True, timeout=300, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "harness.cli", "bless", "suites/mini.toml", *extra],
+            cwd=project.path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
 
     refused = bless()
     assert refused.returncode != 0
@@ -123,8 +129,14 @@ def test_a_corrupt_history_file_is_named_and_the_run_goes_on(project: pytest.Pyt
     assert "run-corrupt.parquet skipped: not a readable Parquet file" in said and "nothing deleted" in said
     assert (project.path / "reports" / "report.html").exists()
     assert (history_dir / "unreadable" / "run-corrupt.parquet").exists()
-    listed = subprocess.run([sys.executable, "-m", "harness.cli", "history", "suites/mini.toml", "--json"],
-                            cwd=project.path, capture_output=True, text=True, timeout=120, check=False)
+    listed = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "history", "suites/mini.toml", "--json"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert listed.returncode == 0 and len(json.loads(listed.stdout)) == 1
 
 
@@ -145,19 +157,24 @@ def test_markdown_path_that_is_a_directory_is_a_usage_error(project: pytest.Pyte
     assert run.ret == pytest.ExitCode.USAGE_ERROR and "is a directory" in run.stderr.str()
 
 
-@pytest.mark.parametrize(("arguments", "said"), [
-    ('"mini-restaurant@v1", limit=-279', "limit must be a whole number >= 1"),
-    ('"mini-restaurant@v1", limit=0', "limit must be a whole number >= 1"),
-    ('"mini-restaurant@v1", limt=5', "unknown keyword(s) limt"),
-])
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        ('"mini-restaurant@v1", limit=-279', "limit must be a whole number >= 1"),
+        ('"mini-restaurant@v1", limit=0', "limit must be a whole number >= 1"),
+        ('"mini-restaurant@v1", limt=5', "unknown keyword(s) limt"),
+    ],
+)
 def test_a_bad_harness_examples_marker_is_named(project: pytest.Pytester, arguments: str, said: str) -> None:
-    project.makepyfile(test_mine=f"""
+    project.makepyfile(
+        test_mine=f"""
         import pytest
 
         @pytest.mark.harness_examples({arguments})
         def test_each(harness_example):
             pass
-    """)
+    """
+    )
     run = project.runpytest("test_mine.py")
     assert run.ret != 0
     assert said in run.stdout.str() + run.stderr.str()
@@ -169,14 +186,19 @@ def test_harness_report_names_a_malformed_results_file(project: pytest.Pytester)
     document = json.loads(results.read_text())
     document["gates"] = "oops"
     results.write_text(json.dumps(document))
-    done = subprocess.run([sys.executable, "-m", "harness.cli", "report", str(results), "-o", "page.html"],
-                          cwd=project.path, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "report", str(results), "-o", "page.html"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "gates" in done.stderr + done.stdout and "expected a list, got str" in done.stderr + done.stdout
 
 
-def test_a_custom_check_beside_the_suite_is_found_and_its_errors_fail_the_item(project: pytest.Pytester,
-                                                                               ner_model: Path) -> None:
+def test_a_custom_check_beside_the_suite_is_found_and_its_errors_fail_the_item(project: pytest.Pytester, ner_model: Path) -> None:
     path = write_suite(project, ner_model)
     path.write_text(path.read_text() + '\n[behaviour.distilled]\nmine = { function = "checks:broken", min_pass_rate = 0.5 }\n')
     (path.parent / "checks.py").write_text("def broken(example, draw):\n    raise ValueError('oops in my check')\n")
@@ -192,13 +214,24 @@ def test_harness_report_never_overwrites_the_runs_page_unless_told(project: pyte
     assert project.runpytest("suites").ret == 0
     page = project.path / "reports" / "report.html"
     before = page.read_bytes()
-    done = subprocess.run([sys.executable, "-m", "harness.cli", "report", "reports/mini-ner.json"],
-                          cwd=project.path, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "report", "reports/mini-ner.json"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert page.read_bytes() == before and (project.path / "reports" / "mini-ner.html").exists()
-    told = subprocess.run([sys.executable, "-m", "harness.cli", "report", "reports/mini-ner.json", "-o",
-                           "reports/report.html"], cwd=project.path, capture_output=True, text=True, timeout=120,
-                          check=False)
+    told = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "report", "reports/mini-ner.json", "-o", "reports/report.html"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert told.returncode == 0 and page.read_bytes() != before
 
 
@@ -213,14 +246,15 @@ def test_promote_refuses_a_worse_model_unless_forced(tmp_path: Path, mini_gold_d
     shutil.copytree(ner_model, current)
     before = {p.name: p.read_bytes() for p in current.iterdir() if p.is_file()}
     suite = tmp_path / "s.toml"
-    suite.write_text(f'[suite]\nname = "s"\ngold = "mini-restaurant@v1"\ngold_dir = "{mini_gold_dir}"\nresamples = 200\n'
-                     f'[pipelines.distilled]\npath = "{current}"\n[gates.distilled]\nf_min = 0.0\n'
-                     'no_regression = { max_drop = 0.02 }\n')
+    suite.write_text(
+        f'[suite]\nname = "s"\ngold = "mini-restaurant@v1"\ngold_dir = "{mini_gold_dir}"\nresamples = 200\n'
+        f'[pipelines.distilled]\npath = "{current}"\n[gates.distilled]\nf_min = 0.0\n'
+        "no_regression = { max_drop = 0.02 }\n"
+    )
     weak = retrain(parse_suite(suite), output=str(tmp_path / "weak"), promote=True, max_steps=5, resamples=50)
     assert not weak.promoted and weak.refused is not None
     assert "vs the current model's" in weak.refused and "worse beyond eval-sample noise" in weak.refused
     assert {p.name: p.read_bytes() for p in current.iterdir() if p.is_file()} == before  # the current model stays
-    forced = retrain(parse_suite(suite), output=str(tmp_path / "weak2"), promote=True, max_steps=5, resamples=50,
-                     force=True)
+    forced = retrain(parse_suite(suite), output=str(tmp_path / "weak2"), promote=True, max_steps=5, resamples=50, force=True)
     assert forced.promoted and forced.refused is None
     assert {p.name: p.read_bytes() for p in current.iterdir() if p.is_file()} != before

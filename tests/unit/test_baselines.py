@@ -30,35 +30,70 @@ def examples(n: int = 200) -> list[GoldExample]:
     return out
 
 
-def result(exs: list[GoldExample], outputs: list, *, sha: str = "model-a", wps: float = 10_000.0,
-           size: int = 1_000_000, name: str = "distilled") -> PipelineResult:
+def result(
+    exs: list[GoldExample], outputs: list, *, sha: str = "model-a", wps: float = 10_000.0, size: int = 1_000_000, name: str = "distilled"
+) -> PipelineResult:
     scores, overlap, auc, counts = score_outputs("ner", exs, outputs, LABELS, resamples=200, seed=0, threshold=0.5)
     speed = SpeedStats(wps, 100, len(exs), 0.01, 1.0, 2.0, 1, 128)
-    return PipelineResult(name=name, kind="spacy", path="m", task="ner", scores=scores, overlap=overlap, macro_auc=auc,
-                          speed=speed, size_bytes=size, n_params=None, train_examples=None, eval_examples=len(exs),
-                          example_ids=tuple(e.input_hash for e in exs), counts=counts, outputs=tuple(outputs),
-                          identity={"kind": "spacy", "sha256": sha})
+    return PipelineResult(
+        name=name,
+        kind="spacy",
+        path="m",
+        task="ner",
+        scores=scores,
+        overlap=overlap,
+        macro_auc=auc,
+        speed=speed,
+        size_bytes=size,
+        n_params=None,
+        train_examples=None,
+        eval_examples=len(exs),
+        example_ids=tuple(e.input_hash for e in exs),
+        counts=counts,
+        outputs=tuple(outputs),
+        identity={"kind": "spacy", "sha256": sha},
+    )
 
 
 def entry(r: PipelineResult, *, machine: str = "m1", replicates: dict | None = None) -> BaselineEntry:
-    return BaselineEntry(identity=dict(r.identity), predictions=dict(zip(r.example_ids, r.outputs, strict=True)),
-                         words_per_second=r.words_per_second, size_bytes=r.size_bytes, machine=machine,
-                         replicates=replicates or {})
+    return BaselineEntry(
+        identity=dict(r.identity),
+        predictions=dict(zip(r.example_ids, r.outputs, strict=True)),
+        words_per_second=r.words_per_second,
+        size_bytes=r.size_bytes,
+        machine=machine,
+        replicates=replicates or {},
+    )
 
 
 def context(exs: list[GoldExample]) -> BaselineContext:
-    return BaselineContext(file="baselines/s.json", blessed="2026-11-26T00:00:00+00:00", gold_ref="g@v1",
-                           gold_sha256="abc", gold_digests=example_digests(exs))
+    return BaselineContext(
+        file="baselines/s.json", blessed="2026-11-26T00:00:00+00:00", gold_ref="g@v1", gold_sha256="abc", gold_digests=example_digests(exs)
+    )
 
 
-def against(current: PipelineResult, base: BaselineEntry, exs: list[GoldExample], ctx: BaselineContext | None = None,
-            machine: str = "m1", min_coverage: float = 0.8):  # type: ignore[no-untyped-def]
+def against(
+    current: PipelineResult,
+    base: BaselineEntry,
+    exs: list[GoldExample],
+    ctx: BaselineContext | None = None,
+    machine: str = "m1",
+    min_coverage: float = 0.8,
+):  # type: ignore[no-untyped-def]
     digests = example_digests(exs)
     return compare_with_baseline(
-        current, base, ctx or context(exs), texts=[e.text for e in exs], gold=[e.spans for e in exs],
-        gold_digests=[digests[e.input_hash] for e in exs], machine=machine, min_coverage=min_coverage,
+        current,
+        base,
+        ctx or context(exs),
+        texts=[e.text for e in exs],
+        gold=[e.spans for e in exs],
+        gold_digests=[digests[e.input_hash] for e in exs],
+        machine=machine,
+        min_coverage=min_coverage,
         count=lambda positions, outs: count_outputs("ner", [exs[i] for i in positions], outs, LABELS, threshold=0.5),
-        resamples=300, seed=0)
+        resamples=300,
+        seed=0,
+    )
 
 
 def perfect(exs: list[GoldExample]) -> list:
@@ -163,11 +198,17 @@ def test_speed_compared_on_the_same_machine_only_and_size_everywhere() -> None:
 GOLD = {"ref": "g@v1", "name": "g", "version": 1, "sha256": "a" * 64, "task": "ner"}
 
 
-def write_baseline(tmp_path: Path, results: dict[str, PipelineResult], gold: dict | None = None,
-                   all_pipelines: list[str] | None = None) -> Path:
+def write_baseline(tmp_path: Path, results: dict[str, PipelineResult], gold: dict | None = None, all_pipelines: list[str] | None = None) -> Path:
     exs = examples()
-    return bless(baseline_path(tmp_path / "baselines", "s"), suite="s", gold=gold or GOLD, task="ner", examples=exs,
-                 results=results, all_pipelines=all_pipelines or list(results))
+    return bless(
+        baseline_path(tmp_path / "baselines", "s"),
+        suite="s",
+        gold=gold or GOLD,
+        task="ner",
+        examples=exs,
+        results=results,
+        all_pipelines=all_pipelines or list(results),
+    )
 
 
 def test_bless_then_load_round_trips_predictions_exactly(tmp_path: Path) -> None:
@@ -208,14 +249,12 @@ def test_blessing_one_pipeline_keeps_the_others_on_the_same_gold_only(tmp_path: 
     exs = examples()
     a, b = result(exs, perfect(exs)), result(exs, perfect(exs), name="llm", sha="llm-1")
     write_baseline(tmp_path, {"distilled": a, "llm": b})
-    path = write_baseline(tmp_path, {"distilled": result(exs, perfect(exs), sha="model-2")},
-                          all_pipelines=["distilled", "llm"])
+    path = write_baseline(tmp_path, {"distilled": result(exs, perfect(exs), sha="model-2")}, all_pipelines=["distilled", "llm"])
     loaded = load(path)
     assert loaded.pipelines["llm"].identity["sha256"] == "llm-1"
     assert loaded.pipelines["distilled"].identity["sha256"] == "model-2"
     with pytest.raises(InputError, match="bless every pipeline together"):
-        write_baseline(tmp_path, {"distilled": a}, gold={**GOLD, "ref": "g@v2", "sha256": "b" * 64},
-                       all_pipelines=["distilled", "llm"])
+        write_baseline(tmp_path, {"distilled": a}, gold={**GOLD, "ref": "g@v2", "sha256": "b" * 64}, all_pipelines=["distilled", "llm"])
 
 
 def _bless_in_process(args: tuple[str, int]) -> None:

@@ -18,8 +18,14 @@ from harness.core.perturb import apply_edits, case_edits, words
 from harness.errors import CheckError
 from harness.gold.records import GoldExample
 
-TEXTS = ["find pasta near rome", "cheap pizza in milan please", "where is good sushi", "best ramen around tokyo",
-         "i want tacos in austin tonight", "any burgers close to boston"]
+TEXTS = [
+    "find pasta near rome",
+    "cheap pizza in milan please",
+    "where is good sushi",
+    "best ramen around tokyo",
+    "i want tacos in austin tonight",
+    "any burgers close to boston",
+]
 DISHES = ("pasta", "pizza", "sushi", "ramen", "tacos", "burgers", "noodles")
 CITIES = ("rome", "milan", "tokyo", "austin", "boston", "paris")
 
@@ -27,8 +33,13 @@ CITIES = ("rome", "milan", "tokyo", "austin", "boston", "paris")
 def examples() -> list[GoldExample]:
     out = []
     for i, text in enumerate(TEXTS * 5):
-        spans = tuple(sorted((m.start(), m.end(), label) for label, vocab in (("DISH", DISHES), ("CITY", CITIES))
-                             for m in re.finditer(r"\b(" + "|".join(vocab) + r")\b", text)))
+        spans = tuple(
+            sorted(
+                (m.start(), m.end(), label)
+                for label, vocab in (("DISH", DISHES), ("CITY", CITIES))
+                for m in re.finditer(r"\b(" + "|".join(vocab) + r")\b", text)
+            )
+        )
         out.append(GoldExample(input_hash=i, text=text, spans=spans, split="eval"))
     return out
 
@@ -43,8 +54,11 @@ def dictionary_ner(*, case_sensitive: bool, vocab_dish: Sequence[str] = DISHES, 
             if needs is not None and needs not in text:
                 out.append(())
                 continue
-            spans = [(m.start(), m.end(), label) for label, vocab in (("DISH", vocab_dish), ("CITY", CITIES))
-                     for m in re.finditer(r"\b(" + "|".join(vocab) + r")\b", text, flags)]
+            spans = [
+                (m.start(), m.end(), label)
+                for label, vocab in (("DISH", vocab_dish), ("CITY", CITIES))
+                for m in re.finditer(r"\b(" + "|".join(vocab) + r")\b", text, flags)
+            ]
             out.append(tuple(sorted(spans)))
         return out
 
@@ -57,8 +71,17 @@ def subjects(predict, pool=None) -> list[Subject]:  # type: ignore[no-untyped-de
 
 
 def run(name: str, predict, *, check=None, pool=None, n: int = 60):  # type: ignore[no-untyped-def]
-    return run_check(name, check or CHECKS[name], pipeline="m", task="ner", subjects=subjects(predict, pool),
-                     predict=predict, min_pass_rate=0.9, max_examples=n, threshold=0.5)
+    return run_check(
+        name,
+        check or CHECKS[name],
+        pipeline="m",
+        task="ner",
+        subjects=subjects(predict, pool),
+        predict=predict,
+        min_pass_rate=0.9,
+        max_examples=n,
+        threshold=0.5,
+    )
 
 
 @given(st.sampled_from(TEXTS), st.data())
@@ -202,10 +225,19 @@ def test_a_slow_check_stops_at_its_time_budget_and_says_so() -> None:
         return example.text, example.spans
 
     try:
-        result = run_check("slow", _custom(slow), pipeline="m", task="ner",  # type: ignore[arg-type]
-                           subjects=subjects(dictionary_ner(case_sensitive=False), None),
-                           predict=dictionary_ner(case_sensitive=False), min_pass_rate=0.5, max_examples=500,
-                           threshold=0.5, max_seconds=0.5, needs_answer=False)
+        result = run_check(
+            "slow",
+            _custom(slow),
+            pipeline="m",
+            task="ner",  # type: ignore[arg-type]
+            subjects=subjects(dictionary_ner(case_sensitive=False), None),
+            predict=dictionary_ner(case_sensitive=False),
+            min_pass_rate=0.5,
+            max_examples=500,
+            threshold=0.5,
+            max_seconds=0.5,
+            needs_answer=False,
+        )
     finally:
         del sys.modules["user_checks_bad"]
     assert result.seconds < 5 and 0 < result.cases < 500

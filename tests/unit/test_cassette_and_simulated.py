@@ -22,9 +22,16 @@ PERFECT = ErrorRates(miss=0, boundary=0, wrong_label=0, spurious=0, unparseable=
 
 
 def test_identity_drops_secrets_and_transport() -> None:
-    identity = model_identity("harness.OpenAICompatible.v1", {
-        "name": "gpt-4o", "api_key": "sk-x", "base_url": "http://127.0.0.1:1", "timeout": 3,
-        "config": {"temperature": 0, "headers": {"Authorization": "Bearer sk-x"}}})
+    identity = model_identity(
+        "harness.OpenAICompatible.v1",
+        {
+            "name": "gpt-4o",
+            "api_key": "sk-x",
+            "base_url": "http://127.0.0.1:1",
+            "timeout": 3,
+            "config": {"temperature": 0, "headers": {"Authorization": "Bearer sk-x"}},
+        },
+    )
     assert identity == {"registry": "harness.OpenAICompatible.v1", "name": "gpt-4o", "config": {"temperature": 0}}
     assert "sk-x" not in json.dumps(identity)
     assert scrub({"token": 1, "nested": {"secret": 2, "ok": 3}}) == {"nested": {"ok": 3}}

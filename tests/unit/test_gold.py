@@ -59,8 +59,7 @@ def test_second_import_is_a_new_version_and_keeps_splits(tmp_path: Path, store: 
     first = [ner(f"text {i} in rome", (len(f"text {i} in "), len(f"text {i} in rome"), "LOC")) for i in range(30)]
     v1 = import_examples(store, [write_jsonl(tmp_path / "a.jsonl", first)], name="d", tokenizer=whitespace_tokenizer)
     more = first + [ner(f"new {i}") for i in range(10)]
-    v2 = import_examples(store, [write_jsonl(tmp_path / "b.jsonl", more)], name="d", tokenizer=whitespace_tokenizer,
-                         eval_fraction=0.9, seed=5)
+    v2 = import_examples(store, [write_jsonl(tmp_path / "b.jsonl", more)], name="d", tokenizer=whitespace_tokenizer, eval_fraction=0.9, seed=5)
     assert v2.version == 2 and v2.manifest["parent"] == "v1"
     old = {e.input_hash: e.split for s in ("train", "eval") for e in v1.iter_examples(s)}
     new = {e.input_hash: e.split for s in ("train", "eval") for e in v2.iter_examples(s)}
@@ -107,8 +106,9 @@ def test_identical_duplicates_merge_and_are_counted(tmp_path: Path, store: GoldS
 
 
 def test_empty_text_is_allowed(tmp_path: Path, store: GoldStore) -> None:
-    version = import_examples(store, [write_jsonl(tmp_path / "in.jsonl", [ner(""), ner("a b")])], name="x",
-                              tokenizer=whitespace_tokenizer, eval_fraction=0.0)
+    version = import_examples(
+        store, [write_jsonl(tmp_path / "in.jsonl", [ner(""), ner("a b")])], name="x", tokenizer=whitespace_tokenizer, eval_fraction=0.0
+    )
     texts = [e.text for e in version.iter_examples("train")]
     assert "" in texts
 
@@ -146,8 +146,7 @@ def test_unknown_version_and_dataset(tmp_path: Path, store: GoldStore) -> None:
 
 def test_tampered_version_fails_verification_naming_the_file(tmp_path: Path, store: GoldStore) -> None:
     rows = [ner(f"in rome {i}", (3, 7, "LOC")) for i in range(10)]
-    version = import_examples(store, [write_jsonl(tmp_path / "in.jsonl", rows)], name="d", tokenizer=whitespace_tokenizer,
-                              eval_fraction=0.5)
+    version = import_examples(store, [write_jsonl(tmp_path / "in.jsonl", rows)], name="d", tokenizer=whitespace_tokenizer, eval_fraction=0.5)
     eval_file = version.path / "eval.jsonl"
     eval_file.write_text(eval_file.read_text().replace('"LOC"', '"ORG"', 1))
     with pytest.raises(GoldIntegrityError, match=re.escape(str(eval_file))):
@@ -214,8 +213,7 @@ def test_import_roundtrip_preserves_annotations(tmp_path_factory: pytest.TempPat
         spans = [(offsets[i][0], offsets[i][1], "L") for i in chosen if tokens]
         rows.append(ner(text, *spans))
         expected[text] = spans
-    version = import_examples(GoldStore(tmp / "gold"), [write_jsonl(tmp / "in.jsonl", rows)], name="rt",
-                              tokenizer=whitespace_tokenizer)
+    version = import_examples(GoldStore(tmp / "gold"), [write_jsonl(tmp / "in.jsonl", rows)], name="rt", tokenizer=whitespace_tokenizer)
     got = {e.text: list(e.spans) for s in ("train", "eval") for e in version.iter_examples(s)}
     assert got == expected
 

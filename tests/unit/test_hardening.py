@@ -24,7 +24,7 @@ from harness.suites import parse_suite
 
 
 def whitespace_tokenizer(text: str) -> list[tuple[int, int, str, bool]]:
-    return [(m.start(), m.end(), m.group(), text[m.end(): m.end() + 1] == " ") for m in re.finditer(r"\S+", text)]
+    return [(m.start(), m.end(), m.group(), text[m.end() : m.end() + 1] == " ") for m in re.finditer(r"\S+", text)]
 
 
 def ner_record(text: str, spans: list[tuple[int, int, str]], **extra: object) -> dict:
@@ -179,13 +179,16 @@ def test_atomic_writes_keep_the_users_umask(tmp_path: Path) -> None:
 SUITE = '[suite]\nname = "s"\ngold = "d@v1"\n\n[pipelines.distilled]\npath = "m"\n\n[gates.distilled]\n'
 
 
-@pytest.mark.parametrize(("gates", "key"), [
-    ("f_min = 1.5", "gates.distilled.f_min"),
-    ("label_f_min = -2", "gates.distilled.label_f_min"),
-    ("words_per_second_min = -5", "gates.distilled.words_per_second_min"),
-    ("size_bytes_max = 0", "gates.distilled.size_bytes_max"),
-    ("label_f_min_overrides = { X = 1.2 }", "gates.distilled.label_f_min_overrides.X"),
-])
+@pytest.mark.parametrize(
+    ("gates", "key"),
+    [
+        ("f_min = 1.5", "gates.distilled.f_min"),
+        ("label_f_min = -2", "gates.distilled.label_f_min"),
+        ("words_per_second_min = -5", "gates.distilled.words_per_second_min"),
+        ("size_bytes_max = 0", "gates.distilled.size_bytes_max"),
+        ("label_f_min_overrides = { X = 1.2 }", "gates.distilled.label_f_min_overrides.X"),
+    ],
+)
 def test_impossible_thresholds_are_refused(tmp_path: Path, gates: str, key: str) -> None:
     path = tmp_path / "s.toml"
     path.write_text(SUITE + gates + "\n")
@@ -193,12 +196,15 @@ def test_impossible_thresholds_are_refused(tmp_path: Path, gates: str, key: str)
         parse_suite(path)
 
 
-@pytest.mark.parametrize(("edit", "key"), [
-    (('name = "s"', 'name = "s\\u001b[2J"'), "suite.name"),
-    (('name = "s"', 'name = "a::b"'), "suite.name"),
-    (('gold = "d@v1"', 'gold = "d@v1"\nresamples = 0'), "suite.resamples"),
-    (('path = "m"', 'path = "m"\n[pipelines.distilled.train]\nmax_steps = 0'), "pipelines.distilled.train.max_steps"),
-])
+@pytest.mark.parametrize(
+    ("edit", "key"),
+    [
+        (('name = "s"', 'name = "s\\u001b[2J"'), "suite.name"),
+        (('name = "s"', 'name = "a::b"'), "suite.name"),
+        (('gold = "d@v1"', 'gold = "d@v1"\nresamples = 0'), "suite.resamples"),
+        (('path = "m"', 'path = "m"\n[pipelines.distilled.train]\nmax_steps = 0'), "pipelines.distilled.train.max_steps"),
+    ],
+)
 def test_bad_names_and_counts_are_refused(tmp_path: Path, edit: tuple[str, str], key: str) -> None:
     path = tmp_path / "s.toml"
     path.write_text(SUITE.replace(*edit))
@@ -208,8 +214,7 @@ def test_bad_names_and_counts_are_refused(tmp_path: Path, edit: tuple[str, str],
 
 def test_max_drop_outside_zero_one_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "s.toml"
-    path.write_text(SUITE + 'distilled_vs_llm = { llm = "l", max_drop = 1.5 }\n'
-                    '[pipelines.l]\nkind = "llm"\nconfig = "l.cfg"\n')
+    path.write_text(SUITE + 'distilled_vs_llm = { llm = "l", max_drop = 1.5 }\n[pipelines.l]\nkind = "llm"\nconfig = "l.cfg"\n')
     with pytest.raises(InputError, match=re.escape("field 'gates.distilled.distilled_vs_llm.max_drop'")):
         parse_suite(path)
 
@@ -217,16 +222,28 @@ def test_max_drop_outside_zero_one_is_refused(tmp_path: Path) -> None:
 # -- cassettes ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("field", "value", "expected"), [
-    ("response", None, "expected str, got NoneType"),
-    ("response", 42, "expected str, got int"),
-    ("latency_s", "fast", "expected int or float, got str"),
-    ("usage", {"prompt_tokens": "many"}, "token counts must be integers"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("response", None, "expected str, got NoneType"),
+        ("response", 42, "expected str, got int"),
+        ("latency_s", "fast", "expected int or float, got str"),
+        ("usage", {"prompt_tokens": "many"}, "token counts must be integers"),
+    ],
+)
 def test_cassette_field_types_are_checked_on_load(tmp_path: Path, field: str, value: object, expected: str) -> None:
     identity = {"registry": "m"}
-    record = {"key": cassette_key("p", identity), "model": identity, "prompt": "p", "response": "1. x | True | A | r",
-              "latency_s": 0.1, "usage": None, "recorded_at": "", "simulated": False, field: value}
+    record = {
+        "key": cassette_key("p", identity),
+        "model": identity,
+        "prompt": "p",
+        "response": "1. x | True | A | r",
+        "latency_s": 0.1,
+        "usage": None,
+        "recorded_at": "",
+        "simulated": False,
+        field: value,
+    }
     path = write_jsonl(tmp_path / "c.jsonl", [record])
     with pytest.raises(InputError, match=rf"c\.jsonl:1, field '{field}': {re.escape(expected)}"):
         Cassette.load(path)
@@ -236,8 +253,11 @@ def test_cassette_field_types_are_checked_on_load(tmp_path: Path, field: str, va
 
 
 def queue_record(input_hash: int) -> dict:
-    return {"text": "t", "_input_hash": input_hash, "harness": {"scope": "eval", "category": "hard_case", "status": "open",
-                                                                "decision": None, "informativeness": 1.0}}
+    return {
+        "text": "t",
+        "_input_hash": input_hash,
+        "harness": {"scope": "eval", "category": "hard_case", "status": "open", "decision": None, "informativeness": 1.0},
+    }
 
 
 def test_queue_refuses_records_of_another_gold(tmp_path: Path) -> None:
@@ -260,8 +280,7 @@ def test_review_refuses_unknown_ner_labels_and_takes_quoted_ones() -> None:
     record["harness"] = {"gold": [[0, 5, "Dish"]], "predictions": {}}
     with pytest.raises(InputError, match="unknown label 'Ratng'"):
         parse_edit("0 Ratng", record, ["Dish", "Restaurant Name"])
-    assert parse_edit('0 Dish, 2-3 "Restaurant Name"', record, ["Dish", "Restaurant Name"]) == [
-        [0, 5, "Dish"], [9, 17, "Restaurant Name"]]
+    assert parse_edit('0 Dish, 2-3 "Restaurant Name"', record, ["Dish", "Restaurant Name"]) == [[0, 5, "Dish"], [9, 17, "Restaurant Name"]]
 
 
 # -- terminal text -----------------------------------------------------------------
@@ -282,8 +301,9 @@ def test_terminal_report_escapes_hostile_labels_and_names() -> None:
 
     counts = {"Dish\x1b[2J[bold]": Counts(tp=(0,), fp=(), fn=(1,))}
     table = score_table(counts, 2, variant="strict", resamples=20)
-    result = PipelineResult("distilled\x1b]0;x\x07", "spacy", "m", "ner", table, None, None,
-                            SpeedStats(1.0, 1, 1, 1.0, 1.0, 1.0, 1, 1), 1, None, None, 2, (1, 2))
+    result = PipelineResult(
+        "distilled\x1b]0;x\x07", "spacy", "m", "ner", table, None, None, SpeedStats(1.0, 1, 1, 1.0, 1.0, 1.0, 1, 1), 1, None, None, 2, (1, 2)
+    )
     text = render_to_string([SuiteResult("s\x1b[31m", "f", GoldInfo("g", 1, "0" * 64, "ner", 1, 2), {"d": result}, {}, [])])
     assert "\x1b" not in text and "\x07" not in text
     assert "[bold]" in text  # shown as text, not taken as markup

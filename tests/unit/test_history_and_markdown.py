@@ -24,18 +24,24 @@ from .test_baselines import LABELS, examples, perfect, result
 def suite_result(name: str = "s", *, broken: int = 0, text: str | None = None) -> SuiteResult:
     exs = examples()
     if text is not None:
-        exs = [type(e)(**{**e.__dict__, "text": text + e.text[len(text):] if len(text) < len(e.text) else text})
-               for e in exs]
+        exs = [type(e)(**{**e.__dict__, "text": text + e.text[len(text) :] if len(text) < len(e.text) else text}) for e in exs]
     base = result(exs, perfect(exs))
     outputs = [() if i < broken else e.spans for i, e in enumerate(exs)]
     now = result(exs, outputs, sha="model-b" if broken else "model-a")
     digests = example_digests(exs)
     compared = compare_with_baseline(
-        now, BaselineEntry({"sha256": "model-a"}, dict(zip(base.example_ids, base.outputs, strict=True)), 1.0, 1, "m"),
+        now,
+        BaselineEntry({"sha256": "model-a"}, dict(zip(base.example_ids, base.outputs, strict=True)), 1.0, 1, "m"),
         BaselineContext("b.json", "2026-11-26T00:00:00+00:00", "g@v1", "x", digests),
-        texts=[e.text for e in exs], gold=[e.spans for e in exs], gold_digests=[digests[e.input_hash] for e in exs],
-        count=lambda p, o: count_outputs("ner", [exs[i] for i in p], o, LABELS, threshold=0.5), machine="m",
-        min_coverage=0.8, resamples=200, seed=0)
+        texts=[e.text for e in exs],
+        gold=[e.spans for e in exs],
+        gold_digests=[digests[e.input_hash] for e in exs],
+        count=lambda p, o: count_outputs("ner", [exs[i] for i in p], o, LABELS, threshold=0.5),
+        machine="m",
+        min_coverage=0.8,
+        resamples=200,
+        seed=0,
+    )
     verdict = NoRegressionGate("distilled", -0.02).judge_baseline(now, compared, None)
     gold = GoldInfo("g", 1, "f" * 64, "ner", 10, len(exs))
     return SuiteResult(name, "suites/s.toml", gold, {"distilled": now}, {}, [verdict], (), {"distilled": compared})
@@ -65,8 +71,7 @@ def _write_runs(args: tuple[str, int, int]) -> None:
         history.append_run(directory, history.run_rows([suite_result()], ctx), ctx)
 
 
-def test_concurrent_writers_lose_nothing_and_compaction_keeps_every_run(tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_concurrent_writers_lose_nothing_and_compaction_keeps_every_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with multiprocessing.get_context("spawn").Pool(4) as pool:
         pool.map(_write_runs, [(str(tmp_path), w, 25) for w in range(4)])
     run_ids = history.runs(tmp_path, "s")["run_id"].unique().to_list()

@@ -21,7 +21,7 @@ from .test_baselines import examples, result
 HOSTILE = [
     "<img src=x onerror=\"document.title='PWNED'\"> pasta",
     "</script><script>document.title='PWNED'</script> pasta",
-    "pasta \"quoted\" & <b>bold</b> {{ jinja }} javascript:alert(1)",
+    'pasta "quoted" & <b>bold</b> {{ jinja }} javascript:alert(1)',
 ]
 
 
@@ -49,8 +49,15 @@ def hostile_document() -> dict:
     now = result(exs, outputs, name="distilled")
     verdict = MicroFGate("distilled", 0.99).judge(now)
     views = tuple(EvalExample(e.input_hash, e.text, e.spans) for e in exs)
-    suite = SuiteResult("hostile<i>suite", "suites/<x>.toml", GoldInfo("g<b>", 1, "0" * 64, "ner", 10, len(exs)),
-                        {"distilled": now}, {}, [verdict], examples=views)
+    suite = SuiteResult(
+        "hostile<i>suite",
+        "suites/<x>.toml",
+        GoldInfo("g<b>", 1, "0" * 64, "ner", 10, len(exs)),
+        {"distilled": now},
+        {},
+        [verdict],
+        examples=views,
+    )
     return suite_to_dict(suite, created="2026-11-26T00:00:00+00:00", harness_version="test")
 
 
@@ -139,8 +146,7 @@ def test_ten_thousand_examples_stay_under_ten_megabytes(tmp_path: Path) -> None:
     outputs = [e.spans if i % 4 else () for i, e in enumerate(exs)]
     now = result(exs, outputs)
     views = tuple(EvalExample(e.input_hash, e.text, e.spans) for e in exs)
-    suite = SuiteResult("big", "suites/big.toml", GoldInfo("g", 1, "0" * 64, "ner", 10, len(exs)), {"distilled": now}, {},
-                        [], examples=views)
+    suite = SuiteResult("big", "suites/big.toml", GoldInfo("g", 1, "0" * 64, "ner", 10, len(exs)), {"distilled": now}, {}, [], examples=views)
     document = suite_to_dict(suite, created="now", harness_version="test")
     assert document["examples"]["total"] == 10_000 and document["examples"]["included"] == 5_000
     assert all(any(item["errors"].values()) for item in document["examples"]["items"][:2_500])  # failing first
@@ -151,13 +157,26 @@ def test_ten_thousand_examples_stay_under_ten_megabytes(tmp_path: Path) -> None:
 
 def test_regression_verdicts_show_their_noise_p_values_and_warnings() -> None:
     document = hostile_document()
-    verdict = Verdict("no_regression<=0.02[DISH]", "distilled", False, -0.2, -0.02, ">=", (-0.3, -0.1), "m",
-                      baseline=0.9, delta=-0.2, p_value=0.0012, p_adjusted=0.0048,
-                      noise="eval sample + training (6 models)", min_detectable=0.31,
-                      warning="distilled: DISH (support 4): drops under 0.310 cannot be told <b>from noise</b>")
+    verdict = Verdict(
+        "no_regression<=0.02[DISH]",
+        "distilled",
+        False,
+        -0.2,
+        -0.02,
+        ">=",
+        (-0.3, -0.1),
+        "m",
+        baseline=0.9,
+        delta=-0.2,
+        p_value=0.0012,
+        p_adjusted=0.0048,
+        noise="eval sample + training (6 models)",
+        min_detectable=0.31,
+        warning="distilled: DISH (support 4): drops under 0.310 cannot be told <b>from noise</b>",
+    )
     document["gates"].append(verdict_to_dict(verdict))
     html = render_html([document], created="now")
-    section = html[html.index("Regression vs the blessed configuration"):]
+    section = html[html.index("Regression vs the blessed configuration") :]
     assert "eval sample + training (6 models)" in section and "0.0048" in section and "0.310" in section
     assert "drops under 0.310 cannot be told &lt;b&gt;from noise&lt;/b&gt;" in section  # escaped, as all user text
     assert "Regression vs the blessed configuration" not in render_html([hostile_document()], created="now")
@@ -180,5 +199,5 @@ def test_failing_suites_come_first() -> None:
     html = render_html([passing, failing], created="now")
     body = html.split("<main>")[-1] if "<main>" in html else html
     assert body.index("z-failing-suite") < body.index("a-passing-suite")
-    nav = html.split("<ul class=\"suite-nav\">")[1].split("</ul>")[0]
+    nav = html.split('<ul class="suite-nav">')[1].split("</ul>")[0]
     assert nav.index("z-failing-suite") < nav.index("a-passing-suite")

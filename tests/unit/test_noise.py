@@ -51,8 +51,7 @@ def test_holm_controls_the_family_wise_error_on_null_p_values() -> None:
     """Nine uniform (null) p-values per family, 4,000 families: Holm rejects any at <= 5%."""
     rng = random.Random(0)
     families = 4000
-    any_rejected = sum(1 for _ in range(families)
-                       if min(holm({str(i): rng.random() for i in range(9)}).values()) < 0.05)
+    any_rejected = sum(1 for _ in range(families) if min(holm({str(i): rng.random() for i in range(9)}).values()) < 0.05)
     unadjusted = sum(1 for _ in range(families) if min(rng.random() for _ in range(9)) < 0.05)
     assert any_rejected / families <= 0.06
     assert unadjusted / families > 0.3  # what the per-label 95% gates gave before: 1 - 0.95**9 = 0.37
@@ -67,8 +66,7 @@ def test_training_noise_widens_the_interval_and_says_so() -> None:
     replicates = [counts(exs, noisy(exs, seed, 0.10 + 0.03 * (seed % 3))) for seed in range(1, 6)]
     candidate = counts(exs, noisy(exs, 99, 0.16))
     alone = {t.scope: t for t in regression_tests(candidate, [blessed], len(exs), resamples=400, seed=0, confidence=0.95)}
-    with_training = {t.scope: t for t in regression_tests(candidate, [blessed, *replicates], len(exs), resamples=400,
-                                                          seed=0, confidence=0.95)}
+    with_training = {t.scope: t for t in regression_tests(candidate, [blessed, *replicates], len(exs), resamples=400, seed=0, confidence=0.95)}
     micro, micro_t = alone["micro"], with_training["micro"]
     assert micro.models == 1 and micro.train_sd is None and micro.sources == "eval sample only"
     assert micro_t.models == 6 and micro_t.train_sd is not None and micro_t.train_sd > 0
@@ -77,7 +75,7 @@ def test_training_noise_widens_the_interval_and_says_so() -> None:
     assert micro_t.reference_range[0] <= micro_t.reference_f <= micro_t.reference_range[1]
     assert micro_t.ci[0] < micro_t.diff < micro_t.ci[1]
     # se is the two variances added: eval sample, and training with the reference mean's own share
-    assert micro_t.se == pytest.approx((micro_t.se_eval ** 2 + micro_t.train_sd ** 2 * (1 + 1 / 6)) ** 0.5)
+    assert micro_t.se == pytest.approx((micro_t.se_eval**2 + micro_t.train_sd**2 * (1 + 1 / 6)) ** 0.5)
 
 
 def test_one_sided_p_is_small_for_a_drop_and_large_for_a_gain() -> None:
@@ -111,8 +109,10 @@ def test_a_retrain_within_training_noise_passes_what_eval_noise_alone_fails() ->
     base = result(exs, noisy(exs, 0, 0.02))
     candidate = result(exs, noisy(exs, 7, 0.10), sha="retrained")
     old_format = against(candidate, entry(base), exs)
-    replicates = {seed: dict(zip(base.example_ids, noisy(exs, seed, miss), strict=True))
-                  for seed, miss in ((1, 0.06), (2, 0.12), (3, 0.04), (4, 0.10), (5, 0.08))}
+    replicates = {
+        seed: dict(zip(base.example_ids, noisy(exs, seed, miss), strict=True))
+        for seed, miss in ((1, 0.06), (2, 0.12), (3, 0.04), (4, 0.10), (5, 0.08))
+    }
     with_replicates = against(candidate, entry(base, replicates=replicates), exs)
     assert old_format.replicates == 0 and with_replicates.replicates == 5
     gate = _family_gate("LOC", ("micro", "DISH", "LOC"))
@@ -129,8 +129,7 @@ def test_a_retrain_within_training_noise_passes_what_eval_noise_alone_fails() ->
     # the row says which part of the two-part rule decided
     drop = -noise_aware.measured  # against the mean of 6 models: within max_drop here
     assert 0 < drop <= 0.02 and noise_aware.decision == f"drop {drop:.3f} <= 0.020: pass"
-    lenient = _family_gate("LOC", ("micro", "DISH", "LOC"), max_drop=0.01).judge_baseline(candidate, with_replicates,
-                                                                                          None)
+    lenient = _family_gate("LOC", ("micro", "DISH", "LOC"), max_drop=0.01).judge_baseline(candidate, with_replicates, None)
     assert lenient.passed and lenient.p_adjusted is not None
     assert lenient.decision == f"drop {drop:.3f} > 0.010 but not significant (Holm p {lenient.p_adjusted:.3g}): pass"
     assert eval_only.decision.startswith(f"drop {-eval_only.measured:.3f} > 0.020 and significant (Holm p ")
@@ -163,8 +162,7 @@ def test_a_max_drop_below_the_detectable_drop_warns_without_failing() -> None:
     verdict = _family_gate("LOC", ("micro", "DISH", "LOC"), max_drop=0.01).judge_baseline(now, compared, None)
     assert verdict.min_detectable is not None and verdict.min_detectable > 0.01
     assert verdict.warning is not None
-    assert f"LOC (support {compared.test('LOC').support}): drops under {verdict.min_detectable:.3f} cannot be told " \
-           "from noise" in verdict.warning
+    assert f"LOC (support {compared.test('LOC').support}): drops under {verdict.min_detectable:.3f} cannot be told from noise" in verdict.warning
     wide = _family_gate("LOC", ("micro", "DISH", "LOC"), max_drop=0.9).judge_baseline(now, compared, None)
     assert wide.warning is None
 
@@ -189,13 +187,20 @@ def _replicate(exs: list, seed: int, identity_config: dict) -> Replicate:
     return Replicate(seed, f"sha-{seed}", tuple(e.input_hash for e in exs), outputs, 0.9, identity_config)
 
 
-TRAINED = {"meta": {"training": {"gold_sha256": "g", "config_sha256": "c", "max_steps": 100, "checkpoint": "last",
-                                 "seed": 0}}}
+TRAINED = {"meta": {"training": {"gold_sha256": "g", "config_sha256": "c", "max_steps": 100, "checkpoint": "last", "seed": 0}}}
 
 
 def _bless(path: Path, exs: list, r, replicates=None) -> None:  # type: ignore[no-untyped-def]
-    bless(path, suite="s", gold={"ref": "g@v1", "name": "g", "version": 1, "sha256": "abc", "task": "ner"}, task="ner",
-          examples=exs, results={"distilled": r}, all_pipelines=["distilled"], replicates=replicates)
+    bless(
+        path,
+        suite="s",
+        gold={"ref": "g@v1", "name": "g", "version": 1, "sha256": "abc", "task": "ner"},
+        task="ner",
+        examples=exs,
+        results={"distilled": r},
+        all_pipelines=["distilled"],
+        replicates=replicates,
+    )
 
 
 def test_replicates_round_trip_and_are_kept_only_for_the_same_configuration(tmp_path: Path) -> None:
@@ -250,6 +255,5 @@ def test_candidates_from_the_same_distribution_rarely_fail_the_family() -> None:
         now = result(exs, noisy(exs, rng.randrange(10**6), 0.15), sha="c")
         compared = against(now, entry(base, replicates=dict(enumerate(reference[1:], 1))), exs)
         family = ("micro", "DISH", "LOC")
-        failures += any(not _family_gate(None if s == "micro" else s, family, 0.0).judge_baseline(now, compared, None).passed
-                        for s in family)
+        failures += any(not _family_gate(None if s == "micro" else s, family, 0.0).judge_baseline(now, compared, None).passed for s in family)
     assert failures <= 2, failures

@@ -20,8 +20,23 @@ def result(name: str, tp: int, fp: int, fn: int) -> PipelineResult:
     n = max(tp, fp, fn, 1)
     table = score_table(counts, n, variant="strict", resamples=50)
     speed = SpeedStats(float("nan"), 0, 0, 0.0, float("nan"), float("nan"), 0, 0)  # NaN must survive
-    return PipelineResult(name, "spacy", "m", "ner", table, None, None, speed, 10, None, None, n, tuple(range(n)),
-                          counts=counts, outputs=tuple(((0, 1, "LOC"),) for _ in range(n)))
+    return PipelineResult(
+        name,
+        "spacy",
+        "m",
+        "ner",
+        table,
+        None,
+        None,
+        speed,
+        10,
+        None,
+        None,
+        n,
+        tuple(range(n)),
+        counts=counts,
+        outputs=tuple(((0, 1, "LOC"),) for _ in range(n)),
+    )
 
 
 def test_export_is_json_and_merge_restores_everything(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -42,12 +42,14 @@ def test_valid_suite_parses_and_expands_label_gates(tmp_path: Path) -> None:
     assert spec.name == "s" and str(spec.gold) == "data@v2"
     assert spec.gold_dir == (tmp_path / "gold").resolve()
     assert spec.pipelines["distilled"].path == str((tmp_path / "models" / "m").resolve())
-    trained = parse_suite(write(tmp_path, VALID.replace(
-        "[gates.distilled]", '[pipelines.distilled.train]\nmax_steps = 9\ncheckpoint = "last"\n\n[gates.distilled]')))
+    trained = parse_suite(
+        write(
+            tmp_path, VALID.replace("[gates.distilled]", '[pipelines.distilled.train]\nmax_steps = 9\ncheckpoint = "last"\n\n[gates.distilled]')
+        )
+    )
     assert trained.pipelines["distilled"].train is not None and trained.pipelines["distilled"].train.checkpoint == "last"
     ids = [g.id for g in build_gates(spec, ["LOC", "ORG"])]
-    assert ids == ["f>=0.70", "words_per_second>=1000", "size_bytes<=50000000",
-                   "label_f>=0.80[LOC]", "label_f>=0.50[ORG]"]
+    assert ids == ["f>=0.70", "words_per_second>=1000", "size_bytes<=50000000", "label_f>=0.80[LOC]", "label_f>=0.50[ORG]"]
 
 
 @pytest.mark.parametrize(
@@ -59,8 +61,10 @@ def test_valid_suite_parses_and_expands_label_gates(tmp_path: Path) -> None:
         (VALID.replace('path = "../models/m"', 'path = "../models/m"\nkind = "onnx"'), "pipelines.distilled.kind"),
         (VALID.replace("[gates.distilled]", "[gates.teacher]"), "gates.teacher"),
         (VALID.replace('name = "s"\n', ""), "suite.name"),
-        (VALID.replace("[gates.distilled]", '[pipelines.distilled.train]\ncheckpoint = "newest"\n\n[gates.distilled]'),
-         "pipelines.distilled.train.checkpoint"),
+        (
+            VALID.replace("[gates.distilled]", '[pipelines.distilled.train]\ncheckpoint = "newest"\n\n[gates.distilled]'),
+            "pipelines.distilled.train.checkpoint",
+        ),
     ],
 )
 def test_invalid_suite_names_file_and_key(tmp_path: Path, text: str, key: str) -> None:
@@ -144,8 +148,7 @@ def test_a_gate_on_a_figure_that_was_not_measured_fails() -> None:
     fail saying so; they never pass on 'measured 0'."""
     import dataclasses
 
-    unknown = dataclasses.replace(result_with(tp=8, fp=0, fn=0, wps=float("nan"), size=0), kind="predictions",
-                                  size_source="unknown")
+    unknown = dataclasses.replace(result_with(tp=8, fp=0, fn=0, wps=float("nan"), size=0), kind="predictions", size_source="unknown")
     for gate in (SizeGate("distilled", 1), WordsPerSecondGate("distilled", 10)):
         verdict = judge(gate, unknown)
         assert not verdict.passed and math.isnan(verdict.measured)

@@ -18,8 +18,7 @@ GOLD = {"ref": "g@v1", "name": "g", "version": 1, "sha256": "abc", "task": "ner"
 
 def _bless(path: Path, suite: str = "s") -> None:
     exs = examples(120)
-    bless(path, suite=suite, gold=GOLD, task="ner", examples=exs, results={"distilled": result(exs, perfect(exs))},
-          all_pipelines=["distilled"])
+    bless(path, suite=suite, gold=GOLD, task="ner", examples=exs, results={"distilled": result(exs, perfect(exs))}, all_pipelines=["distilled"])
 
 
 @pytest.mark.parametrize("damage", ["one character edited", "truncated before the schema", "emptied"])
@@ -28,8 +27,11 @@ def test_a_damaged_baseline_of_ours_is_reblessed_and_kept_as_bak(tmp_path: Path,
     _bless(path)
     original = path.read_text()
     assert original.index('"schema"') > 4096  # the schema sorts late: sniffing the head cannot find it
-    damaged = {"one character edited": original.replace('"suite": "s"', '"suite": "t"'),
-               "truncated before the schema": original[:3000], "emptied": ""}[damage]
+    damaged = {
+        "one character edited": original.replace('"suite": "s"', '"suite": "t"'),
+        "truncated before the schema": original[:3000],
+        "emptied": "",
+    }[damage]
     path.write_text(damaged)
     with pytest.raises(InputError):
         load(path)
