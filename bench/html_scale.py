@@ -41,6 +41,7 @@ def main() -> None:
         {},
         [],
         examples=tuple(EvalExample(e.input_hash, e.text, e.spans) for e in exs),
+        distilled="distilled",
     )
     started = time.perf_counter()
     path = write_html(Path(tempfile.mkdtemp()) / "report.html", [suite_to_dict(suite, created="now", harness_version="bench")], created="now")

@@ -14,16 +14,19 @@ from typing import TYPE_CHECKING, Any
 from .errors import HarnessError
 from .gold.store import GoldDiff, GoldStore, GoldVersion
 from .options import (
+    DEFAULT_BASELINES_DIRNAME,
     DEFAULT_BATCH_SIZE,
     DEFAULT_CHECKPOINT,
     DEFAULT_EVAL_FRACTION,
     DEFAULT_GOLD_DIR,
+    DEFAULT_QUEUE_SHOWN,
     DEFAULT_REPORTS_DIR,
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
     DEFAULT_THRESHOLD,
     DEFAULT_TRAIN_SEED,
 )
+from .runners import kind_for_path
 from .specs import PipelineSpec, SuiteSpec
 
 if TYPE_CHECKING:
@@ -64,7 +67,7 @@ def gold_import(
         name=name,
         task=task,
         eval_fraction=eval_fraction,
-        seed=seed,  # type: ignore[arg-type]
+        seed=seed,
         tokenizer=spacy_tokenizer(lang) if needs_tokenizer else None,
         docbin_reader=lambda path: read_docbin(path, lang),
         notes=notes,
@@ -76,7 +79,7 @@ def gold_import(
 def gold_list(gold_dir: str = DEFAULT_GOLD_DIR) -> list[dict[str, Any]]:
     """One row per version: ref, task, split sizes, labels, sha256, parent, created."""
     store = GoldStore(gold_dir)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for dataset in store.datasets():
         for number in store.version_dirs(dataset):
             if number not in store.version_numbers(dataset):  # listed, not hidden: verify says what is wrong
@@ -170,11 +173,6 @@ def suite_training_jobs(suite_path: str) -> list[dict[str, Any]]:
     return jobs
 
 
-def pipeline_kind(pipeline: str) -> str:
-    """What ``--pipeline PATH`` is: a spacy-llm config, imported predictions, or a spaCy pipeline."""
-    return "llm" if pipeline.endswith(".cfg") else "predictions" if pipeline.endswith(".jsonl") else "spacy"
-
-
 def evaluate(
     gold: str,
     pipeline: str,
@@ -195,7 +193,7 @@ def evaluate(
     from .evaluate import eval_views, evaluate_pipeline, gold_info
 
     version = GoldStore(gold_dir).resolve(gold)
-    spec = PipelineSpec(name=Path(pipeline).stem or pipeline, kind=pipeline_kind(pipeline), path=pipeline, batch_size=batch_size)
+    spec = PipelineSpec(name=Path(pipeline).stem or pipeline, kind=kind_for_path(pipeline), path=pipeline, batch_size=batch_size)
     examples = list(version.iter_examples("eval"))
     result = evaluate_pipeline(version, spec, resamples=resamples, seed=seed, threshold=threshold, llm_mode=llm_mode, examples=examples)
     return SuiteResult(
@@ -207,6 +205,8 @@ def evaluate(
         [],
         examples=eval_views(version.task, examples),
         threshold=threshold,
+        distilled=spec.name if spec.role == "distilled" else None,
+        llm=spec.name if spec.role == "llm" else None,
     )
 
 
@@ -331,7 +331,9 @@ def queue_records(suite: str, *, reports_dir: str = DEFAULT_REPORTS_DIR) -> tupl
     return path, queue.load(path)
 
 
-def queue_show(suite: str, *, reports_dir: str = DEFAULT_REPORTS_DIR, limit: int = 20, show_all: bool = False) -> list[dict[str, Any]]:
+def queue_show(
+    suite: str, *, reports_dir: str = DEFAULT_REPORTS_DIR, limit: int = DEFAULT_QUEUE_SHOWN, show_all: bool = False
+) -> list[dict[str, Any]]:
     """Queue records, most useful first (open ones only unless ``show_all``)."""
     _, records = queue_records(suite, reports_dir=reports_dir)
     if not show_all:
@@ -380,6 +382,8 @@ def retrain_and_compare(
         comparisons,
         examples=eval_views(gold.task, list(gold.iter_examples("eval"))),
         threshold=spec.threshold,
+        distilled=spec.roles(pipelines)[0],
+        llm=spec.roles(pipelines)[1],
     )
     return summary, result, spec
 
@@ -543,10 +547,10 @@ def _suite_name_and_baseline(suite: str, baselines_dir: str | None) -> tuple[str
     if suite.endswith(".toml") or Path(suite).is_file():
         spec = parse_suite(suite)
         name = spec.name
-        path = baseline_path(baselines_dir or spec.baselines_dir or "baselines", name)
+        path = baseline_path(baselines_dir, name) if baselines_dir else spec.baseline_file
     else:
         name = suite
-        path = baseline_path(baselines_dir or "baselines", name)
+        path = baseline_path(baselines_dir or DEFAULT_BASELINES_DIRNAME, name)
     blessed: dict[str, str] = {}
     if path.exists():
         with_identity = load(path)

@@ -29,6 +29,7 @@ from .core.regression import BaselineContext, BaselineEntry
 from .core.results import Output, PipelineResult
 from .core.stats import json_interval as _ci
 from .core.stats import json_number as _num
+from .core.tasks import task_of
 from .environment import environment, machine_description, machine_fingerprint
 from .errors import InputError
 from .gold.records import GoldExample
@@ -69,9 +70,7 @@ def _label(score: LabelScore) -> dict[str, Any]:
 
 
 def _prediction(task: str, value: Output) -> Any:
-    if task == "ner":
-        return [[int(s[0]), int(s[1]), str(s[2])] for s in sorted(value)]  # type: ignore[arg-type]
-    return {str(k): float(v) for k, v in sorted(value.items())}  # type: ignore[union-attr]
+    return task_of(task).to_stored(value)
 
 
 @dataclass(frozen=True)
@@ -118,9 +117,7 @@ def replicates_entry(task: str, identity: Mapping[str, Any], replicates: Sequenc
 def _replicate_prediction(task: str, value: Output) -> Any:
     """A replicate's prediction: label scores to 4 decimals (they only meet the decision
     threshold; full precision would make a textcat baseline several times larger)."""
-    if task == "ner":
-        return _prediction(task, value)
-    return {str(k): round(float(v), 4) for k, v in sorted(value.items())}  # type: ignore[union-attr]
+    return task_of(task).to_stored(value, decimals=4)
 
 
 def pipeline_entry(result: PipelineResult) -> dict[str, Any]:
@@ -271,9 +268,7 @@ def _keep_aside(path: Path) -> Path:
 
 def _output(task: str, value: Any, path: Path, field: str) -> Output:
     try:
-        if task == "ner":
-            return tuple((int(s[0]), int(s[1]), str(s[2])) for s in value)
-        return {str(k): float(v) for k, v in value.items()}
+        return task_of(task).from_stored(value)
     except (TypeError, ValueError, KeyError, IndexError, AttributeError):
         raise InputError("malformed prediction", path=path, field=field) from None
 
@@ -332,8 +327,3 @@ def load(path: str | Path) -> Baseline:
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise InputError(f"baseline is missing or has a malformed field ({err})", path=path) from None
     return Baseline(path, str(document.get("suite", "")), context, pipelines, document)
-
-
-def blessed_scores(baseline: Baseline, pipeline: str) -> Mapping[str, Any]:
-    """The blessed ``scores`` object of one pipeline (for reports), or {}."""
-    return baseline.document.get("pipelines", {}).get(pipeline, {}).get("scores", {})

@@ -50,6 +50,7 @@ from .core.perturb import (
 )
 from .core.results import BehaviourCase, BehaviourResult, Output
 from .core.stats import wilson_interval
+from .core.tasks import task_of
 from .errors import CheckError, InputError
 from .gold.records import GoldExample
 
@@ -247,11 +248,7 @@ def custom_check(reference: str, *, beside: str | Path | None = None) -> Check:
             return None
         try:
             text, expected = made
-            value: Output = (
-                tuple(sorted((int(s), int(e), str(label)) for s, e, label in expected))
-                if task == "ner"
-                else {str(k): float(v) for k, v in dict(expected).items()}
-            )
+            value: Output = task_of(task).normalise(expected)
             if not isinstance(text, str):
                 raise TypeError(f"the text is a {type(text).__name__}")
         except (TypeError, ValueError) as err:
@@ -274,10 +271,7 @@ def _user_traceback(err: BaseException) -> str:
 
 
 def _same(task: str, expected: Output, predicted: Output, threshold: float) -> bool:
-    if task == "ner":
-        return set(expected) == set(predicted)  # type: ignore[arg-type]
-    on = {k for k, v in expected.items() if v >= threshold}  # type: ignore[union-attr]
-    return on == {k for k, v in predicted.items() if v >= threshold}  # type: ignore[union-attr]
+    return task_of(task).same(expected, predicted, threshold)
 
 
 def surface_pool(examples: Sequence[GoldExample]) -> dict[str, list[str]]:
@@ -316,9 +310,7 @@ def _answered(subject: Subject, task: str, threshold: float) -> bool:
     """Whether the model said something on the original text: an entity (NER) or a category
     at the threshold (textcat). An invariance case on an empty answer passes by saying nothing
     again, so it tests nothing."""
-    if task == "ner":
-        return bool(_spans(subject))
-    return any(float(v) >= threshold for v in dict(subject.reference).values())  # type: ignore[arg-type]
+    return task_of(task).says_something(subject.reference, threshold)
 
 
 def run_check(

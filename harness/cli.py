@@ -653,11 +653,18 @@ def _add_loop_commands(commands: Any) -> None:
         return q
 
     q = queue_parser("show", "what to look at, most useful first")
-    q.add_argument("--limit", type=options.positive_int, default=20, help="records shown (default: 20)")
+    q.add_argument(
+        "--limit", type=options.positive_int, default=options.DEFAULT_QUEUE_SHOWN, help=f"records shown (default: {options.DEFAULT_QUEUE_SHOWN})"
+    )
     q.add_argument("--all", action="store_true", help="include resolved records")
     q.set_defaults(func=_queue_show_cli)
     q = queue_parser("fill", "queue LLM/distilled disagreements on the suite's unlabelled pool")
-    q.add_argument("--limit", type=options.positive_int, default=100, help="records queued at most (default: 100)")
+    q.add_argument(
+        "--limit",
+        type=options.positive_int,
+        default=options.DEFAULT_QUEUE_FILL,
+        help=f"records queued at most (default: {options.DEFAULT_QUEUE_FILL})",
+    )
     options.LLM_MODE.add_to(q.add_argument, "--llm-mode")
     q.set_defaults(func=_queue_fill_cli)
     queue_parser("review", "review records in the terminal (saved after every decision)").set_defaults(func=_queue_review_cli)
@@ -713,7 +720,12 @@ def _add_loop_commands(commands: Any) -> None:
         help=f"training steps of each round's model (default: {options.DEFAULT_LOOP_STEPS})",
     )
     p.add_argument("--workdir", default="build/loop", help="scratch directory (default: build/loop)")
-    p.add_argument("--distill-fraction", type=float, default=0.5, help="share of the pool distilled from the LLM; the queue fills from the rest")
+    p.add_argument(
+        "--distill-fraction",
+        type=float,
+        default=options.DEFAULT_DISTILL_FRACTION,
+        help=f"share of the pool distilled from the LLM; the queue fills from the rest (default: {options.DEFAULT_DISTILL_FRACTION})",
+    )
     p.set_defaults(func=_loop_cli)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .core.metrics import Counts, ScoreTable, count_cats, count_spans, score_table
+from .core.metrics import Counts, ScoreTable
 from .core.results import EvalExample, GoldInfo, Output, PipelineResult
+from .core.tasks import task_of
 from .errors import InputError, PipelineError
 from .options import DEFAULT_RESAMPLES, DEFAULT_SEED, DEFAULT_THRESHOLD
 from .runners import get_runner
+from .runners.spacy_scoring import macro_auc
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -36,28 +38,16 @@ def score_outputs(
 ) -> tuple[ScoreTable, ScoreTable | None, float | None, Mapping[str, Counts]]:
     """(strict or threshold scores, overlap scores, macro ROC-AUC, per-label counts) of
     ``outputs`` against the examples' gold."""
-    n = len(examples)
-    if task == "ner":
-        counts = count_spans((e.spans for e in examples), outputs, labels)  # type: ignore[arg-type]
-        strict = score_table(counts.strict, n, variant="strict", resamples=resamples, seed=seed)
-        overlap = score_table(counts.overlap, n, variant="overlap", resamples=resamples, seed=seed)
-        return strict, overlap, None, counts.strict
-    from .runners.spacy_scoring import macro_auc
-
-    cat_counts = count_cats(
-        (e.cats or {} for e in examples),
-        outputs,
-        labels,  # type: ignore[arg-type]
-        multi_label=task == "textcat_multilabel",
-        threshold=threshold,
-    )
-    scores = score_table(cat_counts.per_label, n, variant="threshold", resamples=resamples, seed=seed, extras={"threshold": threshold})
-    return scores, None, macro_auc(cat_counts.auc_pairs), cat_counts.per_label
+    kind = task_of(task)
+    scored = kind.scores([kind.gold_output(e) for e in examples], outputs, labels, resamples=resamples, seed=seed, threshold=threshold)
+    auc = macro_auc(scored.auc_pairs) if scored.auc_pairs is not None else None
+    return scored.headline, scored.overlap, auc, scored.counts
 
 
 def eval_views(task: str, examples: Sequence[GoldExample]) -> tuple[EvalExample, ...]:
     """The eval examples as reports show them (text, id, gold annotation)."""
-    return tuple(EvalExample(e.input_hash, e.text, e.spans if task == "ner" else dict(e.cats or {})) for e in examples)
+    kind = task_of(task)
+    return tuple(EvalExample(e.input_hash, e.text, kind.gold_output(e)) for e in examples)
 
 
 def count_outputs(
@@ -65,15 +55,8 @@ def count_outputs(
 ) -> Mapping[str, Counts]:
     """Per-label counts (strict spans, or thresholded cats) of ``outputs`` against the
     examples' gold: the counts behind the headline scores, without intervals."""
-    if task == "ner":
-        return count_spans((e.spans for e in examples), outputs, labels).strict  # type: ignore[arg-type]
-    return count_cats(
-        (e.cats or {} for e in examples),
-        outputs,
-        labels,  # type: ignore[arg-type]
-        multi_label=task == "textcat_multilabel",
-        threshold=threshold,
-    ).per_label
+    kind = task_of(task)
+    return kind.count([kind.gold_output(e) for e in examples], outputs, labels, threshold=threshold)
 
 
 def evaluate_pipeline(

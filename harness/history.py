@@ -159,11 +159,11 @@ def run_rows(results: Sequence[SuiteResult], context: RunContext) -> list[dict[s
             add(name, result.kind, model, "", "latency_p95_ms", result.speed.latency_p95_ms)
             add(name, result.kind, model, "", "size_bytes", float(result.size_bytes) if result.size_bytes else None)
         for verdict in suite.verdicts:
-            result = suite.pipelines.get(verdict.pipeline)
+            judged = suite.pipelines.get(verdict.pipeline)
             add(
                 verdict.pipeline,
-                result.kind if result else "",
-                result.identity.get("sha256") if result else None,
+                judged.kind if judged else "",
+                judged.identity.get("sha256") if judged else None,
                 verdict.gate_id,
                 "gate",
                 verdict.measured,

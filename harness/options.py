@@ -27,8 +27,6 @@ DEFAULT_LLM_MODE = "replay"
 #: "best": spaCy's model-best on a held-out 10% of the train split; "last": model-last trained on all of it.
 CHECKPOINTS: tuple[str, ...] = ("best", "last")
 DEFAULT_CHECKPOINT = "best"
-#: Pipeline kinds a suite may name; each has one runner (``harness.runners.get_runner``).
-PIPELINE_KINDS: tuple[str, ...] = ("spacy", "llm", "predictions")
 TASKS: tuple[str, ...] = ("ner", "textcat", "textcat_multilabel")
 SPLITS: tuple[str, ...] = ("train", "eval")
 #: How imported predictions are matched with gold examples.
@@ -41,6 +39,8 @@ DEFAULT_SEED = 0
 #: Confidence level of every interval the harness reports (percentile bootstrap).
 CONFIDENCE = 0.95
 DEFAULT_THRESHOLD = 0.5  # textcat decision threshold
+#: A gold category is "on" at this score (gold scores are 0 or 1: Prodigy's accept/reject).
+GOLD_POSITIVE = 0.5
 DEFAULT_BATCH_SIZE = 128
 DEFAULT_LATENCY_DOCS = 32  # texts run one by one (warm-up + per-doc latency) before batching
 DEFAULT_EVAL_FRACTION = 0.3
@@ -51,10 +51,14 @@ DEFAULT_TRAIN_SEED = 0
 #: Models retrained with other seeds when a pipeline with a [train] table is blessed
 #: (`harness bless --replicates N`, or `replicates` in the train table): training noise.
 DEFAULT_REPLICATES = 5
-DEFAULT_BASELINES_DIR = "../baselines"  # relative to the suite file, like gold_dir
+DEFAULT_BASELINES_DIRNAME = "baselines"
+DEFAULT_BASELINES_DIR = f"../{DEFAULT_BASELINES_DIRNAME}"  # relative to the suite file, like gold_dir
 DEFAULT_MIN_BASELINE_COVERAGE = 0.8  # share of the eval split a baseline must be comparable on
 HISTORY_DIRNAME = "history"  # under the reports directory
-DEFAULT_HISTORY_LAST = 20  # runs shown by `harness history`
+DEFAULT_HISTORY_LAST = 20  # runs shown by `harness history` (and the HTML report's trends)
+DEFAULT_QUEUE_SHOWN = 20  # records `harness queue show` lists
+DEFAULT_QUEUE_FILL = 100  # pool texts `harness queue fill` queues at most
+DEFAULT_DISTILL_FRACTION = 0.5  # the demo loop: share of the pool distilled from the LLM (the queue fills from the rest)
 DEFAULT_SHOWN_FLIPS = 5  # newly broken examples shown per pipeline in the terminal / Markdown
 MARKDOWN_MAX_BYTES = 1 << 20  # GitHub's step summary limit
 REPORT_EXAMPLES_CAP = 5000  # eval examples carried per suite in the JSON / HTML report (failing ones first)

@@ -211,8 +211,8 @@ def bless_baselines(
             if refused:
                 session.report_problems.append(refused)
                 continue
-        results = {p: r for p in suite.spec.pipelines if (r := session.results.get((name, p))) is not None}
-        if not results:
+        ran = {p: r for p in suite.spec.pipelines if (r := session.results.get((name, p))) is not None}
+        if not ran:
             continue
         info = gold_info(suite.gold)
         gold = {"ref": info.ref, "name": info.name, "version": info.version, "sha256": info.sha256, "task": info.task}
@@ -226,7 +226,7 @@ def bless_baselines(
                         gold=gold,
                         task=info.task,
                         examples=suite.eval_examples(),
-                        results=results,
+                        results=ran,
                         all_pipelines=list(suite.spec.pipelines),
                         replicates=(replicates or {}).get(name),
                     ),

@@ -27,6 +27,8 @@ import pytest
 from . import options
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from .core.gates import Gate
     from .session import HarnessSession, LoadedSuite
 
@@ -229,7 +231,7 @@ class _HarnessErrorRepr:
     shown_as_message: tuple[type[BaseException], ...] = ()
     collection_error = False  # a file that fails to collect: "InputError: <message>"
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         from .core.text import printable
         from .errors import HarnessError
 
@@ -237,13 +239,13 @@ class _HarnessErrorRepr:
             message = printable(str(excinfo.value))  # gold text in a message must not drive the terminal
             if self.collection_error:
                 return f"{type(excinfo.value).__name__}: {message}"
-            return f"{self.nodeid}\n  {message}"  # type: ignore[attr-defined]
-        return str(super().repr_failure(excinfo))  # type: ignore[misc]
+            return f"{self.nodeid}\n  {message}"  # type: ignore[attr-defined]  # a mixin: the pytest node has nodeid
+        return str(super().repr_failure(excinfo))  # type: ignore[misc]  # a mixin: the pytest node's repr_failure
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         # An empty domain makes pytest show the node id verbatim; a dotted domain
         # would be rewritten ("f>=0.80" -> "f>=0::80") by the terminal reporter.
-        return self.path, None, ""  # type: ignore[attr-defined]
+        return self.path, None, ""  # type: ignore[attr-defined]  # a mixin: the pytest node has path
 
 
 class SuiteFile(_HarnessErrorRepr, pytest.File):
@@ -252,7 +254,7 @@ class SuiteFile(_HarnessErrorRepr, pytest.File):
 
     collection_error = True
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
         from .session import load_suite
 
         suite = load_suite(self.path)
@@ -272,7 +274,7 @@ class SuiteNode(pytest.Collector):
         super().__init__(**kwargs)
         self.suite = suite
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
         for pipeline in self.suite.spec.pipelines:
             gates = [g for g in self.suite.gates if g.pipeline == pipeline]
             yield PipelineNode.from_parent(self, name=pipeline, suite=self.suite, gates=gates)
@@ -284,7 +286,7 @@ class PipelineNode(pytest.Collector):
         self.suite = suite
         self.gates = gates
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
         from .core.gates import BehaviourGate
 
         # Every pipeline gets an "evaluate" item, gates or not: it fails when the
@@ -307,7 +309,7 @@ class BehaviourNode(pytest.Collector):
         self.suite = suite
         self.gates = gates
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
         for gate in self.gates:
             yield GateItem.from_parent(self, name=gate.id, suite=self.suite, gate=gate)
 
@@ -370,7 +372,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if harness is None:
         return
     if hasattr(config, "workerinput"):  # xdist worker: ship results to the controller
-        config.workeroutput[WORKER_OUTPUT_KEY] = harness.export()  # type: ignore[attr-defined]
+        config.workeroutput[WORKER_OUTPUT_KEY] = harness.export()  # type: ignore[attr-defined]  # set by xdist on workers
         return
     from . import outputs
 

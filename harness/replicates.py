@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .baselines import Replicate, configuration
 from .errors import HarnessError
+from .runners.registry import kind_of
 from .specs import PipelineSpec
 
 REPLICATES_DIRNAME = ".replicates"
@@ -55,8 +56,8 @@ def replicate_path(model_path: str | Path, seed: int) -> Path:
 
 
 def can_replicate(spec: PipelineSpec) -> bool:
-    """Only a spaCy pipeline with a ``train`` table can be retrained by the harness."""
-    return spec.kind == "spacy" and spec.train is not None
+    """Only a trainable pipeline (a spaCy one) with a ``train`` table can be retrained by the harness."""
+    return kind_of(spec.kind).trainable and spec.train is not None
 
 
 def jobs_for(spec: PipelineSpec, *, gold_dir: str | Path, gold_ref: str, n: int, threshold: float) -> list[ReplicateJob]:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .core.compare import compare
 from .core.gates import BaselineGate, BehaviourGate, Gate
 from .core.results import BaselineComparison, BehaviourResult, Comparison, PipelineResult, SuiteResult, Verdict
+from .core.tasks import task_of
 from .errors import HarnessError, InputError
 from .evaluate import eval_views, evaluate_pipeline, gold_info
 from .gold.records import GoldExample
@@ -51,13 +52,7 @@ class LoadedSuite:
 
     @property
     def baseline_path(self) -> Path:
-        from .baselines import baseline_path
-
-        return baseline_path(self.spec.baselines_dir or self.spec.file.parent.parent / "baselines", self.spec.name)
-
-    @property
-    def has_regression_gates(self) -> bool:
-        return any(isinstance(g, BaselineGate) for g in self.gates)
+        return self.spec.baseline_file
 
     def baseline(self) -> tuple[Baseline | None, str | None]:
         """(the blessed baseline, None), or (None, why there is none), read once per run."""
@@ -280,7 +275,7 @@ class HarnessSession:
                 baseline.pipelines[pipeline],
                 baseline.context,
                 texts=[e.text for e in examples],
-                gold=[e.spans if task == "ner" else dict(e.cats or {}) for e in examples],
+                gold=[task_of(task).gold_output(e) for e in examples],
                 gold_digests=[digests[e.input_hash] for e in examples],
                 count=count,
                 machine=machine_fingerprint(),
@@ -296,7 +291,7 @@ class HarnessSession:
         if key in self.behaviour:
             return self.behaviour[key]
         from .behaviour import CHECKS, Subject, custom_check, run_check, surface_pool
-        from .runners.predictor import load_predictor
+        from .runners import get_runner
 
         suite = self.suites[suite_name]
         spec = suite.spec.pipelines[pipeline]
@@ -322,7 +317,7 @@ class HarnessSession:
         result = self.pipeline_result(suite_name, pipeline)  # the reference answers on the originals
         predictor_key = (suite_name, pipeline)
         if predictor_key not in self._predictors:
-            self._predictors[predictor_key] = load_predictor(spec, suite.gold.task, llm_mode=mode)
+            self._predictors[predictor_key] = get_runner(spec.kind).predictor(spec, suite.gold.task, llm_mode=mode)
         pool = surface_pool(list(suite.gold.iter_examples("train"))) if check == "substitution" else {}
         unanswered = set(result.unanswered)
         subjects = [Subject(i, e, result.outputs[i], pool) for i, e in enumerate(suite.eval_examples()) if i not in unanswered]
@@ -396,6 +391,8 @@ class HarnessSession:
                     behaviour=[b for (s, _, _), b in sorted(self.behaviour.items()) if s == name],
                     incomplete=self._incomplete(name, len(ranked)),
                     gates_total=len(suite.gates),
+                    distilled=suite.spec.roles(ordered)[0],
+                    llm=suite.spec.roles(ordered)[1],
                 )
             )
         return out

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .baselines import baseline_path
 from .errors import HarnessError
 from .options import (
+    DEFAULT_BASELINES_DIRNAME,
     DEFAULT_BATCH_SIZE,
     DEFAULT_CHECKPOINT,
     DEFAULT_LATENCY_DOCS,
@@ -20,6 +22,7 @@ from .options import (
     DEFAULT_THRESHOLD,
     DEFAULT_TRAIN_SEED,
 )
+from .runners.registry import kind_of
 
 if TYPE_CHECKING:
     from .gold.store import GoldRef
@@ -49,8 +52,13 @@ class PipelineSpec:
     key: str = "input_hash"  # predictions: match records by "input_hash" or "text"
 
     @property
+    def role(self) -> str:
+        """Its part in a suite: "distilled", "llm" or "reference" (its kind's, from the runner registry)."""
+        return kind_of(self.kind).role
+
+    @property
     def is_llm(self) -> bool:
-        return self.kind == "llm"
+        return self.role == "llm"
 
 
 @dataclass(frozen=True)
@@ -81,13 +89,28 @@ class SuiteSpec:
 
     @property
     def distilled(self) -> PipelineSpec | None:
-        """The distilled pipeline: the suite's first spaCy pipeline."""
-        return next((p for p in self.pipelines.values() if p.kind == "spacy"), None)
+        """The distilled pipeline: the suite's first pipeline of a distilled kind (spaCy)."""
+        return next((p for p in self.pipelines.values() if p.role == "distilled"), None)
 
     @property
     def llm(self) -> PipelineSpec | None:
         """The teacher: the suite's first LLM pipeline."""
         return next((p for p in self.pipelines.values() if p.is_llm), None)
+
+    @property
+    def baseline_file(self) -> Path:
+        """``<baselines_dir>/<suite>.json`` (default ``baselines/`` beside the suite's folder): the
+        one place a suite's baseline file is worked out."""
+        directory = self.baselines_dir if self.baselines_dir is not None else self.file.parent.parent / DEFAULT_BASELINES_DIRNAME
+        return baseline_path(directory, self.name)
+
+    def roles(self, ran: Mapping[str, Any]) -> tuple[str | None, str | None]:
+        """(distilled, llm): the names of those pipelines, if they are among ``ran``."""
+        distilled, llm = self.distilled, self.llm
+        return (
+            distilled.name if distilled is not None and distilled.name in ran else None,
+            llm.name if llm is not None and llm.name in ran else None,
+        )
 
     def require_distilled(self) -> PipelineSpec:
         if self.distilled is None:

@@ -31,11 +31,11 @@ import re
 import tomllib
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from .core.gates import (
     THRESHOLD_GATES,
@@ -48,11 +48,13 @@ from .core.gates import (
     SpeedRegressionGate,
     VsLLMGate,
 )
+from .core.tasks import task_of
 from .core.text import control_characters, printable
 from .errors import InputError
 from .gold.store import GoldRef
 from .options import (
     BEHAVIOUR_CHECKS,
+    CHECKPOINTS,
     DEFAULT_BASELINES_DIR,
     DEFAULT_BATCH_SIZE,
     DEFAULT_BEHAVIOUR_EXAMPLES,
@@ -66,7 +68,9 @@ from .options import (
     DEFAULT_SEED,
     DEFAULT_THRESHOLD,
     DEFAULT_TRAIN_SEED,
+    PREDICTION_KEYS,
 )
+from .runners.registry import kind_of, kinds
 from .specs import PipelineSpec, SuiteSpec, TrainSpec
 
 Fraction = typing.Annotated[float, Field(ge=0.0, le=1.0)]
@@ -80,11 +84,29 @@ class _Table(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+def _one_of(allowed: Callable[[], Iterable[str]], what: str) -> AfterValidator:
+    """A string that must be one of ``allowed()`` (read from options.py or the runner registry,
+    never spelled again here)."""
+
+    def check(value: str) -> str:
+        choices = tuple(allowed())
+        if value not in choices:
+            raise ValueError(f"unknown {what}; expected one of {', '.join(choices)}")
+        return value
+
+    return AfterValidator(check)
+
+
+Checkpoint = typing.Annotated[str, _one_of(lambda: CHECKPOINTS, "checkpoint")]
+PipelineKind = typing.Annotated[str, _one_of(lambda: kinds(), "pipeline kind")]
+PredictionKey = typing.Annotated[str, _one_of(lambda: PREDICTION_KEYS, "key")]
+
+
 class TrainTable(_Table):
     config: str | None = None
     max_steps: int | None = Field(None, ge=1)
     seed: int = DEFAULT_TRAIN_SEED
-    checkpoint: Literal["best", "last"] = DEFAULT_CHECKPOINT  # options.CHECKPOINTS
+    checkpoint: Checkpoint = DEFAULT_CHECKPOINT
     replicates: int = Field(DEFAULT_REPLICATES, ge=0, le=100)  # seeds retrained when blessed (training noise)
 
 
@@ -94,7 +116,7 @@ class PricesTable(_Table):
 
 
 class PipelineTable(_Table):
-    kind: Literal["spacy", "llm", "predictions"] = "spacy"  # options.PIPELINE_KINDS
+    kind: PipelineKind = "spacy"
     path: str | None = Field(None, min_length=1)
     config: str | None = Field(None, min_length=1)
     train: TrainTable | None = None
@@ -102,7 +124,7 @@ class PipelineTable(_Table):
     latency_docs: int = Field(DEFAULT_LATENCY_DOCS, ge=0)
     size_bytes: Positive | None = None
     prices: PricesTable | None = None
-    key: Literal["input_hash", "text"] = "input_hash"  # options.PREDICTION_KEYS
+    key: PredictionKey = "input_hash"
 
 
 class VsLLMTable(_Table):
@@ -219,15 +241,16 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _pipeline_spec(name: str, table: PipelineTable, base: Path, path: Path) -> PipelineSpec:
     prefix = f"pipelines.{name}"
-    if table.kind == "llm":
+    source = kind_of(table.kind).source
+    if source == "config":
         if table.config is None:
-            raise _err(path, f"{prefix}.config", "required for kind 'llm': a spacy-llm config file")
+            raise _err(path, f"{prefix}.config", f"required for kind {table.kind!r}: its config file (e.g. a spacy-llm config)")
         resolved = str((base / table.config).resolve())
     else:
         if table.path is None:
-            what = "a JSONL of predictions" if table.kind == "predictions" else "a pipeline directory or installed package name"
+            what = "a pipeline directory or installed package name" if source == "pipeline" else f"the {table.kind} file"
             raise _err(path, f"{prefix}.path", f"required: {what}")
-        resolved = _resolve_path(base, table.path) if table.kind == "spacy" else str((base / table.path).resolve())
+        resolved = _resolve_path(base, table.path) if source == "pipeline" else str((base / table.path).resolve())
     train = None
     if table.train is not None:
         t = table.train
@@ -277,11 +300,12 @@ def _check_behaviour(tables: Mapping[str, Mapping[str, CheckTable]], pipelines: 
         prefix = f"behaviour.{name}"
         if name not in pipelines:
             raise _err(path, prefix, f"behaviour for unknown pipeline {name!r} (pipelines: {', '.join(pipelines)})")
-        if pipelines[name].kind == "predictions":
+        if not kind_of(pipelines[name].kind).has_model:
             raise _err(
                 path,
                 prefix,
-                "imported predictions have no model to run perturbed texts through: behavioural checks need a spacy or llm pipeline",
+                f"{pipelines[name].kind} pipelines (e.g. imported predictions) have no model to run perturbed texts through: "
+                "behavioural checks need a pipeline that can run, such as a spacy or llm one",
             )
         for check, table in checks.items():
             _check_name(path, f"{prefix}.{check}", check)
@@ -391,7 +415,7 @@ def build_must_pass_gates(spec: SuiteSpec, examples: Mapping[int, Any], task: st
             example = examples.get(input_hash)
             if example is None:
                 raise _err(spec.file, f"gates.{pipeline}.must_pass", f"input hash {input_hash} is not in the eval split of {spec.gold}")
-            gold = example.spans if task == "ner" else dict(example.cats or {})
+            gold = task_of(task).gold_output(example)
             out.append(MustPassGate(pipeline, 1.0, input_hash=input_hash, text=example.text, gold=gold))
     return tuple(out)
 
@@ -402,7 +426,7 @@ def build_behaviour_gates(spec: SuiteSpec, task: str) -> tuple[Gate, ...]:
     out: list[Gate] = []
     for pipeline, checks in spec.behaviour.items():
         for check, table in checks.items():
-            if check == "substitution" and table.function is None and task != "ner":
+            if check == "substitution" and table.function is None and not task_of(task).has_spans:
                 raise _err(spec.file, f"behaviour.{pipeline}.{check}", f"substitution swaps entities: the gold task is {task}")
             out.append(BehaviourGate(pipeline, float(table.min_pass_rate), check=check, min_cases=int(table.min_cases)))
     return tuple(out)

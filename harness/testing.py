@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .core.tasks import task_of
+from .options import DEFAULT_RESAMPLES, DEFAULT_SEED, DEFAULT_THRESHOLD
+
 if TYPE_CHECKING:
     from .core.results import Output, PipelineResult
     from .gold.records import GoldExample
@@ -80,9 +83,9 @@ class Pipeline:
     def predict(self, texts: Sequence[str], task: str) -> list[Output]:
         """The pipeline's answers for ``texts`` (spans for NER, label scores otherwise)."""
         if task not in self._predictors:
-            from .runners.predictor import load_predictor
+            from .runners import get_runner
 
-            self._predictors[task] = load_predictor(self.spec, task, llm_mode=self.llm_mode)
+            self._predictors[task] = get_runner(self.spec.kind).predictor(self.spec, task, llm_mode=self.llm_mode)
         return self._predictors[task](texts)
 
 
@@ -109,7 +112,13 @@ def assert_f(result: PipelineResult, minimum: float, *, label: str | None = None
 
 
 def assert_not_worse(
-    result: PipelineResult, reference: PipelineResult, max_drop: float, *, label: str | None = None, resamples: int = 1000, seed: int = 0
+    result: PipelineResult,
+    reference: PipelineResult,
+    max_drop: float,
+    *,
+    label: str | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
 ) -> None:
     """``result`` not worse than ``reference`` (same gold examples) by more than ``max_drop``,
     judged on the lower bound of the paired 95% CI, like ``distilled_vs_llm``."""
@@ -123,7 +132,7 @@ def assert_not_worse(
         raise HarnessAssertionError(verdict.message)
 
 
-def assert_example(pipeline: Pipeline, example: GoldExample, *, task: str | None = None, threshold: float = 0.5) -> None:
+def assert_example(pipeline: Pipeline, example: GoldExample, *, task: str | None = None, threshold: float = DEFAULT_THRESHOLD) -> None:
     """The pipeline gets one gold example exactly right; a failure shows gold vs predicted
     as a diff (``-`` gold only, ``+`` predicted only)."""
     __tracebackhide__ = True  # pytest shows the user's line and the message, not this helper's frame
@@ -131,7 +140,7 @@ def assert_example(pipeline: Pipeline, example: GoldExample, *, task: str | None
 
     task = task or ("ner" if example.cats is None else "textcat")
     predicted = pipeline.predict([example.text], task)[0]
-    gold: Any = example.spans if task == "ner" else dict(example.cats or {})
+    gold: Any = task_of(task).gold_output(example)
     diff = annotation_diff(gold, predicted, example.text, threshold)
     if diff != "(no difference)":
         raise HarnessAssertionError(f"{pipeline.name} on example {example.input_hash} {example.text!r} (- gold only, + predicted only):\n{diff}")
@@ -151,17 +160,17 @@ def resolve_gold(gold_dir: Path, ref: str, split: str) -> GoldSplit:
 
 def pipeline_spec(path: str | Path, *, kind: str | None = None, name: str | None = None, root: Path | None = None) -> PipelineSpec:
     """A :class:`PipelineSpec` for a path given in a test (relative to the rootdir)."""
-    from .api import pipeline_kind
+    from .runners import kind_for_path
     from .specs import PipelineSpec
 
     text = str(path)
     candidate = Path(text)
     if not candidate.is_absolute() and root is not None and (root / candidate).exists():
         text = str((root / candidate).resolve())
-    return PipelineSpec(name=name or Path(text).stem or text, kind=kind or pipeline_kind(text), path=text)
+    return PipelineSpec(name=name or Path(text).stem or text, kind=kind or kind_for_path(text), path=text)
 
 
-def evaluate_split(pipeline: Pipeline, gold: GoldSplit, *, resamples: int, seed: int, threshold: float = 0.5) -> PipelineResult:
+def evaluate_split(pipeline: Pipeline, gold: GoldSplit, *, resamples: int, seed: int, threshold: float = DEFAULT_THRESHOLD) -> PipelineResult:
     """Evaluate on the split's examples with the suites' code path."""
     from .evaluate import evaluate_pipeline
 

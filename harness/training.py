@@ -32,6 +32,7 @@ from .gold.store import GoldVersion, split_key
 from .heap import long_lived
 from .io import atomic
 from .io.hashing import changed_files, tree_hashes
+from .io.model_meta import META_FILE, RECORD_KEY, read_meta, training_record, write_meta
 from .options import CHECKPOINTS, DEFAULT_CHECKPOINT, DEFAULT_TRAIN_SEED
 
 DEV_FRACTION = 0.1
@@ -97,17 +98,6 @@ def _to_doc(nlp: Any, example: GoldExample, labels: list[str]) -> Any:
     return doc
 
 
-def _harness_record(output: Path) -> dict[str, Any] | None:
-    """The ``harness`` training record of the pipeline at ``output``, or None if it has none."""
-    meta_path = output / "meta.json"
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    record = meta.get("harness") if isinstance(meta, dict) else None
-    return record if isinstance(record, dict) else None
-
-
 def check_replaceable(output: Path) -> None:
     """Only an empty directory or a pipeline the harness trained may be replaced: never
     delete what the harness did not create."""
@@ -115,7 +105,7 @@ def check_replaceable(output: Path) -> None:
         return
     if not output.is_dir():
         raise InputError("exists and is not a directory; refusing to replace it with a model", path=output)
-    if any(output.iterdir()) and _harness_record(output) is None:
+    if any(output.iterdir()) and training_record(output) is None:
         raise InputError(
             "is not empty and is not a pipeline trained by the harness (no 'harness' record in its "
             "meta.json); refusing to replace it. Choose another --output or empty it yourself.",
@@ -126,10 +116,10 @@ def check_replaceable(output: Path) -> None:
 def _reusable(output: Path, digest: str) -> TrainResult | None:
     """The existing model at ``output`` if it was trained from the same inputs and its
     files are the ones written then (a truncated or missing file means: retrain)."""
-    record = _harness_record(output)
+    record = training_record(output)
     if record is None or record.get("inputs_sha256") != digest:
         return None
-    if not isinstance(record.get("files"), dict) or changed_files(output, record["files"], exclude=["meta.json"]):
+    if not isinstance(record.get("files"), dict) or changed_files(output, record["files"], exclude=[META_FILE]):
         return None
     return TrainResult(
         output,
@@ -276,10 +266,10 @@ def train(
         dev_docs.to_disk(work / "dev.spacy")
         _run_spacy_training(config_path, work, seed=seed, max_steps=max_steps, quiet=quiet)
         best = work / "out" / ("model-best" if checkpoint == "best" else "model-last")
-        meta = json.loads((best / "meta.json").read_text(encoding="utf-8"))
+        meta = read_meta(best)
         scores = {k: v for k, v in (meta.get("performance") or {}).items() if isinstance(v, (int, float))}
         _forget_scratch_paths(best / "config.cfg")
-        meta["harness"] = _training_record(
+        meta[RECORD_KEY] = _training_record(
             gold,
             config_path,
             config_text,
@@ -292,9 +282,9 @@ def train(
             scores=scores,
         )
         # meta.json records them, so it is not among them (it also changes on `harness retrain`).
-        meta["harness"]["files"] = tree_hashes(best, exclude=["meta.json"])
-        meta["harness"]["environment"] = environment()
-        atomic.write_json(best / "meta.json", meta)
+        meta[RECORD_KEY]["files"] = tree_hashes(best, exclude=[META_FILE])
+        meta[RECORD_KEY]["environment"] = environment()
+        write_meta(best, meta)
         atomic.replace_directory(best, output)
     finally:
         shutil.rmtree(work, ignore_errors=True)

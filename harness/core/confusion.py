@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..options import GOLD_POSITIVE
 from .spans import SpanTuple
 
 ERROR_KINDS = ("missed", "wrong_label", "boundary", "wrong_label_boundary", "spurious")
@@ -26,7 +27,8 @@ ERROR_KINDS = ("missed", "wrong_label", "boundary", "wrong_label_boundary", "spu
 
 def span_errors(gold: Sequence[SpanTuple], predicted: Sequence[SpanTuple]) -> list[dict[str, Any]]:
     """The errors in one example: ``{"kind", "label", "start", "end", "predicted": [start, end, label] | None}``."""
-    gold_set, pred_set = set(map(tuple, gold)), set(map(tuple, predicted))
+    gold_set: set[SpanTuple] = {(int(s), int(e), str(label)) for s, e, label in gold}
+    pred_set: set[SpanTuple] = {(int(s), int(e), str(label)) for s, e, label in predicted}
     errors: list[dict[str, Any]] = []
     for g in sorted(gold_set - pred_set):
         overlapping = [p for p in pred_set if p[0] < g[1] and g[0] < p[1] and p not in gold_set]
@@ -49,20 +51,14 @@ def span_errors(gold: Sequence[SpanTuple], predicted: Sequence[SpanTuple]) -> li
 
 def cat_errors(gold: Mapping[str, float], predicted: Mapping[str, float], threshold: float) -> list[dict[str, Any]]:
     """Gold labels not predicted (``missed``) and predicted labels without gold (``spurious``)."""
-    gold_on = {k for k, v in gold.items() if v >= 0.5}
+    gold_on = {k for k, v in gold.items() if v >= GOLD_POSITIVE}
     pred_on = {k for k, v in predicted.items() if v >= threshold}
     return [{"kind": "missed", "label": k, "score": float(predicted.get(k, 0.0))} for k in sorted(gold_on - pred_on)] + [
         {"kind": "spurious", "label": k, "score": float(predicted[k])} for k in sorted(pred_on - gold_on)
     ]
 
 
-def example_errors(task: str, gold: Any, predicted: Any, threshold: float) -> list[dict[str, Any]]:
-    if task == "ner":
-        return span_errors(gold or (), predicted or ())
-    return cat_errors(gold or {}, predicted or {}, threshold)
-
-
-def confusion(task: str, errors: Sequence[Sequence[Mapping[str, Any]]], labels: Sequence[str]) -> dict[str, Any]:
+def confusion(errors: Sequence[Sequence[Mapping[str, Any]]], labels: Sequence[str], *, spans: bool) -> dict[str, Any]:
     """Counts over every example's errors.
 
     NER: per gold label, how often each kind occurred, and for wrong labels which
@@ -79,7 +75,7 @@ def confusion(task: str, errors: Sequence[Sequence[Mapping[str, Any]]], labels: 
         return table.setdefault(label, {"missed": 0, "boundary": 0, "wrong_label": {}, "spurious": 0, "alone": 0, "with": {}})
 
     for example in errors:
-        if task == "ner":
+        if spans:
             for e in example:
                 r = row(e["label"])
                 if e["kind"] in ("missed", "boundary", "spurious"):
@@ -102,7 +98,7 @@ def confusion(task: str, errors: Sequence[Sequence[Mapping[str, Any]]], labels: 
     for r in table.values():
         r["wrong_label"] = dict(Counter(r["wrong_label"]).most_common())
         r["with"] = dict(Counter(r["with"]).most_common())
-        if task == "ner":
+        if spans:
             del r["alone"], r["with"]
         else:
             del r["boundary"], r["wrong_label"]

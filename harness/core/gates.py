@@ -7,12 +7,13 @@ measure itself; :meth:`Gate.judge` turns a measurement into a :class:`Verdict`.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from ..options import CONFIDENCE
+from ..options import CONFIDENCE, DEFAULT_THRESHOLD
 from .noise import holm, min_detectable_drop
 from .results import BaselineComparison, BehaviourCase, BehaviourResult, Comparison, Difference, PipelineResult, Verdict
 from .stats import format_interval
+from .tasks import CATEGORIES
 from .text import annotation_text
 
 
@@ -192,8 +193,6 @@ class BaselineGate(Gate):
 
     Judged by :meth:`judge_baseline`; without a usable baseline it fails, saying why
     (a missing baseline must not pass by default)."""
-
-    needs_baseline: ClassVar[bool] = True
 
     def judge(self, result: PipelineResult, comparison: Comparison | None = None) -> Verdict:
         raise ValueError(f"{self.id} is judged against a baseline: use judge_baseline")
@@ -455,14 +454,14 @@ class SizeRegressionGate(BaselineGate):
         )
 
 
-def annotation_diff(gold: object, predicted: object, text: str, threshold: float = 0.5) -> str:
+def annotation_diff(gold: Any, predicted: Any, text: str, threshold: float = DEFAULT_THRESHOLD) -> str:
     """Gold vs predicted as a diff: ``- 'sushi' Dish`` (missed), ``+ 'in town.' Location`` (extra)."""
     if isinstance(gold, dict) or isinstance(predicted, dict):
-        g = {k for k, v in dict(gold or {}).items() if v >= 0.5}  # type: ignore[call-overload]
-        p = {k for k, v in dict(predicted or {}).items() if v >= threshold}  # type: ignore[call-overload]
+        g = CATEGORIES.positives(dict(gold or {}))
+        p = CATEGORIES.positives(dict(predicted or {}), threshold)
         lines = [f"- {k}" for k in sorted(g - p)] + [f"+ {k}" for k in sorted(p - g)]
     else:
-        g2, p2 = set(map(tuple, gold or ())), set(map(tuple, predicted or ()))  # type: ignore[call-overload]
+        g2, p2 = set(map(tuple, gold or ())), set(map(tuple, predicted or ()))
         lines = [f"- {text[s:e]!r} {label} [{s}:{e}]" for s, e, label in sorted(g2 - p2)] + [
             f"+ {text[s:e]!r} {label} [{s}:{e}]" for s, e, label in sorted(p2 - g2)
         ]

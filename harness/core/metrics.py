@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..options import CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED
+from ..options import CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, DEFAULT_THRESHOLD
 from .spans import SpanTuple
 
 Interval = tuple[float, float]
@@ -152,7 +152,7 @@ def count_cats(
     labels: Sequence[str],
     *,
     multi_label: bool,
-    threshold: float = 0.5,
+    threshold: float = DEFAULT_THRESHOLD,
 ) -> CatCounts:
     """Mirror ``spacy.scorer.Scorer.score_cats`` (spaCy 3.8), keeping example positions."""
     builders = {label: _CountsBuilder() for label in labels}
@@ -175,6 +175,8 @@ def count_cats(
                 gold_score = gold_cats.get(label)
                 if gold_score is None:
                     continue
+                # spaCy's rule for a gold category (any positive score), mirrored exactly:
+                # gold scores are 0 or 1, where it agrees with options.GOLD_POSITIVE
                 if pred_score >= threshold and gold_score > 0:
                     builders[label].tp.append(i)
                 elif pred_score >= threshold and gold_score == 0:
@@ -384,26 +386,17 @@ def score_table(
     for j, label in enumerate(labels):
         c = counts[label]
         p, r, f = c.prf
+        p_ci, r_ci, f_ci = intervals[3 * j : 3 * j + 3]
         per_label.append(
-            LabelScore(
-                label,
-                p,
-                r,
-                f,
-                len(c.tp),
-                len(c.fp),
-                len(c.fn),
-                *intervals[3 * j : 3 * j + 3],
-                tuple(sorted(set(c.fp))),
-                tuple(sorted(set(c.fn))),
-            )
+            LabelScore(label, p, r, f, len(c.tp), len(c.fp), len(c.fn), p_ci, r_ci, f_ci, tuple(sorted(set(c.fp))), tuple(sorted(set(c.fn))))
         )
     total = Counts()
     for label in labels:
         total = total + counts[label]
     p, r, f = total.prf
     k = 3 * len(labels)
-    micro = LabelScore("micro", p, r, f, len(total.tp), len(total.fp), len(total.fn), *intervals[k : k + 3])
+    p_ci, r_ci, f_ci = intervals[k : k + 3]
+    micro = LabelScore("micro", p, r, f, len(total.tp), len(total.fp), len(total.fn), p_ci, r_ci, f_ci)
     macro_p = sum(s.p for s in per_label) / n_labels
     macro_r = sum(s.r for s in per_label) / n_labels
     macro_f = sum(s.f for s in per_label) / n_labels

@@ -13,7 +13,7 @@ label. Newly broken = wrong now and not in the baseline; newly fixed = the rever
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..options import CONFIDENCE
@@ -21,6 +21,7 @@ from .compare import paired_differences
 from .metrics import Counts, precision_recall_f
 from .noise import regression_tests
 from .results import BaselineComparison, Comparison, Difference, Flip, Output, PipelineResult, RegressionTest
+from .tasks import task_of
 
 #: Counts per label of ``outputs`` against the gold of ``positions`` (the caller's scorer).
 CountFunction = Callable[[Sequence[int], Sequence[Output]], Mapping[str, Counts]]
@@ -58,9 +59,7 @@ def _wrong(counts: Mapping[str, Counts]) -> dict[str, set[int]]:
 
 def _label_view(task: str, value: Output | None, label: str) -> Output:
     """What a flip shows of an annotation: the label's spans (NER), or all scores (textcat)."""
-    if task == "ner":
-        return tuple(s for s in (value or ()) if s[2] == label)  # type: ignore[union-attr]
-    return dict(value or {})  # type: ignore[arg-type]
+    return task_of(task).label_view(value, label)
 
 
 def compare_with_baseline(
@@ -96,7 +95,8 @@ def compare_with_baseline(
     n = len(current.example_ids)
     identical_model = bool(current.identity.get("sha256")) and current.identity.get("sha256") == baseline.identity.get("sha256")
     same_machine = bool(machine) and machine == baseline.machine
-    common = dict(
+    # What the comparison says whatever its outcome; filled in below.
+    common = BaselineComparison(
         pipeline=current.name,
         baseline_file=context.file,
         blessed=context.blessed,
@@ -109,6 +109,10 @@ def compare_with_baseline(
         baseline_words_per_second=baseline.words_per_second,
         baseline_size_bytes=baseline.size_bytes,
         same_machine=same_machine,
+        comparison=None,
+        identical_predictions=False,
+        differing_predictions=0,
+        flips=(),
     )
     if not compared or len(compared) < min_coverage * n:
         problem = (
@@ -116,7 +120,7 @@ def compare_with_baseline(
             f"{unseen} not in the baseline), under the {min_coverage:.0%} required: bless a new baseline "
             f"for gold {context.gold_ref if context.gold_sha256 else '?'} -> current"
         )
-        return BaselineComparison(**common, comparison=None, identical_predictions=False, differing_predictions=0, flips=(), problem=problem)  # type: ignore[arg-type]
+        return replace(common, problem=problem)
     mine = [current.outputs[i] for i in compared]
     theirs = [baseline.predictions[current.example_ids[i]] for i in compared]
     differing = sum(1 for a, b in zip(mine, theirs, strict=True) if _normal(a) != _normal(b))
@@ -140,10 +144,10 @@ def compare_with_baseline(
     tests: tuple[RegressionTest, ...] = ()
     if differing or replicates:
         tests = regression_tests(now_counts, [base_counts, *replicates], len(compared), resamples=resamples, seed=seed, confidence=CONFIDENCE)
-    return BaselineComparison(
-        **common,
+    return replace(
+        common,
         comparison=comparison,
-        identical_predictions=differing == 0,  # type: ignore[arg-type]
+        identical_predictions=differing == 0,
         differing_predictions=differing,
         flips=flips,
         tests=tests,

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..options import DEFAULT_THRESHOLD
 from .metrics import Counts, ScoreTable
 from .spans import SpanTuple
 
@@ -350,12 +351,16 @@ class SuiteResult:
     baseline_problem: str | None = None  # e.g. the suite has no baseline file, or it is damaged
     examples: Sequence[EvalExample] = ()  # the eval split (same order as every pipeline's outputs)
     behaviour: Sequence[BehaviourResult] = ()
-    threshold: float = 0.5  # textcat decision threshold the scores used
+    threshold: float = DEFAULT_THRESHOLD  # textcat decision threshold the scores used
     # Why the verdicts do not cover the suite (interrupted, gates not selected or not reached,
     # no gates at all); None when every gate of the suite was judged. An incomplete suite
     # never counts as passed: a gate that was not judged is not a gate that passed.
     incomplete: str | None = None
     gates_total: int = 0  # gates the suite defines (the verdicts are those judged)
+    # The pipelines' roles, resolved once on the parsed suite (harness.specs.SuiteSpec): the
+    # distilled model the suite releases and the LLM it is compared with (None: none ran).
+    distilled: str | None = None
+    llm: str | None = None
 
     @property
     def passed(self) -> bool:

@@ -9,6 +9,9 @@ characters are refused at import (:func:`control_characters`).
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from ..options import GOLD_POSITIVE
 
 # C0 and C1 control characters and DEL; newlines and tabs are layout, not commands.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -45,15 +48,15 @@ def human_bytes(size: float | None, missing: str = "-") -> str:
     return f"{size / 1e12:,.1f} TB" if size >= 1e12 else (f"{size / 1e9:,.1f} GB" if size >= 1e9 else f"{size / 1e6:,.1f} MB")
 
 
-def annotation_text(value: object, text: str, *, labels: bool = True, scores: bool = False) -> str:
+def annotation_text(value: Any, text: str, *, labels: bool = True, scores: bool = False) -> str:
     """An annotation in a few words. Spans: their texts, with their labels when ``labels``
     (``'sushi' Dish, 'in town' Location``; ``none``). Label scores: the labels that are on
     (``{OTHER, baking}``), or every score with ``scores`` (``{OTHER: 0.99, baking: 0.01}``)."""
     if isinstance(value, dict):
         if scores:
             return "{" + ", ".join(f"{k}: {float(v):.2f}" for k, v in sorted(value.items())) + "}"
-        return "{" + ", ".join(k for k, v in sorted(value.items()) if float(v) >= 0.5) + "}"
-    spans = list(value or ())  # type: ignore[call-overload]
+        return "{" + ", ".join(k for k, v in sorted(value.items()) if float(v) >= GOLD_POSITIVE) + "}"
+    spans = list(value or ())
     if not spans:
         return "none"
     return ", ".join(f"{text[s[0] : s[1]]!r} {s[2]}" if labels else repr(text[s[0] : s[1]]) for s in spans)

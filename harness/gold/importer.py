@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from ..core.tasks import task_of
 from ..errors import InputError
 from ..options import DEFAULT_EVAL_FRACTION, DEFAULT_SEED, SPLITS
 from .prodigy import ImportStats, Task, Tokenizer, infer_task, merge_duplicates, parse_prodigy_file
@@ -92,9 +93,9 @@ def import_examples(
     inferred = infer_task(examples)
     if task is None:
         task = inferred
-    elif (task == "ner") != (inferred == "ner"):
+    elif task_of(task).has_spans != task_of(inferred).has_spans:
         raise InputError(f"--task {task} does not match the data, which looks like {inferred}", field="task")
-    if task == "ner" and any(e.tokens is None for e in examples):
+    if task_of(task).has_spans and any(e.tokens is None for e in examples):
         raise InputError("NER examples need tokens")
     parent = None
     inherited: dict[int, str] = {}

@@ -12,11 +12,12 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 from ..core.spans import SpanTuple, TokenTuple, spans_to_records, tokens_from_records, tokens_to_records
+from ..options import GOLD_POSITIVE
 
-Task = Literal["ner", "textcat", "textcat_multilabel"]  # options.TASKS
+Task = str  # a task name: one of options.TASKS (harness.core.tasks has their rules)
 
 #: Record keys the harness reads; everything else is kept in ``GoldExample.extra``.
 KNOWN_KEYS = frozenset({"text", "spans", "cats", "tokens", "meta", "_input_hash", "_task_hash", "answer", "accept", "label", "options"})
@@ -75,7 +76,7 @@ def label_counts(examples: Iterable[GoldExample]) -> Counter[str]:
     for example in examples:
         if example.cats is not None:
             for label, value in example.cats.items():
-                counts[label] += 1 if value > 0.5 else 0
+                counts[label] += 1 if value >= GOLD_POSITIVE else 0
         else:
             counts.update(label for _, _, label in example.spans)
     return counts

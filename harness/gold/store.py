@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.tasks import CATEGORIES, task_of
 from ..errors import GoldIntegrityError, InputError
 from ..io import atomic
 from ..io.clock import now_iso
@@ -181,11 +182,11 @@ class GoldVersion:
             for _, record in read_jsonl(self.path / f"{split}.jsonl"):
                 n += 1
                 cats = record.get("cats")
-                if (cats is None) != (self.task == "ner"):
+                if (cats is None) != task_of(self.task).has_spans:
                     problems.append(f"{where}: task {self.task!r} does not match the examples of split {split!r}")
                     return problems
                 if cats is not None:
-                    counts.update(label for label, value in cats.items() if value > 0.5)
+                    counts.update(CATEGORIES.positives(cats))
                 else:
                     counts.update(span["label"] for span in record.get("spans", ()))
             claimed = self.manifest["splits"].get(split, {})
@@ -313,9 +314,9 @@ class GoldStore:
         if task not in TASKS:
             raise InputError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}", field="task")
         for example in examples:
-            if task == "ner" and example.cats is not None:
+            if task_of(task).has_spans and example.cats is not None:
                 raise InputError(f"task is ner but {example.source} has 'cats'")
-            if task != "ner" and example.cats is None:
+            if not task_of(task).has_spans and example.cats is None:
                 raise InputError(f"task is {task} but {example.source} has no 'cats'")
         # After every directory, broken ones included: a new version never lands on an old one.
         number = max(self.version_dirs(name), default=0) + 1

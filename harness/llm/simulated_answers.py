@@ -28,7 +28,9 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..core.tasks import task_of
 from ..gold.records import GoldExample
+from ..options import GOLD_POSITIVE
 
 UNPARSEABLE_ANSWER = "I'm sorry, but as a (simulated) language model I can't help with that request."
 REASON = "simulated teacher"
@@ -130,7 +132,7 @@ def simulate_textcat_answer(example: GoldExample, labels: Sequence[str], rates: 
     chosen = []
     for label in labels:
         roll = rng.random()
-        if cats.get(label, 0.0) > 0.5:
+        if cats.get(label, 0.0) >= GOLD_POSITIVE:
             if roll >= rates.get("miss", label):
                 chosen.append(label)
         elif roll < rates.get("spurious", label):
@@ -149,7 +151,7 @@ def text_from_prompt(prompt: str, task: str) -> str:
     """The input text inside a spacy-llm v3 prompt (NER: after the last 'Paragraph:',
     TextCat: between the last pair of ''' fences). The template's few-shot
     examples come first, so the *last* marker is the input."""
-    opening, closing = _PROMPT_TEXT_MARKERS["ner" if task == "ner" else "textcat"]
+    opening, closing = _PROMPT_TEXT_MARKERS[task_of(task).family]
     at = prompt.rfind(opening)
     if at < 0:
         raise ValueError(f"prompt has no {opening.strip()!r} marker: not a spacy-llm v3 {task} prompt")

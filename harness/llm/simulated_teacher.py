@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..core.tasks import TASKS, task_of
 from ..errors import InputError
 from ..gold.records import GoldExample
 from ..gold.store import GoldStore
@@ -38,11 +39,12 @@ class SimulatedTeacherModel:
         base_latency_s: float = 0.5,
         latency_s_per_token: float = 0.004,
     ) -> None:
-        if task not in ("ner", "textcat"):
-            raise InputError(f"simulated teacher task must be 'ner' or 'textcat', got {task!r}", field="task")
+        families = sorted({t.family for t in TASKS.values()})  # the spacy-llm task families it answers
+        if task not in families:
+            raise InputError(f"simulated teacher task must be one of {', '.join(families)}, got {task!r}", field="task")
         rates = dict(rates or {})
         per_label = rates.pop("per_label", {})
-        defaults = ErrorRates() if task == "ner" else ErrorRates.textcat_defaults()
+        defaults = ErrorRates() if task_of(task).has_spans else ErrorRates.textcat_defaults()
         unknown = set(rates) - {"miss", "boundary", "wrong_label", "spurious", "unparseable"}
         if unknown:
             raise InputError(f"unknown simulated error rate(s): {', '.join(sorted(unknown))}", field="rates")
@@ -85,7 +87,7 @@ class SimulatedTeacherModel:
         example = self._by_text.get(text)
         if example is None:
             return Completion("", None, None, f"simulated teacher has no gold for text {text[:60]!r}", simulated=True)
-        if self.task == "ner":
+        if task_of(self.task).has_spans:
             answer = simulate_ner_answer(example, self.labels, self.rates, self.seed)
         else:
             answer = simulate_textcat_answer(example, self.labels, self.rates, self.seed, exclusive=self.exclusive)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.spans import aligned, first_overlap, token_boundaries, tokens_from_records
+from ..core.tasks import task_of
 from ..errors import InputError
 from ..gold.records import GoldExample
 from ..gold.store import GoldVersion
@@ -44,7 +45,7 @@ def simulated_review(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPOR
             known = truth.get(int(record["_input_hash"]))
             if known is None:
                 continue
-            answer = [list(s) for s in known.spans] if gold.task == "ner" else dict(known.cats or {})
+            answer = task_of(gold.task).to_json(task_of(gold.task).gold_output(known))
             queue.decide(record, "gold" if scope == "eval" else "edited", answer, reviewer=REVIEWER_SIMULATED, task=gold.task)
             decided += 1
         queue.save(path, records)
@@ -70,7 +71,7 @@ def import_prodigy_answers(spec: SuiteSpec, answers_path: str | Path, *, reports
                 raise InputError("task is not in the queue (unknown _input_hash)", path=answers_path, line=number, field="_input_hash")
             verdict = task.get("answer", "accept")
             answer: Any = None
-            if verdict == "accept" and gold.task == "ner":
+            if verdict == "accept" and task_of(gold.task).has_spans:
                 answer = [[int(x["start"]), int(x["end"]), str(x["label"])] for x in task.get("spans", [])]
             elif verdict == "accept":
                 answer = {k: float(v) for k, v in (task.get("cats") or {}).items()}
@@ -100,7 +101,7 @@ def answer_example(record: dict[str, Any], task: str, split: str) -> GoldExample
     """The reviewer's answer of a queue record as a gold example (checked against its tokens)."""
     answer = record["harness"].get("answer")
     tokens = tokens_from_records(record["tokens"]) if record.get("tokens") else None
-    if task == "ner":
+    if task_of(task).has_spans:
         if not isinstance(answer, list):
             raise InputError("reviewed record has no span answer", field="harness.answer")
         starts, ends = token_boundaries(tokens or ())
@@ -163,7 +164,8 @@ def apply(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR) -> 
         evals = {e.input_hash for e in gold.iter_examples("eval")}
         checks = [r for r in pending if r["harness"].get("scope") == "eval"]
         current = {e.input_hash: e for split in SPLITS for e in store.resolve(spec.gold.name).iter_examples(split)}
-        fixes, confirmed = [], []
+        fixes: list[dict[str, Any]] = []
+        confirmed: list[dict[str, Any]] = []
         for record in checks:
             known = current.get(int(record["_input_hash"]))
             same = known is not None and _same_answer(answer_example(record, gold.task, known.split), known, gold.task)
@@ -181,8 +183,8 @@ def apply(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR) -> 
             examples = []
             for split in SPLITS:
                 for example in latest.iter_examples(split):
-                    record = fixed.get(example.input_hash)
-                    examples.append(answer_example(record, gold.task, split) if record else example)
+                    fix = fixed.get(example.input_hash)
+                    examples.append(answer_example(fix, gold.task, split) if fix else example)
             changelog = f"queue apply ({spec.name}): {len(fixes)} suspected gold error(s) corrected: " + ", ".join(str(h) for h in sorted(fixed))
             version = store.write_version(
                 spec.gold.name,
@@ -236,7 +238,5 @@ def apply(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR) -> 
 
 def _same_answer(answer: GoldExample, gold: GoldExample, task: str) -> bool:
     """Whether a reviewed answer says what the gold says (categories by the gold's positive rule)."""
-    if task == "ner":
-        return sorted(answer.spans or ()) == sorted(gold.spans or ())
-    positive = {k for k, v in (answer.cats or {}).items() if v >= 0.5}
-    return positive == {k for k, v in (gold.cats or {}).items() if v >= 0.5}
+    kind = task_of(task)
+    return kind.comparable(kind.gold_output(answer)) == kind.comparable(kind.gold_output(gold))

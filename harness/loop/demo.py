@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..gold.store import GoldStore
-from ..options import DEFAULT_LOOP_PER_ROUND, DEFAULT_LOOP_ROUNDS, DEFAULT_LOOP_STEPS
+from ..options import DEFAULT_DISTILL_FRACTION, DEFAULT_LOOP_PER_ROUND, DEFAULT_LOOP_ROUNDS, DEFAULT_LOOP_STEPS
 from ..suites import SuiteSpec
 from .apply import apply, corrected_examples, simulated_review
 from .distill import distill
@@ -82,7 +82,7 @@ def loop(
     workdir: str | Path = "build/loop",
     max_steps: int | None = DEFAULT_LOOP_STEPS,
     on_round: Callable[[LoopRound], None] | None = None,
-    distill_fraction: float = 0.5,
+    distill_fraction: float = DEFAULT_DISTILL_FRACTION,
 ) -> list[LoopRound]:
     """The demo loop on a scratch copy of the gold: distil from the (simulated) LLM's
     annotations of part of the pool -> evaluate -> fill the queue from the rest ->

@@ -29,14 +29,14 @@ def distill(
     outputs = predict_outputs(teacher, examples, gold.task, llm_mode)
     silver = []
     for example, output in zip(examples, outputs):
-        if gold.task == "ner":
+        if isinstance(output, dict):  # the task's output: categories
+            silver.append(GoldExample(example.input_hash, example.text, cats=dict(output), meta={"silver": teacher.name}, split="train"))
+        else:  # spans, kept where they fall on token boundaries
             starts, ends = token_boundaries(example.tokens or ())
             spans = tuple(s for s in output if s[0] in starts and s[1] in ends)
             silver.append(
                 GoldExample(example.input_hash, example.text, spans=spans, tokens=example.tokens, meta={"silver": teacher.name}, split="train")
             )
-        else:
-            silver.append(GoldExample(example.input_hash, example.text, cats=dict(output), meta={"silver": teacher.name}, split="train"))
     parent = store.resolve(spec.training) if store.version_numbers(spec.training) else None
     notes = f"distill ({spec.name}): silver annotations of {len(silver)} pool texts by {teacher.name}; no gold labels"
     corrected: dict[int, GoldExample] = {}

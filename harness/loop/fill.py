@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..options import DEFAULT_REPORTS_DIR
+from ..options import DEFAULT_QUEUE_FILL, DEFAULT_REPORTS_DIR
 from ..suites import SuiteSpec
 from . import queue
 from .pool import gold_store, pool_examples, predict_outputs, training_hashes
@@ -27,7 +27,7 @@ def fill(
     spec: SuiteSpec,
     *,
     reports_dir: str | Path = DEFAULT_REPORTS_DIR,
-    limit: int = 100,
+    limit: int = DEFAULT_QUEUE_FILL,
     llm_mode: str | None = None,
     distilled_path: str | None = None,
     skip_trained: bool = False,

@@ -9,7 +9,7 @@ from ..core.results import Output
 from ..errors import HarnessError, InputError
 from ..gold.records import GoldExample
 from ..gold.store import GoldStore
-from ..runners import get_runner
+from ..runners import get_runner, kind_of
 from ..suites import PipelineSpec, SuiteSpec
 
 
@@ -45,7 +45,7 @@ def pool_examples(spec: SuiteSpec) -> list[GoldExample]:
 
 def predict_outputs(pipeline: PipelineSpec, examples: Sequence[GoldExample], task: str, llm_mode: str | None = None) -> list[Output]:
     """Per-example outputs (spans or cats) of a pipeline that can run, in order (no latency pass)."""
-    if pipeline.kind == "predictions":
+    if not kind_of(pipeline.kind).has_model:
         raise HarnessError(f"pipeline {pipeline.name} of kind {pipeline.kind} cannot run on a pool")
     run = get_runner(pipeline.kind).run(pipeline, examples, task=task, llm_mode=llm_mode, timed=False)
     return run.outputs(task)

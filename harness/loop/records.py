@@ -11,7 +11,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..core.spans import spans_to_records, tokens_to_records
+from ..core.spans import tokens_to_records
+from ..core.tasks import task_of
 from ..gold.records import GoldExample, stable_hash
 from ..io.clock import now_iso
 from ..options import DEFAULT_THRESHOLD
@@ -27,9 +28,7 @@ CATEGORY_ORDER = {"regression": 0, "gold_suspect": 1, "train_signal": 2, "disagr
 
 def normalise(value: Any, task: str, threshold: float = DEFAULT_THRESHOLD) -> Any:
     """Comparable form of an annotation: a sorted span tuple list, or the set of positive labels."""
-    if task == "ner":
-        return tuple(sorted(tuple(s) for s in value or ()))
-    return tuple(sorted(label for label, score in (value or {}).items() if score >= threshold))
+    return task_of(task).comparable(value, threshold)
 
 
 def categorize(gold: Any, distilled: Any, llm: Any | None, task: str, threshold: float = DEFAULT_THRESHOLD) -> str | None:
@@ -56,26 +55,17 @@ def disagreement_score(distilled: Any, llm: Any, task: str) -> float:
     difference of label scores (a margin: close calls between the two models
     score low, flat contradictions high).
     """
-    if task == "ner":
-        a, b = set(normalise(distilled, task)), set(normalise(llm, task))
-        diff = len(a ^ b)
-        return diff + diff / max(1, len(a | b))
-    labels = set(distilled or {}) | set(llm or {})
-    return float(sum(abs(float((distilled or {}).get(x, 0.0)) - float((llm or {}).get(x, 0.0))) for x in labels))
+    return task_of(task).disagreement(distilled, llm)
 
 
 def annotation_fields(task: str, value: Any, tokens: Sequence[Any] | None) -> dict[str, Any]:
     """The Prodigy ``spans`` or ``cats`` field for an annotation."""
-    if task == "ner":
-        return {"spans": spans_to_records((tuple(s) for s in value or ()), tokens)}  # type: ignore[misc]
-    return {"cats": {k: float(v) for k, v in (value or {}).items()}}
+    return task_of(task).prodigy_fields(value, tokens)
 
 
 def _plain(value: Any, task: str) -> Any:
     """JSON form of spans (lists) or cats (dict)."""
-    if task == "ner":
-        return [list(s) for s in value or ()]
-    return {k: float(v) for k, v in (value or {}).items()}
+    return task_of(task).to_json(value)
 
 
 def make_record(
@@ -141,7 +131,7 @@ def eval_records(
     """
     records = []
     for i, example in enumerate(examples):
-        gold = example.spans if task == "ner" else dict(example.cats or {})
+        gold = task_of(task).gold_output(example)
         mine = outputs[distilled][i]
         theirs = outputs[llm][i] if llm is not None else None
         category = categorize(gold, mine, theirs, task, threshold)
@@ -179,8 +169,7 @@ def behaviour_records(suite: str, task: str, results: Sequence[Any]) -> list[dic
                 input_hash=stable_hash(case.text),
                 text=case.text,
                 split="behaviour",
-                spans=tuple(case.expected) if task == "ner" else (),
-                cats=dict(case.expected) if task != "ner" else None,
+                **task_of(task).example_fields(case.expected),
             )
             record = make_record(
                 suite=suite,

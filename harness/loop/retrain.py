@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -13,7 +12,8 @@ from typing import Any
 from ..core.results import PipelineResult
 from ..gold.store import GoldVersion
 from ..io import atomic
-from ..suites import PipelineSpec, SuiteSpec
+from ..io.model_meta import RECORD_KEY, read_meta, write_meta
+from ..specs import PipelineSpec, SuiteSpec
 from ..training import check_replaceable
 from .pool import gold_store
 
@@ -112,16 +112,15 @@ def retrain(
     result = evaluate_pipeline(
         gold, dataclasses.replace(student, path=str(trained.output)), resamples=n, seed=spec.seed, threshold=spec.threshold
     )
-    meta_path = trained.output / "meta.json"
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    meta["harness"]["eval"] = {
+    meta = read_meta(trained.output)
+    meta[RECORD_KEY]["eval"] = {
         "gold": gold.ref,
         "gold_sha256": gold.sha256,
         "micro_f": result.scores.micro.f,
         "micro_f_ci": list(result.scores.micro.f_ci),
         "macro_f": result.scores.macro_f,
     }
-    atomic.write_json(meta_path, meta)
+    write_meta(trained.output, meta)
     llm_result = None
     if evaluate_llm and any(p.is_llm for p in spec.pipelines.values()):
         llm_result = evaluate_pipeline(gold, spec.require_llm(), resamples=n, seed=spec.seed, threshold=spec.threshold)

@@ -22,6 +22,8 @@ from typing import Any
 
 from ..core.text import annotation_text, human_bytes
 from ..io import atomic
+from ..options import DEFAULT_HISTORY_LAST
+from ..runners.registry import kinds
 
 TEMPLATES = "templates"
 #: Span colours, one class per label position (``.l0`` ..), in the style of displaCy.
@@ -130,14 +132,21 @@ def gate_format(gate_id: str) -> tuple[str, str]:
     return ".3f", ".3f"
 
 
+def _role(kind: Any) -> str | None:
+    known = kinds()
+    return known[kind].role if kind in known else None
+
+
 def _is_simulated(p: Mapping[str, Any]) -> bool:
     return bool((p.get("llm") or {}).get("simulated"))
 
 
 def _suite_view(doc: Mapping[str, Any], index: int, history: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     pipelines: Mapping[str, Any] = doc.get("pipelines", {})
-    distilled = next((n for n, p in pipelines.items() if p.get("kind") == "spacy"), None)
-    llm = next((n for n, p in pipelines.items() if p.get("kind") == "llm"), None)
+    # The JSON report (which this page embeds, and rebuilds from) names each pipeline's kind;
+    # the registry says which role the kind plays.
+    distilled = next((n for n, p in pipelines.items() if _role(p.get("kind")) == "distilled"), None)
+    llm = next((n for n, p in pipelines.items() if _role(p.get("kind")) == "llm"), None)
     baseline = (doc.get("baselines") or {}).get(distilled) if distilled else None
     gates = sorted(doc.get("gates", []), key=lambda g: (g["passed"] or bool(g.get("skipped")), bool(g.get("skipped"))))
     names = list(pipelines)
@@ -218,7 +227,7 @@ def _suite_view(doc: Mapping[str, Any], index: int, history: Sequence[Mapping[st
             row["cells"].append({"p": s["p"], "r": s["r"], "f": s["f"], "ci": _ci_text(s.get("f_ci")), "bar": _bar(s["f"], s.get("f_ci"))})
         label_rows.append(row)
     forests = []
-    if vs_llm:
+    if vs_llm and llm is not None:
         forests.append(
             _forest(
                 f"{distilled} − {llm}{' (SIMULATED)' if _is_simulated(pipelines[llm]) else ''}: paired F difference, 95% CI",
@@ -312,7 +321,7 @@ def write_html(
     return target
 
 
-def history_for(history_dir: Path, suites: Sequence[Mapping[str, Any]], last: int = 20) -> dict[str, list[dict[str, Any]]]:
+def history_for(history_dir: Path, suites: Sequence[Mapping[str, Any]], last: int = DEFAULT_HISTORY_LAST) -> dict[str, list[dict[str, Any]]]:
     """The last runs of each suite from ``reports/history`` (for the trends), or nothing."""
     from ..history import run_table
 

@@ -24,6 +24,7 @@ from ..core.results import (
 )
 from ..core.stats import json_interval as _ci
 from ..core.stats import json_number as _num
+from ..core.tasks import task_of
 from ..environment import environment
 from ..io import atomic
 from ..io.clock import now_iso
@@ -248,18 +249,17 @@ def baseline_to_dict(b: BaselineComparison) -> dict[str, Any]:
 def _example_items(result: SuiteResult, cap: int) -> dict[str, Any]:
     """Every eval example (up to ``cap``, failing ones first) with each pipeline's answer,
     its errors by kind, the queue category and the labels newly broken since the baseline."""
-    from ..core.confusion import example_errors
     from ..loop.records import categorize
 
     task = result.gold.task
+    kind = task_of(task)
     pipelines = result.pipelines
-    distilled = next((n for n, p in pipelines.items() if p.kind == "spacy"), None)
-    llm = next((n for n, p in pipelines.items() if p.kind == "llm"), None)
+    distilled, llm = result.distilled, result.llm
     broken: dict[int, list[str]] = {}
     if distilled is not None and distilled in result.baselines:
         for flip in result.baselines[distilled].broken:
             broken.setdefault(flip.input_hash, []).append(flip.label)
-    items = []
+    items: list[dict[str, Any]] = []
     for i, example in enumerate(result.examples):
         predictions: dict[str, Any] = {}
         errors: dict[str, Any] = {}
@@ -268,7 +268,7 @@ def _example_items(result: SuiteResult, cap: int) -> dict[str, Any]:
                 continue  # a result on another split order (never from a session); nothing to show
             answered = i not in set(p.unanswered)
             predictions[name] = _shown(p.outputs[i]) if answered else None
-            errors[name] = example_errors(task, example.gold, p.outputs[i] if answered else None, result.threshold)
+            errors[name] = kind.errors(example.gold, p.outputs[i] if answered else None, result.threshold)
             for error in errors[name]:
                 if "score" in error:
                     error["score"] = round(error["score"], 3)
@@ -304,19 +304,15 @@ def _example_items(result: SuiteResult, cap: int) -> dict[str, Any]:
 
 
 def _confusions(result: SuiteResult) -> dict[str, Any]:
-    from ..core.confusion import confusion, example_errors
-
+    kind = task_of(result.gold.task)
     labels = sorted({s.label for p in result.pipelines.values() for s in p.scores.labels})
     out = {}
     for name, p in result.pipelines.items():
         if len(p.outputs) != len(result.examples):
             continue
         unanswered = set(p.unanswered)
-        errors = [
-            example_errors(result.gold.task, e.gold, None if i in unanswered else p.outputs[i], result.threshold)
-            for i, e in enumerate(result.examples)
-        ]
-        out[name] = confusion(result.gold.task, errors, labels)
+        errors = [kind.errors(e.gold, None if i in unanswered else p.outputs[i], result.threshold) for i, e in enumerate(result.examples)]
+        out[name] = kind.confusion(errors, labels)
     return out
 
 

@@ -67,8 +67,8 @@ def _gate_row(v: Verdict) -> list[str]:
 
 
 def _distilled_and_llm(result: SuiteResult) -> tuple[PipelineResult | None, PipelineResult | None]:
-    distilled = next((p for p in result.pipelines.values() if p.kind == "spacy"), None)
-    llm = next((p for p in result.pipelines.values() if p.kind == "llm"), None)
+    distilled = result.pipelines.get(result.distilled) if result.distilled else None
+    llm = result.pipelines.get(result.llm) if result.llm else None
     return distilled, llm
 
 
@@ -172,19 +172,23 @@ def suite_section(result: SuiteResult, *, shown_flips: int = DEFAULT_SHOWN_FLIPS
         for b in result.behaviour:
             if b.shrunk and b.pass_rate < b.min_pass_rate and shown_flips > 0:
                 lines += [f"> {code(b.check)} shrunk failing case: {cell(describe_case(b.shrunk[0]), 400)}", ""]
-    for name, b in result.baselines.items():
-        if b.comparison is None:
-            lines += [f"- baseline for {code(name)}: {cell(b.problem, 400)}", ""]
+    for name, compared in result.baselines.items():
+        if compared.comparison is None:
+            lines += [f"- baseline for {code(name)}: {cell(compared.problem or '', 400)}", ""]
             continue
-        micro = b.comparison.micro
-        state = "identical to baseline" if b.identical_predictions else f"{len(b.broken)} newly broken, {len(b.fixed)} newly fixed"
+        micro = compared.comparison.micro
+        state = (
+            "identical to baseline"
+            if compared.identical_predictions
+            else f"{len(compared.broken)} newly broken, {len(compared.fixed)} newly fixed"
+        )
         lines += [
-            f"**{cell(name)} vs baseline** (blessed {cell(b.blessed)}): micro F {micro.a_f:.3f} vs {micro.b_f:.3f} "
+            f"**{cell(name)} vs baseline** (blessed {cell(compared.blessed)}): micro F {micro.a_f:.3f} vs {micro.b_f:.3f} "
             f"({micro.diff:+.3f}, 95% CI {format_interval(micro.ci, signed=True)}); {state}; compared on "
-            f"{b.compared} of {b.eval_examples} examples",
+            f"{compared.compared} of {compared.eval_examples} examples",
             "",
         ]
-        broken = b.broken
+        broken = compared.broken
         if broken and shown_flips > 0:
             rows = [
                 [

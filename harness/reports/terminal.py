@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Literal
 
 from rich.console import Console
 from rich.table import Table
@@ -15,6 +16,9 @@ from ..core.results import BaselineComparison, Comparison, Flip, NoiseReport, Pi
 from ..core.stats import format_interval
 from ..core.text import annotation_text, human_bytes, printable
 from ..options import DEFAULT_SHOWN_FLIPS
+
+Justify = Literal["left", "right"]  # rich's column justifications, as these tables use them
+RowCell = Callable[[Mapping[str, object]], str]
 
 
 def _ci(interval: tuple[float, float] | None) -> str:
@@ -86,8 +90,16 @@ def comparison_table(c: Comparison, names: Mapping[str, str]) -> Table:
         title=_plain(f"{names.get(c.a, c.a)} - {names.get(c.b, c.b)}: F difference (paired bootstrap, {c.resamples} resamples)"),
         title_justify="left",
     )
-    for name, justify in (("label", "left"), (f"F {c.a}", "right"), (f"F {c.b}", "right"), ("diff", "right"), ("95% CI", "right"), ("", "left")):
-        table.add_column(_plain(name), justify=justify)  # type: ignore[arg-type]
+    columns: tuple[tuple[str, Justify], ...] = (
+        ("label", "left"),
+        (f"F {c.a}", "right"),
+        (f"F {c.b}", "right"),
+        ("diff", "right"),
+        ("95% CI", "right"),
+        ("", "left"),
+    )
+    for name, justify in columns:
+        table.add_column(_plain(name), justify=justify)
     for d in (*c.labels, c.micro, c.macro):
         style = "bold" if d.label in ("micro", "macro") else ""
         flag = "" if not d.significant else ("better" if d.diff > 0 else "worse")
@@ -131,8 +143,16 @@ def llm_table(pipelines: Iterable[PipelineResult]) -> Table | None:
 def label_table(scores: ScoreTable, title: str) -> Table:
     """Per-label P, R, F with the F's 95% bootstrap CI and support."""
     table = Table(title=_plain(title), title_justify="left")
-    for name, justify in (("label", "left"), ("P", "right"), ("R", "right"), ("F", "right"), ("F 95% CI", "right"), ("support", "right")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    columns: tuple[tuple[str, Justify], ...] = (
+        ("label", "left"),
+        ("P", "right"),
+        ("R", "right"),
+        ("F", "right"),
+        ("F 95% CI", "right"),
+        ("support", "right"),
+    )
+    for name, justify in columns:
+        table.add_column(name, justify=justify)
     for s in scores.labels:
         table.add_row(_plain(s.label), f"{s.p:.3f}", f"{s.r:.3f}", f"{s.f:.3f}", _ci(s.f_ci), str(s.support))
     m = scores.micro
@@ -302,7 +322,7 @@ def noise_tables(report: NoiseReport) -> list[Table | Text]:
 def behaviour_table(result: SuiteResult) -> Table:
     """Behavioural checks: cases generated, pass rate with its 95% CI, the gate."""
     table = Table(title="Behavioural checks (Hypothesis, derandomised; vs the model's own answer on the original)", title_justify="left")
-    for name, justify in (
+    columns: tuple[tuple[str, Justify], ...] = (
         ("pipeline", "left"),
         ("check", "left"),
         ("passed / cases", "right"),
@@ -310,8 +330,9 @@ def behaviour_table(result: SuiteResult) -> Table:
         ("95% CI", "right"),
         ("min", "right"),
         ("", "left"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    )
+    for name, justify in columns:
+        table.add_column(name, justify=justify)
     for b in result.behaviour:
         status = Text("skip", "yellow") if b.skipped else Text("pass", "green") if b.pass_rate >= b.min_pass_rate else Text("FAIL", "bold red")
         table.add_row(
@@ -377,13 +398,20 @@ def render_suite(console: Console, result: SuiteResult) -> None:
     if result.verdicts:
         gates = Table(title="Gates", title_justify="left")
         longest = max(len(f"{v.pipeline}::{v.gate_id}") for v in result.verdicts)
-        for name, justify in (("gate", "left"), ("measured", "right"), ("threshold", "right"), ("95% CI", "right"), ("decision", "left")):
+        columns: tuple[tuple[str, Justify], ...] = (
+            ("gate", "left"),
+            ("measured", "right"),
+            ("threshold", "right"),
+            ("95% CI", "right"),
+            ("decision", "left"),
+        )
+        for name, justify in columns:
             # ids fold rather than end in "…" (a gate must stay identifiable in a narrow CI log) and
             # get room first; the decision (which ends in the outcome) wraps instead
             gates.add_column(
                 name,
                 justify=justify,
-                no_wrap=name not in ("gate", "decision"),  # type: ignore[arg-type]
+                no_wrap=name not in ("gate", "decision"),
                 overflow="fold" if name == "gate" else "ellipsis",
                 min_width=min(longest, 30) if name == "gate" else 20 if name == "decision" else None,
             )
@@ -436,7 +464,7 @@ def history_tables(suite: str, runs: Sequence[Mapping[str, object]], *, label: s
         return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
     # (title, justify, cell(row), trend key or None)
-    columns: list[tuple[str, str, object, str | None]] = [
+    columns: list[tuple[str, Justify, RowCell, str | None]] = [
         ("time (UTC)", "left", lambda r: str(r.get("time", ""))[5:16].replace("T", " "), None),
         ("commit", "left", lambda r: str(r.get("git_commit") or "-")[:8] + ("*" if r.get("git_dirty") else ""), None),
         ("model", "left", lambda r: str(r.get("model_sha256") or "-")[:8] + (" ★" if r.get("blessed") else ""), None),
@@ -469,15 +497,10 @@ def history_tables(suite: str, runs: Sequence[Mapping[str, object]], *, label: s
             padding=(0, 1),
         )
         for title, justify, _, _ in shown:
-            table.add_column(title, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+            table.add_column(title, justify=justify, no_wrap=True)
         for r in rows:
             failed = bool(r.get("gates_failed"))
-            table.add_row(
-                *(
-                    Text(printable(str(make(r))), "red" if failed and title.startswith("gates") else "")  # type: ignore[operator]
-                    for title, _, make, _ in shown
-                )
-            )
+            table.add_row(*(Text(printable(str(make(r))), "red" if failed and title.startswith("gates") else "") for title, _, make, _ in shown))
         out.append(table)
         trends = [f"{title} {sparkline(value(r, key) for r in rows)}" for title, _, _, key in shown if key]
         out.append(_plain("  trend (oldest → newest): " + "   ".join(trends)))

@@ -3,9 +3,10 @@ runs pipelines (spaCy, spacy-llm, imported predictions).
 
 spaCy and spacy-llm are imported lazily, inside the functions that need them, so
 importing the pytest plugin or the pure core stays free of their import cost.
-:func:`get_runner` is the one place that dispatches on a pipeline's ``kind``.
+The kinds and their runners are registered in :mod:`harness.runners.registry`.
 """
 
-from .base import Prediction, Runner, RunOutput, get_runner
+from .base import Predict, Prediction, Runner, RunOutput
+from .registry import Kind, get_runner, kind_for_path, kind_of, kinds
 
-__all__ = ["Prediction", "RunOutput", "Runner", "get_runner"]
+__all__ = ["Kind", "Predict", "Prediction", "RunOutput", "Runner", "get_runner", "kind_for_path", "kind_of", "kinds"]

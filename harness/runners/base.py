@@ -1,15 +1,15 @@
-"""The Runner protocol: every pipeline kind returns the same :class:`RunOutput`."""
+"""The Runner protocol: every pipeline kind returns the same :class:`RunOutput`. A leaf:
+the concrete runners import this module, never the other way round."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..core.results import LLMStats, Output, SpeedStats
 from ..core.spans import SpanTuple
-from ..errors import InputError
-from ..options import PIPELINE_KINDS
+from ..core.tasks import task_of
 
 if TYPE_CHECKING:
     from ..gold.records import GoldExample
@@ -26,7 +26,7 @@ class Prediction:
 
     def output(self, task: str) -> Output:
         """The annotation alone: spans for NER, label scores otherwise."""
-        return self.spans if task == "ner" else dict(self.cats or {})
+        return self.spans if task_of(task).has_spans else dict(self.cats or {})
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,6 @@ class RunOutput:
     train_examples: int | None = None
     llm: LLMStats | None = None
     missing: int = 0  # imported predictions: examples without one
-    latencies_ms: tuple[float, ...] = ()  # per-document timings of the texts run one by one
     unanswered: tuple[int, ...] = ()  # LLM: positions whose answer was empty or unparseable
     model_labels: tuple[str, ...] | None = None  # labels the model can predict, when it says
     identity: Mapping[str, Any] = field(default_factory=dict)  # see harness.runners.identity
@@ -53,8 +52,12 @@ class RunOutput:
         return [p.output(task) for p in self.predictions]
 
 
+#: A loaded pipeline as a function of texts (behavioural checks predict many small batches).
+Predict = Callable[[Sequence[str]], list[Output]]
+
+
 class Runner(Protocol):
-    """Runs one kind of pipeline over gold examples.
+    """Runs one kind of pipeline over gold examples (see :mod:`harness.runners.registry`).
 
     ``timed=False`` skips the one-by-one latency pass (e.g. predicting a pool);
     ``llm_mode`` overrides an LLM cassette's mode (other kinds ignore it).
@@ -66,19 +69,6 @@ class Runner(Protocol):
         self, spec: PipelineSpec, examples: Sequence[GoldExample], *, task: str, llm_mode: str | None = None, timed: bool = True
     ) -> RunOutput: ...
 
-
-def get_runner(kind: str) -> Runner:
-    """The runner for a pipeline kind (imported on first use: spaCy loads only when needed)."""
-    if kind == "spacy":
-        from .spacy_runner import SpacyRunner
-
-        return SpacyRunner()
-    if kind == "llm":
-        from .llm_runner import LLMRunner
-
-        return LLMRunner()
-    if kind == "predictions":
-        from .predictions_runner import PredictionsRunner
-
-        return PredictionsRunner()
-    raise InputError(f"unknown pipeline kind {kind!r} (supported: {', '.join(PIPELINE_KINDS)})", field="kind")
+    def predictor(self, spec: PipelineSpec, task: str, *, llm_mode: str | None = None) -> Predict:
+        """The pipeline loaded once, as ``texts -> outputs`` (an error for a kind without a model)."""
+        ...

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..io.hashing import file_sha256, tree_hashes
+from ..io.model_meta import META_FILE
 
 #: The training record fields that say which data, config and steps made a model.
 _TRAINING_FIELDS = ("gold", "gold_version", "gold_sha256", "config_sha256", "inputs_sha256", "max_steps", "seed", "checkpoint", "environment")
@@ -26,11 +27,11 @@ def _digest(parts: Mapping[str, str]) -> str:
 def spacy_identity(path: Path, meta: Mapping[str, Any]) -> dict[str, Any]:
     """A spaCy pipeline directory: sha256 over its files but ``meta.json`` (which holds
     timestamps and scores, not behaviour), plus what its meta says about it."""
-    training = meta.get("harness") if isinstance(meta.get("harness"), dict) else {}
+    training: Mapping[str, Any] = meta["harness"] if isinstance(meta.get("harness"), dict) else {}
     return {
         "kind": "spacy",
         "path": str(path),
-        "sha256": _digest(tree_hashes(path, exclude=["meta.json"])),
+        "sha256": _digest(tree_hashes(path, exclude=[META_FILE])),
         "meta": {
             "name": meta.get("name"),
             "lang": meta.get("lang"),

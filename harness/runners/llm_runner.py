@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..core.results import LLMStats
 from ..core.stats import percentile_or_none
+from ..core.tasks import task_of
 from ..errors import InputError, PipelineError
 from ..heap import long_lived
-from .base import Prediction, RunOutput
+from .base import Predict, Prediction, RunOutput
 from .identity import files_identity
+from .predictor import pipe_predictor
 from .timing import predict_timed
 
 if TYPE_CHECKING:
@@ -113,9 +115,9 @@ def cassette_of(nlp: Any) -> tuple[Any, CassetteModel]:
     return component, model
 
 
-def parse_check(task: Any, task_kind: str) -> Callable[[str], bool]:
-    """Whether the task's own parser can take something from a response."""
-    if task_kind == "ner":
+def parse_check(llm_task: Any, gold_task: str) -> Callable[[str], bool]:
+    """Whether the spacy-llm task's own parser can take something from a response."""
+    if task_of(gold_task).has_spans:
         from spacy_llm.tasks.span.examples import SpanReason
 
         def parses(response: str) -> bool:
@@ -131,7 +133,7 @@ def parse_check(task: Any, task_kind: str) -> Callable[[str], bool]:
 
     def parses_cats(response: str) -> bool:
         parts = [p.strip() for p in response.strip().split(",") if p.strip()]
-        return any(p == "==NONE==" or task.normalizer(p) in task.label_dict for p in parts)
+        return any(p == "==NONE==" or llm_task.normalizer(p) in llm_task.label_dict for p in parts)
 
     return parses_cats
 
@@ -193,6 +195,9 @@ class LLMRunner:
 
     kind: ClassVar[str] = "llm"
 
+    def predictor(self, spec: PipelineSpec, task: str, *, llm_mode: str | None = None) -> Predict:
+        return pipe_predictor(build_llm_pipeline(spec.path, mode=llm_mode), task, spec.batch_size)
+
     def run(
         self, spec: PipelineSpec, examples: Sequence[GoldExample], *, task: str, llm_mode: str | None = None, timed: bool = True
     ) -> RunOutput:
@@ -206,9 +211,7 @@ class LLMRunner:
             set_llm_model(component, model)
         model.reset_log()
         texts = [e.text for e in examples]
-        predictions, speed, latencies = predict_timed(
-            nlp, texts, task=task, latency_docs=spec.latency_docs if timed else 0, batch_size=spec.batch_size
-        )
+        predictions, speed = predict_timed(nlp, texts, task=task, latency_docs=spec.latency_docs if timed else 0, batch_size=spec.batch_size)
         if model.log.missing:
             raise PipelineError(model.miss_message())
         if model.log.failures:
@@ -217,7 +220,7 @@ class LLMRunner:
                 f"{len(model.log.failures)} of {len(texts)} LLM call(s) failed (mode "
                 f"{model.mode!r}), so this pipeline has no result; first failure: {model.log.failures[0]}"
             )
-        parses = parse_check(component.task, "ner" if task == "ner" else "textcat")
+        parses = parse_check(component.task, task)
         stats = llm_stats(model, texts, predictions, parses=parses, prices=spec.prices)
         unanswered = tuple(i for i, r in enumerate(model.log.responses) if not r.strip() or not parses(r))
         declared = spec.declared_size
@@ -229,7 +232,6 @@ class LLMRunner:
             size_source="declared" if declared else "unknown",
             train_examples=0,
             llm=stats,
-            latencies_ms=tuple(latencies),
             unanswered=unanswered,
             identity=files_identity(
                 "llm",

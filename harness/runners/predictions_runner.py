@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from ..core.results import SpeedStats
+from ..core.tasks import task_of
 from ..errors import InputError, PipelineError
 from ..gold.records import GoldExample, stable_hash
 from ..io.jsonl import read_jsonl
-from .base import Prediction, RunOutput
+from .base import Predict, Prediction, RunOutput
 from .identity import files_identity
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def load_predictions(path: str | Path, *, key: str, task: str) -> dict[object, P
         if not isinstance(text, str):
             raise InputError("missing or non-string 'text'", path=path, line=number, field="text")
         ident = obj.get("_input_hash", stable_hash(text)) if key == "input_hash" else text
-        if task == "ner":
+        if task_of(task).has_spans:
             spans = []
             for i, span in enumerate(obj.get("spans") or []):
                 try:
@@ -62,7 +63,7 @@ def predict_from_file(path: str | Path, examples: Sequence[GoldExample], *, key:
         found = table.get(example.input_hash if key == "input_hash" else example.text)
         if found is None:
             missing += 1
-            found = Prediction(cats={} if task != "ner" else None)
+            found = Prediction(cats=None if task_of(task).has_spans else {})
         predictions.append(found)
     return predictions, missing
 
@@ -74,6 +75,11 @@ class PredictionsRunner:
     """Imported predictions: nothing runs, so there is no speed or size to measure."""
 
     kind: ClassVar[str] = "predictions"
+
+    def predictor(self, spec: PipelineSpec, task: str, *, llm_mode: str | None = None) -> Predict:
+        raise InputError(
+            f"pipeline {spec.name} is imported predictions: there is no model to run new texts through", field=f"pipelines.{spec.name}.kind"
+        )
 
     def run(
         self, spec: PipelineSpec, examples: Sequence[GoldExample], *, task: str, llm_mode: str | None = None, timed: bool = True

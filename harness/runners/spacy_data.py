@@ -6,7 +6,7 @@ these functions by the caller.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..core.spans import TokenTuple
@@ -14,7 +14,7 @@ from ..errors import InputError
 from ..gold.records import GoldExample, stable_hash
 
 
-def spacy_tokenizer(lang: str = "en"):  # type: ignore[no-untyped-def]
+def spacy_tokenizer(lang: str = "en") -> Callable[[str], list[TokenTuple]]:
     """A tokenizer callable for :mod:`harness.gold` imports: text -> token tuples."""
     import spacy
 

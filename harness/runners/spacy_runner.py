@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..core.tasks import task_of
 from ..errors import PipelineError
 from ..heap import freeze_so_far, long_lived
+from ..io import model_meta
 from ..io.hashing import changed_files
-from .base import RunOutput
+from .base import Predict, RunOutput
 from .identity import spacy_identity
+from .predictor import pipe_predictor
 from .timing import predict_timed
 
 if TYPE_CHECKING:
@@ -49,7 +51,7 @@ def load_pipeline(path_or_name: str | Path) -> Language:
             freeze_so_far()  # spaCy's import is most of the heap; loading switches collection back on
             return spacy.load(path)
     except Exception as err:  # spaCy raises many types; the user needs the path and the file.
-        changed = changed_files(path, recorded, exclude=["meta.json"]) if isinstance(recorded, dict) else []
+        changed = changed_files(path, recorded, exclude=[model_meta.META_FILE]) if isinstance(recorded, dict) else []
         hint = f"; files changed since training: {', '.join(changed)}" if changed else ""
         raise PipelineError(f"could not load spaCy pipeline {path}: {type(err).__name__}: {err}{hint}") from err
 
@@ -82,30 +84,29 @@ def parameter_count(nlp: Language) -> int | None:
 
 
 def read_meta(path: Path) -> dict[str, Any]:
-    """The pipeline's ``meta.json`` (including the ``harness`` training record), or {}."""
-    meta_path = path / "meta.json"
-    if not meta_path.exists():
-        return {}
+    """The pipeline's ``meta.json`` (including the ``harness`` training record), or {}; a
+    damaged one fails the pipeline, naming the file."""
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise PipelineError(f"{meta_path}: not valid JSON ({err}); the pipeline's meta.json is damaged") from None
-    if not isinstance(meta, dict):
-        raise PipelineError(f"{meta_path}: expected a JSON object")
-    return meta
+        return model_meta.read_meta(path)
+    except model_meta.DamagedMeta as err:
+        raise PipelineError(str(err)) from None
 
 
 def check_task(nlp: Language, path: Path, task: str) -> None:
     """Refuse a pipeline that cannot produce the gold's annotation."""
-    if task == "ner" and "ner" not in nlp.pipe_names and not any(type(component).__name__ == "EntityRuler" for _, component in nlp.components):
+    if (
+        task_of(task).has_spans
+        and "ner" not in nlp.pipe_names
+        and not any(type(component).__name__ == "EntityRuler" for _, component in nlp.components)
+    ):
         raise PipelineError(f"pipeline {path} has no 'ner' component but the gold task is ner (pipes: {nlp.pipe_names})")
-    if task != "ner" and not any(name.startswith("textcat") for name in nlp.pipe_names):
+    if not task_of(task).has_spans and not any(name.startswith("textcat") for name in nlp.pipe_names):
         raise PipelineError(f"pipeline {path} has no textcat component but the gold task is {task} (pipes: {nlp.pipe_names})")
 
 
 def model_labels(nlp: Language, task: str) -> tuple[str, ...] | None:
     """The labels the pipeline's NER or textcat component can predict (None if it does not say)."""
-    names = ["ner"] if task == "ner" else [n for n in nlp.pipe_names if n.startswith("textcat")]
+    names = ["ner"] if task_of(task).has_spans else [n for n in nlp.pipe_names if n.startswith("textcat")]
     for name in names:
         if name in nlp.pipe_names:
             labels = getattr(nlp.get_pipe(name), "labels", None)
@@ -119,13 +120,19 @@ class SpacyRunner:
 
     kind: ClassVar[str] = "spacy"
 
+    def predictor(self, spec: PipelineSpec, task: str, *, llm_mode: str | None = None) -> Predict:
+        path = resolve_pipeline_path(spec.path)
+        nlp = load_pipeline(path)
+        check_task(nlp, path, task)
+        return pipe_predictor(nlp, task, spec.batch_size)
+
     def run(
         self, spec: PipelineSpec, examples: Sequence[GoldExample], *, task: str, llm_mode: str | None = None, timed: bool = True
     ) -> RunOutput:
         path = resolve_pipeline_path(spec.path)
         nlp = load_pipeline(path)
         check_task(nlp, path, task)
-        predictions, speed, latencies = predict_timed(
+        predictions, speed = predict_timed(
             nlp, [e.text for e in examples], task=task, latency_docs=spec.latency_docs if timed else 0, batch_size=spec.batch_size
         )
         meta = read_meta(path)
@@ -139,7 +146,6 @@ class SpacyRunner:
             n_params=parameter_count(nlp),
             training=training,
             train_examples=training.get("train_examples"),
-            latencies_ms=tuple(latencies),
             model_labels=model_labels(nlp, task),
             identity=spacy_identity(path, meta) if path.is_dir() else {"kind": "spacy", "path": str(path), "meta": meta},
         )

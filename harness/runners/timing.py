@@ -9,23 +9,23 @@ from typing import Any
 
 from ..core.results import SpeedStats
 from ..core.stats import percentile
+from ..core.tasks import task_of
 from .base import Prediction
 
 
-def _prediction(doc: Any, task: str) -> Prediction:
-    if task == "ner":
+def prediction_of(doc: Any, task: str) -> Prediction:
+    """What a processed ``Doc`` says, for the gold's task."""
+    if task_of(task).has_spans:
         spans = tuple((ent.start_char, ent.end_char, ent.label_) for ent in doc.ents)
         return Prediction(spans=spans, n_words=len(doc))
     return Prediction(cats=dict(doc.cats), n_words=len(doc))
 
 
-def predict_timed(
-    nlp: Any, texts: Sequence[str], *, task: str, latency_docs: int, batch_size: int
-) -> tuple[list[Prediction], SpeedStats, list[float]]:
+def predict_timed(nlp: Any, texts: Sequence[str], *, task: str, latency_docs: int, batch_size: int) -> tuple[list[Prediction], SpeedStats]:
     """Run ``nlp`` over ``texts`` once, timing per-doc latency then batched throughput.
 
     The first ``latency_docs`` texts go through ``nlp(text)`` one at a time (warm-up
-    and per-document latency, returned in ms); the rest through ``nlp.pipe`` in
+    and per-document latency p50/p95); the rest through ``nlp.pipe`` in
     timed batches. No text is processed twice, so evaluation costs one pass.
     """
     predictions: list[Prediction] = []
@@ -42,7 +42,7 @@ def predict_timed(
         latencies.append(elapsed * 1000.0)
         head_seconds += elapsed
         head_words += len(doc)
-        predictions.append(_prediction(doc, task))
+        predictions.append(prediction_of(doc, task))
     total_words += head_words
     rates: list[float] = []
     rest = texts[latency_docs:]
@@ -55,7 +55,7 @@ def predict_timed(
         total_words += words
         if elapsed > 0 and words > 0:
             rates.append(words / elapsed)
-        predictions.extend(_prediction(doc, task) for doc in docs)
+        predictions.extend(prediction_of(doc, task) for doc in docs)
     seconds = time.perf_counter() - started
     if rates:
         wps = statistics.median(rates)
@@ -71,4 +71,4 @@ def predict_timed(
         timed_batches=len(rates),
         batch_size=batch_size,
     )
-    return predictions, speed, latencies
+    return predictions, speed

@@ -55,7 +55,7 @@ def test_behaviour_on_imported_predictions_is_refused(project: pytest.Pytester) 
     )
     result = project.runpytest("suites/p.toml")
     assert result.ret != 0
-    result.stdout.fnmatch_lines(["*suites/p.toml, field 'behaviour.imported': imported predictions have no model*"])
+    result.stdout.fnmatch_lines(["*suites/p.toml, field 'behaviour.imported': predictions pipelines (e.g. imported predictions) have no model*"])
 
 
 def test_llm_behaviour_is_skipped_in_replay_mode(project: pytest.Pytester) -> None:

@@ -44,7 +44,7 @@ def suite_result(name: str = "s", *, broken: int = 0, text: str | None = None) -
     )
     verdict = NoRegressionGate("distilled", -0.02).judge_baseline(now, compared, None)
     gold = GoldInfo("g", 1, "f" * 64, "ner", 10, len(exs))
-    return SuiteResult(name, "suites/s.toml", gold, {"distilled": now}, {}, [verdict], (), {"distilled": compared})
+    return SuiteResult(name, "suites/s.toml", gold, {"distilled": now}, {}, [verdict], (), {"distilled": compared}, distilled="distilled")
 
 
 def context(i: int = 0) -> history.RunContext:

@@ -57,6 +57,7 @@ def hostile_document() -> dict:
         {},
         [verdict],
         examples=views,
+        distilled="distilled",
     )
     return suite_to_dict(suite, created="2026-11-26T00:00:00+00:00", harness_version="test")
 
@@ -146,7 +147,16 @@ def test_ten_thousand_examples_stay_under_ten_megabytes(tmp_path: Path) -> None:
     outputs = [e.spans if i % 4 else () for i, e in enumerate(exs)]
     now = result(exs, outputs)
     views = tuple(EvalExample(e.input_hash, e.text, e.spans) for e in exs)
-    suite = SuiteResult("big", "suites/big.toml", GoldInfo("g", 1, "0" * 64, "ner", 10, len(exs)), {"distilled": now}, {}, [], examples=views)
+    suite = SuiteResult(
+        "big",
+        "suites/big.toml",
+        GoldInfo("g", 1, "0" * 64, "ner", 10, len(exs)),
+        {"distilled": now},
+        {},
+        [],
+        examples=views,
+        distilled="distilled",
+    )
     document = suite_to_dict(suite, created="now", harness_version="test")
     assert document["examples"]["total"] == 10_000 and document["examples"]["included"] == 5_000
     assert all(any(item["errors"].values()) for item in document["examples"]["items"][:2_500])  # failing first

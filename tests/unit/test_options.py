@@ -50,15 +50,24 @@ def test_a_shared_option_reads_the_same_in_any_parser() -> None:
             parser.parse_args(["--llm-mode", "cached"])
 
 
-def test_choices_are_the_ones_the_suite_models_accept() -> None:
-    """The pydantic suite models spell the choices as Literals; they must match options."""
-    import typing
+def test_the_suite_models_accept_the_choices_of_options_and_the_registry() -> None:
+    """The pydantic suite models read their choices from options.py and the runner registry
+    (they used to spell them again as Literals)."""
+    from pydantic import ValidationError
 
+    from harness.runners import kinds
     from harness.suites import PipelineTable, TrainTable
 
-    assert typing.get_args(TrainTable.model_fields["checkpoint"].annotation) == options.CHECKPOINTS
-    assert typing.get_args(PipelineTable.model_fields["kind"].annotation) == options.PIPELINE_KINDS
-    assert typing.get_args(PipelineTable.model_fields["key"].annotation) == options.PREDICTION_KEYS
+    for checkpoint in options.CHECKPOINTS:
+        assert TrainTable(checkpoint=checkpoint).checkpoint == checkpoint
+    for kind in kinds():
+        assert PipelineTable(kind=kind).kind == kind
+    for key in options.PREDICTION_KEYS:
+        assert PipelineTable(key=key).key == key
+    with pytest.raises(ValidationError, match="unknown pipeline kind; expected one of spacy, llm, predictions"):
+        PipelineTable(kind="onnx")
+    with pytest.raises(ValidationError, match="unknown checkpoint; expected one of best, last"):
+        TrainTable(checkpoint="middle")
 
 
 def test_no_pickle_anywhere_in_the_package() -> None:
