@@ -610,9 +610,10 @@ def report(results: Sequence[str], output: str | None = None, *, history_dir: st
     import json
 
     from .errors import InputError
+    from .history import history_for
     from .io.clock import now_iso
     from .options import HISTORY_DIRNAME
-    from .reports.html_report import history_for, write_html
+    from .reports.html_report import write_html
     from .reports.json_report import RESULTS_SCHEMA
 
     documents = []

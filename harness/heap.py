@@ -23,14 +23,27 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 _state = {"owned": False, "frozen": False}
 
 
+class _FreezeOnce:
+    """The runners' load policy in a process of ours."""
+
+    def long_lived(self) -> AbstractContextManager[None]:
+        return long_lived()
+
+    def freeze_so_far(self) -> None:
+        freeze_so_far()
+
+
 def own_process() -> None:
     """Declare this process the harness's own (a CLI command): the first pipeline load freezes its heap."""
+    from .runners.base import set_load_policy  # the runners mark their long-lived blocks; this decides
+
     _state["owned"] = True
+    set_load_policy(_FreezeOnce())
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,7 @@ from . import __version__
 from .io import atomic
 from .io.clock import now_utc
 from .io.locks import directory_lock
+from .options import DEFAULT_HISTORY_LAST
 
 if TYPE_CHECKING:
     import datetime
@@ -385,24 +386,12 @@ def run_table(
     return table.to_dicts()
 
 
-SPARK = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(values: Iterable[float | None]) -> str:
-    """``▁▃█``-style trend of ``values`` (a gap for a missing one). Changes under 0.1% of
-    the values are drawn flat: a model 150 bytes smaller is not a trend."""
-    values = list(values)
-    present = [v for v in values if v is not None and v == v]
-    if not present:
-        return ""
-    low, high = min(present), max(present)
-    span = high - low
-    if span <= 1e-3 * max(abs(low), abs(high)):
-        span = 0.0
-    out = []
-    for v in values:
-        if v is None or v != v:
-            out.append(" ")
-        else:
-            out.append(SPARK[0 if span == 0 else min(len(SPARK) - 1, int((v - low) / span * (len(SPARK) - 1) + 0.5))])
-    return "".join(out)
+def history_for(history_dir: Path, suites: Sequence[Mapping[str, Any]], last: int = DEFAULT_HISTORY_LAST) -> dict[str, list[dict[str, Any]]]:
+    """The last runs of each suite from ``reports/history`` (for the trends), or nothing."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    if not history_dir.is_dir():
+        return out
+    for doc in suites:
+        name = doc["suite"]["name"]
+        out[name] = run_table(history_dir, name, last=last)
+    return out

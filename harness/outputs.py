@@ -100,9 +100,8 @@ def write_reports(session: HarnessSession, results: list[SuiteResult], reports_d
 
 def write_html(session: HarnessSession, reports_dir: Path, documents: list[dict[str, Any]], created: str) -> list[Written]:
     """``reports/report.html``: one page for every suite of the run, trends from the history."""
-    from .history import take_notices
+    from .history import history_for, take_notices
     from .options import HISTORY_DIRNAME, HTML_REPORT_NAME
-    from .reports.html_report import history_for
     from .reports.html_report import write_html as write_page
 
     try:

@@ -61,7 +61,7 @@ class LoadedSuite:
 
             path = self.baseline_path
             if not path.exists():
-                self._baseline = (None, f"no baseline: run `harness bless {_shown(self.spec.file)}` (expected {_shown(path)})")
+                self._baseline = (None, f"no baseline: run `harness bless {_short_path(self.spec.file)}` (expected {_short_path(path)})")
             else:
                 try:
                     loaded = load(path)
@@ -75,22 +75,22 @@ class LoadedSuite:
     def _foreign(self, baseline: Baseline) -> str | None:
         """Why a readable baseline is not this suite's (copied from another suite, or made on
         another dataset), or None. Another version of the same gold is fine (compared per example)."""
-        where = _shown(baseline.path)
+        where = _short_path(baseline.path)
         if baseline.suite != self.spec.name:
             return (
                 f"{where} was blessed for suite {baseline.suite!r}, not {self.spec.name!r}: a baseline is compared "
-                f"only with its own suite (run `harness bless {_shown(self.spec.file)}`)"
+                f"only with its own suite (run `harness bless {_short_path(self.spec.file)}`)"
             )
         dataset = baseline.context.gold_ref.split("@", 1)[0]
         if dataset != self.gold.name:
             return (
                 f"{where} was blessed on gold {baseline.context.gold_ref}, another dataset than the suite's "
-                f"{self.gold.ref} (run `harness bless {_shown(self.spec.file)}`)"
+                f"{self.gold.ref} (run `harness bless {_short_path(self.spec.file)}`)"
             )
         return None
 
 
-def _shown(path: Path) -> str:
+def _short_path(path: Path) -> str:
     """A path relative to the working directory when it is below it (messages stay short)."""
     try:
         return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
@@ -250,8 +250,8 @@ class HarnessSession:
             return None, problem
         if pipeline not in baseline.pipelines:
             return None, (
-                f"the baseline {_shown(baseline.path)} has no entry for pipeline {pipeline!r}: run "
-                f"`harness bless {_shown(suite.spec.file)} --pipeline {pipeline}`"
+                f"the baseline {_short_path(baseline.path)} has no entry for pipeline {pipeline!r}: run "
+                f"`harness bless {_short_path(suite.spec.file)} --pipeline {pipeline}`"
             )
         key = (suite_name, pipeline)
         if key not in self.baseline_comparisons:
@@ -378,7 +378,7 @@ class HarnessSession:
             out.append(
                 SuiteResult(
                     name,
-                    _shown(suite.spec.file),
+                    _short_path(suite.spec.file),
                     gold_info(suite.gold),
                     ordered,
                     errors,

@@ -13,7 +13,7 @@ from ..options import CONFIDENCE, DEFAULT_THRESHOLD
 from .noise import holm, min_detectable_drop
 from .results import BaselineComparison, BehaviourCase, BehaviourResult, Comparison, Difference, PipelineResult, Verdict
 from .stats import format_interval
-from .tasks import CATEGORIES
+from .tasks import CATEGORY_RULES
 from .text import annotation_text
 
 
@@ -41,6 +41,8 @@ class Gate:
     op: ClassVar[str] = ">="
     what: ClassVar[str] = ""
     big_numbers: ClassVar[bool] = False  # words/second and bytes print as integers
+    value_format: ClassVar[str] = ".3f"  # how measured and threshold print (carried on the verdict)
+    delta_format: ClassVar[str] = ".3f"  # how baseline and delta print
 
     @property
     def id(self) -> str:
@@ -55,6 +57,22 @@ class Gate:
         """The pipeline this gate compares against, if any."""
         return None
 
+    def verdict(self, passed: bool, measured: float, ci: tuple[float, float] | None, message: str, **details: Any) -> Verdict:
+        """A verdict of this gate: its id, pipeline, threshold and rule, and how its figures print."""
+        return Verdict(
+            self.id,
+            self.pipeline,
+            passed,
+            measured,
+            self.threshold,
+            self.op,
+            ci,
+            message,
+            value_format=self.value_format,
+            delta_format=self.delta_format,
+            **details,
+        )
+
     def measure(self, result: PipelineResult) -> tuple[float, tuple[float, float] | None, str]:
         """(measured value, its CI or None, what it is in words)."""
         raise NotImplementedError
@@ -68,9 +86,7 @@ class Gate:
                 f"{result.name}: {what} was not measured for this pipeline (kind {result.kind}): a gate never "
                 f"passes on a figure it did not measure; remove the gate for this pipeline"
             )
-            return Verdict(
-                self.id, self.pipeline, False, measured, self.threshold, self.op, None, message, decision=f"{what} not measured: FAIL"
-            )
+            return self.verdict(False, measured, None, message, decision=f"{what} not measured: FAIL")
         passed = measured >= self.threshold if self.op == ">=" else measured <= self.threshold
         ci_text = f" (95% CI {format_interval(ci)})" if ci is not None else ""
         shown, limit = _fmt(measured, self.big_numbers), _fmt(self.threshold, self.big_numbers)
@@ -78,7 +94,7 @@ class Gate:
         # The rule compares the point estimate; the CI is shown beside it, not used.
         failed_op = "<" if self.op == ">=" else ">"
         decision = f"{shown} {self.op if passed else failed_op} {limit}: {_outcome(passed)}"
-        return Verdict(self.id, self.pipeline, passed, measured, self.threshold, self.op, ci, message, decision=decision)
+        return self.verdict(passed, measured, ci, message, decision=decision)
 
 
 @dataclass(frozen=True)
@@ -126,6 +142,8 @@ class WordsPerSecondGate(Gate):
     key: ClassVar[str] = "words_per_second_min"
     metric: ClassVar[str] = "words_per_second"
     big_numbers: ClassVar[bool] = True
+    value_format: ClassVar[str] = ",.0f"
+    delta_format: ClassVar[str] = ",.0f"
 
     def measure(self, result: PipelineResult) -> tuple[float, tuple[float, float] | None, str]:
         return result.words_per_second, None, "words/second"
@@ -137,6 +155,8 @@ class SizeGate(Gate):
     metric: ClassVar[str] = "size_bytes"
     op: ClassVar[str] = "<="
     big_numbers: ClassVar[bool] = True
+    value_format: ClassVar[str] = ",.0f"
+    delta_format: ClassVar[str] = ",.0f"
 
     def measure(self, result: PipelineResult) -> tuple[float, tuple[float, float] | None, str]:
         if result.size_source == "unknown" or not result.size_bytes:
@@ -184,7 +204,7 @@ class VsLLMGate(Gate):
             f"lower 95% bound {ci[0]:+.3f} {'>' if passed else '<='} {self.threshold:+.3f} "
             f"(difference {difference.diff:+.3f}): {_outcome(passed)}"
         )
-        return Verdict(self.id, self.pipeline, passed, difference.diff, self.threshold, ">", ci, message, decision=decision)
+        return self.verdict(passed, difference.diff, ci, message, decision=decision)
 
 
 @dataclass(frozen=True)
@@ -216,9 +236,7 @@ class BaselineGate(Gate):
         delta: float | None = None,
         skipped: str | None = None,
     ) -> Verdict:
-        return Verdict(
-            self.id, self.pipeline, passed, measured, self.threshold, self.op, ci, message, skipped=skipped, baseline=baseline, delta=delta
-        )
+        return self.verdict(passed, measured, ci, message, skipped=skipped, baseline=baseline, delta=delta)
 
     def _judge(self, result: PipelineResult, baseline: BaselineComparison) -> Verdict:
         raise NotImplementedError
@@ -394,6 +412,8 @@ class SpeedRegressionGate(BaselineGate):
     key: ClassVar[str] = "words_per_second_max_drop"
     metric: ClassVar[str] = "speed_drop"
     op: ClassVar[str] = "<="
+    value_format: ClassVar[str] = ".1%"
+    delta_format: ClassVar[str] = ",.0f"
 
     @property
     def id(self) -> str:
@@ -430,6 +450,8 @@ class SizeRegressionGate(BaselineGate):
     key: ClassVar[str] = "size_max_growth"
     metric: ClassVar[str] = "size_growth"
     op: ClassVar[str] = "<="
+    value_format: ClassVar[str] = ".1%"
+    delta_format: ClassVar[str] = ",.0f"
 
     @property
     def id(self) -> str:
@@ -457,8 +479,8 @@ class SizeRegressionGate(BaselineGate):
 def annotation_diff(gold: Any, predicted: Any, text: str, threshold: float = DEFAULT_THRESHOLD) -> str:
     """Gold vs predicted as a diff: ``- 'sushi' Dish`` (missed), ``+ 'in town.' Location`` (extra)."""
     if isinstance(gold, dict) or isinstance(predicted, dict):
-        g = CATEGORIES.positives(dict(gold or {}))
-        p = CATEGORIES.positives(dict(predicted or {}), threshold)
+        g = CATEGORY_RULES.positives(dict(gold or {}))
+        p = CATEGORY_RULES.positives(dict(predicted or {}), threshold)
         lines = [f"- {k}" for k in sorted(g - p)] + [f"+ {k}" for k in sorted(p - g)]
     else:
         g2, p2 = set(map(tuple, gold or ())), set(map(tuple, predicted or ()))
@@ -489,16 +511,8 @@ class MustPassGate(Gate):
         message = f"{result.name}: must-pass example {self.input_hash} {self.text!r} " + (
             "is right" if passed else f"is wrong (- gold only, + predicted only):\n{diff}"
         )
-        return Verdict(
-            self.id,
-            self.pipeline,
-            passed,
-            1.0 if passed else 0.0,
-            1.0,
-            ">=",
-            None,
-            message,
-            decision="exactly right: pass" if passed else "differs from gold: FAIL",
+        return self.verdict(
+            passed, 1.0 if passed else 0.0, None, message, decision="exactly right: pass" if passed else "differs from gold: FAIL"
         )
 
 
@@ -527,26 +541,14 @@ class BehaviourGate(Gate):
     def judge_behaviour(self, result: BehaviourResult) -> Verdict:
         if result.skipped:
             reason = f"{result.pipeline}: behaviour check {self.check} skipped: {result.skipped}"
-            return Verdict(
-                self.id, self.pipeline, False, float("nan"), self.threshold, ">=", None, reason, skipped=reason, decision="not run: skipped"
-            )
+            return self.verdict(False, float("nan"), None, reason, skipped=reason, decision="not run: skipped")
         if result.cases < self.min_cases:
             why = f" ({result.note})" if result.note else ""
             message = (
                 f"{result.pipeline}: {self.check} was judged on {result.cases} case(s), fewer than its "
                 f"min_cases ({self.min_cases}){why}: too few to say the model passes"
             )
-            return Verdict(
-                self.id,
-                self.pipeline,
-                False,
-                result.pass_rate,
-                self.threshold,
-                ">=",
-                None,
-                message,
-                decision=f"{result.cases} case(s) < min_cases {self.min_cases}: FAIL",
-            )
+            return self.verdict(False, result.pass_rate, None, message, decision=f"{result.cases} case(s) < min_cases {self.min_cases}: FAIL")
         passed = result.pass_rate >= self.threshold
         message = (
             f"{result.pipeline}: {self.check} pass rate = {result.pass_rate:.3f} "
@@ -556,7 +558,7 @@ class BehaviourGate(Gate):
         if result.shrunk:
             message += f"; shrunk failing case: {describe_case(result.shrunk[0])}"
         decision = f"pass rate {result.pass_rate:.3f} {'>=' if passed else '<'} {self.threshold:.3f}: {_outcome(passed)}"
-        return Verdict(self.id, self.pipeline, passed, result.pass_rate, self.threshold, ">=", result.ci, message, decision=decision)
+        return self.verdict(passed, result.pass_rate, result.ci, message, decision=decision)
 
 
 #: Threshold gates by their suite key (``label_f_min`` expands per gold label).
@@ -566,3 +568,23 @@ THRESHOLD_GATES: dict[str, type[Gate]] = {cls.key: cls for cls in (MicroFGate, M
 def judge(gate: Gate, result: PipelineResult, comparison: Comparison | None = None) -> Verdict:
     """Functional form of :meth:`Gate.judge`."""
     return gate.judge(result, comparison)
+
+
+def _gate_classes() -> list[type[Gate]]:
+    found: list[type[Gate]] = []
+    pending: list[type[Gate]] = [Gate]
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def formats_for(gate_id: str) -> tuple[str, str]:
+    """(measured/threshold format, baseline/delta format) of the gate a verdict's id names,
+    for verdicts read back from JSON (a :class:`Verdict` in memory carries them itself)."""
+    named = [(len(name), cls) for cls in _gate_classes() for name in (cls.metric, cls.key) if name and gate_id.startswith(name)]
+    if not named:
+        return Gate.value_format, Gate.delta_format
+    cls = max(named, key=lambda pair: pair[0])[1]
+    return cls.value_format, cls.delta_format

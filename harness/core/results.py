@@ -164,6 +164,9 @@ class Verdict:
     # which part of a two-part rule decided, e.g. "drop 0.058 > 0.020 but not significant
     # (Holm p 0.453): pass". Every surface shows it beside the measured value.
     decision: str = ""
+    # How its figures print: measured and threshold, and baseline and delta (format specs).
+    value_format: str = ".3f"
+    delta_format: str = ".3f"
 
 
 @dataclass(frozen=True)

@@ -289,4 +289,4 @@ def task_of(name: str) -> Task:
 
 
 #: The category rules (textcat and textcat_multilabel share them): the gold's positive rule.
-CATEGORIES = CategoryTask()
+CATEGORY_RULES = CategoryTask()

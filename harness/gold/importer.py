@@ -14,7 +14,7 @@ from .records import GoldExample
 from .store import GoldStore, GoldVersion, assign_splits, file_sha256
 
 
-def _shown(path: Path) -> str:
+def _recorded_path(path: Path) -> str:
     """A source path as recorded in the manifest: relative to the working directory when
     inside it, else the file name (never the importing machine's absolute path)."""
     try:
@@ -111,9 +111,9 @@ def import_examples(
         return replace(parent, unchanged=True)
     all_paths = [Path(p) for p in (*paths, *eval_paths)]
     source = {
-        "paths": [_shown(p) for p in all_paths],
-        "eval_paths": [_shown(Path(p)) for p in eval_paths],
-        "sha256": {_shown(p): file_sha256(p) for p in all_paths},
+        "paths": [_recorded_path(p) for p in all_paths],
+        "eval_paths": [_recorded_path(Path(p)) for p in eval_paths],
+        "sha256": {_recorded_path(p): file_sha256(p) for p in all_paths},
         "records": stats.records,
         "skipped_ignore": stats.skipped_ignore,
         "skipped_reject": stats.skipped_reject,

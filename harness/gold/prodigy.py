@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.spans import SpanTuple, TokenTuple, first_overlap, token_boundaries
-from ..core.tasks import CATEGORIES
+from ..core.tasks import CATEGORY_RULES
 from ..core.text import control_characters, printable
 from ..errors import InputError
 from ..io.jsonl import read_jsonl
@@ -262,5 +262,5 @@ def infer_task(examples: Sequence[GoldExample]) -> Task:
         return "ner"
     if any(e.cats is None for e in examples):
         raise InputError("the input mixes span (NER) and category tasks; import them as separate datasets")
-    exclusive = all(len(CATEGORIES.positives(e.cats)) == 1 for e in examples)
+    exclusive = all(len(CATEGORY_RULES.positives(e.cats)) == 1 for e in examples)
     return "textcat" if exclusive else "textcat_multilabel"

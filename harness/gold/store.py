@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.tasks import CATEGORIES, task_of
+from ..core.tasks import CATEGORY_RULES, task_of
 from ..errors import GoldIntegrityError, InputError
 from ..io import atomic
 from ..io.clock import now_iso
@@ -186,7 +186,7 @@ class GoldVersion:
                     problems.append(f"{where}: task {self.task!r} does not match the examples of split {split!r}")
                     return problems
                 if cats is not None:
-                    counts.update(CATEGORIES.positives(cats))
+                    counts.update(CATEGORY_RULES.positives(cats))
                 else:
                     counts.update(span["label"] for span in record.get("spans", ()))
             claimed = self.manifest["splits"].get(split, {})

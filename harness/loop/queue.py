@@ -28,13 +28,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..core.categories import CATEGORY_ORDER
 from ..core.spans import tokens_from_records
 from ..errors import InputError
 from ..io import atomic
 from ..io.clock import now_iso
 from ..io.jsonl import read_jsonl
 from ..io.locks import file_lock
-from .records import CATEGORY_ORDER, annotation_fields
+from .records import annotation_fields
 
 #: What the Prodigy ``answer`` field says for each reviewer decision.
 PRODIGY_ANSWER = {"reject": "reject", "skip": "ignore", "flag": "ignore"}

@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..core.categories import categorize
 from ..core.spans import tokens_to_records
 from ..core.tasks import task_of
 from ..gold.records import GoldExample, stable_hash
@@ -19,32 +20,13 @@ from ..options import DEFAULT_THRESHOLD
 
 QUEUED_CASES = 20  # failing behavioural cases per check sent to the queue
 
-CATEGORIES = ("regression", "train_signal", "hard_case", "gold_suspect", "disagreement", "behaviour")
 DECISIONS = ("gold", "llm", "distilled", "edited", "reject", "flag", "skip")
 ACCEPTING = ("gold", "llm", "distilled", "edited")  # decisions that carry an answer to apply
-# Review order: what most needs a human first.
-CATEGORY_ORDER = {"regression": 0, "gold_suspect": 1, "train_signal": 2, "disagreement": 3, "hard_case": 4, "behaviour": 5}
 
 
 def normalise(value: Any, task: str, threshold: float = DEFAULT_THRESHOLD) -> Any:
     """Comparable form of an annotation: a sorted span tuple list, or the set of positive labels."""
     return task_of(task).comparable(value, threshold)
-
-
-def categorize(gold: Any, distilled: Any, llm: Any | None, task: str, threshold: float = DEFAULT_THRESHOLD) -> str | None:
-    """Which queue category an eval example falls in, or None if the distilled model is right.
-
-    Without an LLM, every distilled error is a ``hard_case``.
-    """
-    g, d = normalise(gold, task, threshold), normalise(distilled, task, threshold)
-    if llm is None:
-        return None if d == g else "hard_case"
-    m = normalise(llm, task, threshold)
-    if d == g:
-        return None
-    if m == g:
-        return "train_signal"
-    return "gold_suspect" if m == d else "hard_case"
 
 
 def disagreement_score(distilled: Any, llm: Any, task: str) -> float:

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ..core.spans import first_overlap
-from ..core.tasks import CATEGORIES
+from ..core.tasks import CATEGORY_RULES
 from ..core.text import printable, visible
 from ..errors import InputError
 from ..options import DEFAULT_REPORTS_DIR
@@ -92,7 +92,7 @@ def render(console: Console, record: dict[str, Any], position: int, total: int) 
             console.print(Text(printable(f"{number}. {name}: "), style=style) + highlighted(record["text"], value, style))
             console.print(Text(printable(f"   {labels}")))
         else:
-            positive = ", ".join(sorted(CATEGORIES.positives(value))) or "(none)"
+            positive = ", ".join(sorted(CATEGORY_RULES.positives(value))) or "(none)"
             console.print(Text(printable(f"{number}. {name}: {positive}"), style=style))
     if not task_is_ner:
         console.print(Text(printable(record["text"][:1500])))

@@ -20,10 +20,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..core.gates import formats_for
 from ..core.text import annotation_text, human_bytes
 from ..io import atomic
-from ..options import DEFAULT_HISTORY_LAST
 from ..runners.registry import kinds
+from .format import number
 
 TEMPLATES = "templates"
 #: Span colours, one class per label position (``.l0`` ..), in the style of displaCy.
@@ -46,12 +47,6 @@ def embed_json(data: Any) -> str:
 
 
 # -- view model: what the template draws (numbers to SVG coordinates, rows in order) --
-
-
-def _num(value: Any, fmt: str = ".3f") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return format(value, fmt)
 
 
 def _size(value: Any) -> str:
@@ -123,15 +118,6 @@ def _spark(values: Sequence[Any]) -> dict[str, Any] | None:
     return {"points": points, "first": present[0][1], "last": present[-1][1]}
 
 
-def gate_format(gate_id: str) -> tuple[str, str]:
-    """(format of measured/threshold, format of baseline/delta) for a gate id."""
-    if gate_id.startswith(("words_per_second", "size_bytes")):
-        return ",.0f", ",.0f"
-    if gate_id.startswith(("speed_drop", "size_growth")):
-        return ".1%", ",.0f"
-    return ".3f", ".3f"
-
-
 def _role(kind: Any) -> str | None:
     known = kinds()
     return known[kind].role if kind in known else None
@@ -156,9 +142,9 @@ def _suite_view(doc: Mapping[str, Any], index: int, history: Sequence[Mapping[st
         p = pipelines[name]
         stats = p.get("llm") or {}
         if key == "f":
-            return f"{_num(p['micro']['f'])} {_ci_text(p['micro'].get('f_ci'))}"
+            return f"{number(p['micro']['f'])} {_ci_text(p['micro'].get('f_ci'))}"
         if key == "macro":
-            return _num(p["macro"]["f"])
+            return number(p["macro"]["f"])
         if key == "wps":
             wps = p.get("words_per_second")
             return (
@@ -168,7 +154,7 @@ def _suite_view(doc: Mapping[str, Any], index: int, history: Sequence[Mapping[st
             )
         if key == "latency":
             speed = p.get("speed") or {}
-            return f"{_num(speed.get('latency_p50_ms'), '.1f')} / {_num(speed.get('latency_p95_ms'), '.1f')}"
+            return f"{number(speed.get('latency_p50_ms'), '.1f')} / {number(speed.get('latency_p95_ms'), '.1f')}"
         if key == "size":
             return _size(p.get("size_bytes")) + (" (declared)" if p.get("size_source") == "declared" else "")
         if key == "tokens":
@@ -287,10 +273,10 @@ def render_html(suites: Sequence[Mapping[str, Any]], *, created: str, history: M
 
     css, script = _resource("report.css"), _resource("report.js")
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    environment.filters["num"] = _num
+    environment.filters["num"] = number
     environment.filters["size"] = _size
     environment.filters["ci"] = _ci_text
-    environment.globals["gate_format"] = gate_format
+    environment.globals["gate_format"] = formats_for
     environment.globals["annotation"] = annotation_text
     template = environment.from_string(_resource("report.html.j2"))
     history = history or {}
@@ -319,16 +305,3 @@ def write_html(
     target = Path(path)
     atomic.write_text(target, render_html(suites, created=created, history=history))
     return target
-
-
-def history_for(history_dir: Path, suites: Sequence[Mapping[str, Any]], last: int = DEFAULT_HISTORY_LAST) -> dict[str, list[dict[str, Any]]]:
-    """The last runs of each suite from ``reports/history`` (for the trends), or nothing."""
-    from ..history import run_table
-
-    out: dict[str, list[dict[str, Any]]] = {}
-    if not history_dir.is_dir():
-        return out
-    for doc in suites:
-        name = doc["suite"]["name"]
-        out[name] = run_table(history_dir, name, last=last)
-    return out

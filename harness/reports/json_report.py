@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..core.categories import categorize
 from ..core.metrics import LabelScore, ScoreTable
 from ..core.results import (
     BaselineComparison,
@@ -200,7 +201,7 @@ def _annotation(value: Output) -> object:
     return [list(span) for span in value]
 
 
-def _shown(value: Output) -> object:
+def _browser_annotation(value: Output) -> object:
     """An annotation for the example browser (display only; baselines keep them exact):
     label scores of at least 0.01, to 3 decimals; a label left out scored below that."""
     if isinstance(value, dict):
@@ -249,8 +250,6 @@ def baseline_to_dict(b: BaselineComparison) -> dict[str, Any]:
 def _example_items(result: SuiteResult, cap: int) -> dict[str, Any]:
     """Every eval example (up to ``cap``, failing ones first) with each pipeline's answer,
     its errors by kind, the queue category and the labels newly broken since the baseline."""
-    from ..loop.records import categorize
-
     task = result.gold.task
     kind = task_of(task)
     pipelines = result.pipelines
@@ -267,7 +266,7 @@ def _example_items(result: SuiteResult, cap: int) -> dict[str, Any]:
             if i >= len(p.outputs) or p.example_ids[i] != example.input_hash:
                 continue  # a result on another split order (never from a session); nothing to show
             answered = i not in set(p.unanswered)
-            predictions[name] = _shown(p.outputs[i]) if answered else None
+            predictions[name] = _browser_annotation(p.outputs[i]) if answered else None
             errors[name] = kind.errors(example.gold, p.outputs[i] if answered else None, result.threshold)
             for error in errors[name]:
                 if "score" in error:
@@ -283,7 +282,7 @@ def _example_items(result: SuiteResult, cap: int) -> dict[str, Any]:
             {
                 "input_hash": example.input_hash,
                 "text": example.text,
-                "gold": _shown(example.gold),
+                "gold": _browser_annotation(example.gold),
                 "predictions": predictions,
                 "errors": errors,
                 "category": category,
@@ -322,8 +321,8 @@ def behaviour_case_to_dict(case: Any) -> dict[str, Any]:
         "original": case.original,
         "text": case.text,
         "change": case.change,
-        "expected": _shown(case.expected),
-        "predicted": _shown(case.predicted),
+        "expected": _browser_annotation(case.expected),
+        "predicted": _browser_annotation(case.predicted),
         "passed": case.passed,
     }
 

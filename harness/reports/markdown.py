@@ -20,6 +20,7 @@ from ..core.results import Comparison, PipelineResult, SuiteResult, Verdict
 from ..core.stats import format_interval
 from ..core.text import printable
 from ..options import DEFAULT_SHOWN_FLIPS, MARKDOWN_MAX_BYTES
+from .format import number
 from .terminal import flip_annotation
 
 
@@ -44,23 +45,18 @@ def code(text: object) -> str:
     return f"{fence}{pad}{value}{pad}{fence}"
 
 
-def _num(value: float | None, fmt: str = ".3f") -> str:
-    return "–" if value is None or value != value else format(value, fmt)
-
-
 def _gate_row(v: Verdict) -> list[str]:
-    big = v.gate_id.startswith(("words_per_second", "size_bytes"))
-    fmt = ",.0f" if big else ".3f"
+    fmt, delta_fmt = v.value_format, v.delta_format
     status = "⏭ skip" if v.skipped else "✅ pass" if v.passed else "❌ FAIL"
     return [
         status,
         code(f"{v.pipeline}::{v.gate_id}"),
-        _num(v.measured, fmt),
+        number(v.measured, fmt),
         f"{v.op} {v.threshold:{fmt}}",
         format_interval(v.ci) if v.ci else "–",
-        _num(v.baseline, fmt),
-        _num(v.delta, "+" + fmt),
-        f"{_num(v.p_value, '.3g')} / {_num(v.p_adjusted, '.3g')}" if v.noise else "–",
+        number(v.baseline, delta_fmt),
+        number(v.delta, "+" + delta_fmt),
+        f"{number(v.p_value, '.3g')} / {number(v.p_adjusted, '.3g')}" if v.noise else "–",
         cell(v.noise or "–"),
         cell(v.decision or "–"),
     ]
@@ -154,7 +150,7 @@ def suite_section(result: SuiteResult, *, shown_flips: int = DEFAULT_SHOWN_FLIPS
                 code(b.pipeline),
                 code(b.check),
                 f"{b.passed} / {b.cases}",
-                _num(b.pass_rate),
+                number(b.pass_rate),
                 format_interval(b.ci) if not b.skipped else "–",
                 f"{b.min_pass_rate:.2f}",
                 ("⏭ " + cell(b.skipped, 80)) if b.skipped else ("✅" if b.pass_rate >= b.min_pass_rate else "❌"),

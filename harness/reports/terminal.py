@@ -16,6 +16,7 @@ from ..core.results import BaselineComparison, Comparison, Flip, NoiseReport, Pi
 from ..core.stats import format_interval
 from ..core.text import annotation_text, human_bytes, printable
 from ..options import DEFAULT_SHOWN_FLIPS
+from .format import number, sparkline
 
 Justify = Literal["left", "right"]  # rich's column justifications, as these tables use them
 RowCell = Callable[[Mapping[str, object]], str]
@@ -43,7 +44,7 @@ def display_name(p: PipelineResult) -> str:
 
 
 def _num(value: float | None, fmt: str) -> str:
-    return "-" if value is None or value != value else format(value, fmt)
+    return number(value, fmt, missing="-")  # the terminal's tables use ASCII
 
 
 def overview_table(pipelines: Iterable[PipelineResult], title: str, comparisons: Sequence[Comparison] = ()) -> Table:
@@ -425,9 +426,8 @@ def render_suite(console: Console, result: SuiteResult) -> None:
             if v.pipeline == "test":  # a Python test's outcome: nothing measured against a threshold
                 gates.add_row(_plain(v.gate_id), "-", "-", "-", decision)
                 continue
-            big = v.gate_id.startswith(("words_per_second", "size_bytes"))
-            measured = _num(v.measured, ",.0f" if big else ".3f")
-            threshold = f"{v.op} {v.threshold:,.0f}" if big else f"{v.op} {v.threshold:.3f}"
+            measured = _num(v.measured, v.value_format)
+            threshold = f"{v.op} {v.threshold:{v.value_format}}"
             gates.add_row(_plain(f"{v.pipeline}::{v.gate_id}"), measured, threshold, _ci(v.ci) if v.ci else "-", decision)
         if fold_tests:
             gates.add_row(
@@ -456,8 +456,6 @@ def history_tables(suite: str, runs: Sequence[Mapping[str, object]], *, label: s
     """``harness history``: per pipeline, one row per run (oldest first), then a sparkline
     per metric; the blessed model's runs are marked ★."""
     from rich import box
-
-    from ..history import sparkline
 
     def value(row: Mapping[str, object], key: str) -> float | None:
         v = row.get(key)

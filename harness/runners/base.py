@@ -4,6 +4,7 @@ the concrete runners import this module, never the other way round."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -50,6 +51,46 @@ class RunOutput:
 
     def outputs(self, task: str) -> list[Output]:
         return [p.output(task) for p in self.predictions]
+
+
+# -- what lives until the process exits ---------------------------------------------------
+# Loading spaCy builds a heap that lives until exit. Whether it is frozen out of the garbage
+# collector is the process's decision (harness.heap: only the CLI's own processes do), not
+# the runners': they mark the blocks, the process installs the policy.
+
+
+class LoadPolicy(Protocol):
+    def long_lived(self) -> AbstractContextManager[None]: ...
+
+    def freeze_so_far(self) -> None: ...
+
+
+class _LeaveAlone:
+    """The default: a library user's process (pytest, a notebook) keeps its collector as is."""
+
+    def long_lived(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def freeze_so_far(self) -> None:
+        return None
+
+
+_policy: list[LoadPolicy] = [_LeaveAlone()]
+
+
+def set_load_policy(policy: LoadPolicy) -> None:
+    """Install how this process treats what pipelines load (see :mod:`harness.heap`)."""
+    _policy[0] = policy
+
+
+def long_lived() -> AbstractContextManager[None]:
+    """A block that builds objects living until exit (``import spacy``, ``spacy.load``)."""
+    return _policy[0].long_lived()
+
+
+def freeze_so_far() -> None:
+    """Inside :func:`long_lived`: what exists now lives until exit (see :mod:`harness.heap`)."""
+    _policy[0].freeze_so_far()
 
 
 #: A loaded pipeline as a function of texts (behavioural checks predict many small batches).

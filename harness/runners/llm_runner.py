@@ -10,8 +10,7 @@ from ..core.results import LLMStats
 from ..core.stats import percentile_or_none
 from ..core.tasks import task_of
 from ..errors import InputError, PipelineError
-from ..heap import long_lived
-from .base import Predict, Prediction, RunOutput
+from .base import Predict, Prediction, RunOutput, long_lived
 from .identity import files_identity
 from .predictor import pipe_predictor
 from .timing import predict_timed

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..core.tasks import task_of
 from ..errors import PipelineError
-from ..heap import freeze_so_far, long_lived
 from ..io import model_meta
 from ..io.hashing import changed_files
-from .base import Predict, RunOutput
+from .base import Predict, RunOutput, freeze_so_far, long_lived
 from .identity import spacy_identity
 from .predictor import pipe_predictor
 from .timing import predict_timed

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.core.categories import categorize
 from harness.core.stats import format_interval
 from harness.core.text import printable, visible
 from harness.errors import GoldIntegrityError, InputError
@@ -18,7 +19,6 @@ from harness.io import atomic
 from harness.io.jsonl import read_jsonl
 from harness.llm.cassette import Cassette, cassette_key
 from harness.loop import queue
-from harness.loop.records import categorize
 from harness.loop.review import parse_edit
 from harness.suites import parse_suite
 

@@ -16,6 +16,7 @@ from harness.core.gates import NoRegressionGate
 from harness.core.regression import BaselineContext, BaselineEntry, compare_with_baseline
 from harness.core.results import GoldInfo, SuiteResult
 from harness.evaluate import count_outputs
+from harness.reports.format import sparkline
 from harness.reports.markdown import cell, code, render_markdown
 
 from .test_baselines import LABELS, examples, perfect, result
@@ -102,8 +103,8 @@ def test_run_table_counts_gates_and_sparkline_scales(tmp_path: Path) -> None:
     assert table[1]["f_ci_low"] < table[1]["f"] < table[1]["f_ci_high"] and table[1]["model_sha256"] == "model-b"
     label = history.run_table(tmp_path, "s", label="LOC", last=1)
     assert len(label) == 1 and label[0]["support"] == 100 and "macro_f" not in label[0]
-    assert history.sparkline([0.0, 0.5, 1.0, None]) == "▁▅█ "
-    assert history.sparkline([2.0, 2.0]) == "▁▁"
+    assert sparkline([0.0, 0.5, 1.0, None]) == "▁▅█ "
+    assert sparkline([2.0, 2.0]) == "▁▁"
 
 
 def test_markdown_has_verdict_gate_and_label_tables_and_newly_broken_examples() -> None:

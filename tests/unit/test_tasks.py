@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.core.tasks import CATEGORIES, TASKS, CategoryTask, SpanTask, task_of
+from harness.core.tasks import CATEGORY_RULES, TASKS, CategoryTask, SpanTask, task_of
 from harness.gold.records import GoldExample
 from harness.options import GOLD_POSITIVE
 from harness.options import TASKS as TASK_NAMES
@@ -50,8 +50,8 @@ def test_gold_output_and_empty_output() -> None:
 
 def test_one_positive_rule_for_gold_categories() -> None:
     """It had three definitions (>= 0.5, > 0.5, > 0); on gold scores of 0 and 1 they agree."""
-    assert CATEGORIES.positives({"a": 1.0, "b": 0.0, "c": GOLD_POSITIVE}) == {"a", "c"}
-    assert CATEGORIES.positives({"a": 0.7, "b": 0.2}, threshold=0.1) == {"a", "b"}
+    assert CATEGORY_RULES.positives({"a": 1.0, "b": 0.0, "c": GOLD_POSITIVE}) == {"a", "c"}
+    assert CATEGORY_RULES.positives({"a": 0.7, "b": 0.2}, threshold=0.1) == {"a", "b"}
 
 
 def test_disagreement_sizes_spans_and_category_margins() -> None:
