@@ -173,7 +173,7 @@ def suite_training_jobs(suite_path: str) -> list[dict[str, Any]]:
     return jobs
 
 
-def evaluate(
+def evaluate_on_gold(
     gold: str,
     pipeline: str,
     *,
@@ -429,9 +429,9 @@ def bless(
     from .baselines import Replicate, configuration
     from .core.gates import BaselineGate
     from .options import EvalSettings
-    from .outputs import bless_baselines, failing_refusal
     from .replicates import can_replicate, replicate_pipeline
     from .session import HarnessSession, load_suite
+    from .writers import bless_baselines, failing_refusal
 
     suite = load_suite(suite_path)
     chosen = list(pipelines) if pipelines else list(suite.spec.pipelines)

@@ -374,7 +374,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hasattr(config, "workerinput"):  # xdist worker: ship results to the controller
         config.workeroutput[WORKER_OUTPUT_KEY] = harness.export()  # type: ignore[attr-defined]  # set by xdist on workers
         return
-    from . import outputs
+    from . import writers
 
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         harness.interrupted = "interrupted"
@@ -383,13 +383,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     results = harness.suite_results()  # once: every writer and the terminal summary share them
     config.stash[RESULTS_KEY] = results
     reports = _reports_dir(config)
-    written = outputs.write_reports(harness, results, reports, config.rootpath) if reports is not None else []
+    written = writers.write_reports(harness, results, reports, config.rootpath) if reports is not None else []
     markdown = config.getoption("harness_markdown")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if markdown or summary:
-        written += outputs.write_markdown(harness, results, Path(markdown) if markdown else None, Path(summary) if summary else None)
+        written += writers.write_markdown(harness, results, Path(markdown) if markdown else None, Path(summary) if summary else None)
     if harness.blessing:
-        written += outputs.bless_baselines(harness, results=results, allow_failing=bool(config.getoption("harness_allow_failing")))
+        written += writers.bless_baselines(harness, results=results, allow_failing=bool(config.getoption("harness_allow_failing")))
     config.stash[WRITTEN_KEY] = written
 
 

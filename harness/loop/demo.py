@@ -16,7 +16,7 @@ from .apply import apply, corrected_examples, simulated_review
 from .distill import distill
 from .fill import fill
 from .pool import gold_store, pool_examples, training_hashes
-from .retrain import RetrainSummary, retrain, train_student
+from .retrain import RetrainSummary, retrain, train_distilled
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,8 @@ def corrected_count(version_ref: str, store: GoldStore) -> int:
     return len(corrected_examples(store.resolve(version_ref)))
 
 
-def held_out_student(spec: SuiteSpec, output: Path, max_steps: int | None) -> Path | None:
-    """A student trained on the corrected examples of the newest training version only
+def held_out_distilled(spec: SuiteSpec, output: Path, max_steps: int | None) -> Path | None:
+    """A distilled model trained on the corrected examples of the newest training version only
     (half the suite's steps: it only ranks the queue); None when there are too few."""
     store = gold_store(spec)
     version = store.resolve(spec.training)
@@ -55,7 +55,7 @@ def held_out_student(spec: SuiteSpec, output: Path, max_steps: int | None) -> Pa
         seed=0,
         lang=str(version.manifest.get("lang", "en")),
     )
-    return train_student(spec.require_distilled(), held, output, max_steps, step_share=0.5).output
+    return train_distilled(spec.require_distilled(), held, output, max_steps, step_share=0.5).output
 
 
 #: Written into the loop's scratch directory: only a directory holding it is ever cleared.
@@ -88,7 +88,7 @@ def loop(
     annotations of part of the pool -> evaluate -> fill the queue from the rest ->
     the simulated reviewer applies the pool's real gold labels -> apply -> retrain
     -> evaluate, ``rounds`` times. Once the unseen texts are used up, the rest of
-    the pool is ranked with a held-out student trained on the corrections only."""
+    the pool is ranked with a held-out distilled model trained on the corrections only."""
     workdir = _fresh_workdir(Path(workdir))
     scratch_gold = workdir / "gold"
     datasets = {spec.gold.name} | ({spec.pool[0].name} if spec.pool else set())
@@ -124,12 +124,12 @@ def loop(
         if filled.queued < per_round:
             # The unseen part of the pool is used up. The round's model was trained on the
             # remaining silver texts and reproduces their labels, right or wrong, so the
-            # rest of the pool is ranked with a held-out student that never saw them.
+            # rest of the pool is ranked with a held-out distilled model that never saw them.
             # Unseen texts the model and the LLM agreed on were never queued; they join
             # the training data as silver (corrections kept) instead of being left out.
             if {e.input_hash for e in pool_examples(scratch)} - training_hashes(scratch):
                 distill(scratch, pool_fraction=1.0)
-            held_out = held_out_student(scratch, workdir / "models" / f"round-{number}-held-out", max_steps)
+            held_out = held_out_distilled(scratch, workdir / "models" / f"round-{number}-held-out", max_steps)
             if held_out is not None:
                 fill(scratch, reports_dir=reports, limit=per_round - filled.queued, distilled_path=str(held_out))
         simulated_review(scratch, reports_dir=reports)

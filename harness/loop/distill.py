@@ -25,20 +25,20 @@ def distill(
     store = gold_store(spec)
     gold = store.resolve(spec.gold)
     examples = [e for e in pool_examples(spec) if pool_fraction >= 1.0 or split_key(seed + 7, e.input_hash) < pool_fraction]
-    teacher = spec.require_llm()
-    outputs = predict_outputs(teacher, examples, gold.task, llm_mode)
+    llm = spec.require_llm()
+    outputs = predict_outputs(llm, examples, gold.task, llm_mode)
     silver = []
     for example, output in zip(examples, outputs):
         if isinstance(output, dict):  # the task's output: categories
-            silver.append(GoldExample(example.input_hash, example.text, cats=dict(output), meta={"silver": teacher.name}, split="train"))
+            silver.append(GoldExample(example.input_hash, example.text, cats=dict(output), meta={"silver": llm.name}, split="train"))
         else:  # spans, kept where they fall on token boundaries
             starts, ends = token_boundaries(example.tokens or ())
             spans = tuple(s for s in output if s[0] in starts and s[1] in ends)
             silver.append(
-                GoldExample(example.input_hash, example.text, spans=spans, tokens=example.tokens, meta={"silver": teacher.name}, split="train")
+                GoldExample(example.input_hash, example.text, spans=spans, tokens=example.tokens, meta={"silver": llm.name}, split="train")
             )
     parent = store.resolve(spec.training) if store.version_numbers(spec.training) else None
-    notes = f"distill ({spec.name}): silver annotations of {len(silver)} pool texts by {teacher.name}; no gold labels"
+    notes = f"distill ({spec.name}): silver annotations of {len(silver)} pool texts by {llm.name}; no gold labels"
     corrected: dict[int, GoldExample] = {}
     if parent is not None and keep_corrected:
         corrected = {e.input_hash: e for e in corrected_examples(parent)}
@@ -49,7 +49,7 @@ def distill(
         spec.training,
         merged,
         task=gold.task,
-        source={"silver_from": teacher.name, "config": teacher.path, "pool": f"{spec.pool[0]}:{spec.pool[1]}" if spec.pool else None},
+        source={"silver_from": llm.name, "config": llm.path, "pool": f"{spec.pool[0]}:{spec.pool[1]}" if spec.pool else None},
         notes=notes,
         eval_fraction=0.0,
         seed=0,

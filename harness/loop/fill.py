@@ -46,12 +46,12 @@ def fill(
     if skip_trained:
         known |= training_hashes(spec)
     candidates = [e for e in examples if e.input_hash not in known]
-    student = spec.require_distilled()
+    distilled = spec.require_distilled()
     if distilled_path is not None:
-        student = dataclasses.replace(student, path=distilled_path)
-    teacher = spec.require_llm()
-    mine = predict_outputs(student, candidates, gold.task)
-    theirs = predict_outputs(teacher, candidates, gold.task, llm_mode)
+        distilled = dataclasses.replace(distilled, path=distilled_path)
+    llm = spec.require_llm()
+    mine = predict_outputs(distilled, candidates, gold.task)
+    theirs = predict_outputs(llm, candidates, gold.task, llm_mode)
     scored = []
     for example, d, m in zip(candidates, mine, theirs):
         if normalise(d, gold.task, spec.threshold) == normalise(m, gold.task, spec.threshold):
@@ -67,7 +67,7 @@ def fill(
             task=gold.task,
             best=m,
             gold=None,
-            predictions={student.name: d, teacher.name: m},
+            predictions={distilled.name: d, llm.name: m},
             informativeness=score,
         )
         for score, example, d, m in scored[:limit]

@@ -18,12 +18,12 @@ from ..training import check_replaceable
 from .pool import gold_store
 
 
-def train_student(student: PipelineSpec, version: GoldVersion, output: Path, max_steps: int | None, *, step_share: float = 1.0) -> Any:
-    """Train ``student`` on ``version`` with the suite's training settings (config, steps,
+def train_distilled(distilled: PipelineSpec, version: GoldVersion, output: Path, max_steps: int | None, *, step_share: float = 1.0) -> Any:
+    """Train ``distilled`` on ``version`` with the suite's training settings (config, steps,
     seed); ``max_steps`` overrides the steps, ``step_share`` scales them."""
     from ..training import train
 
-    settings = student.train
+    settings = distilled.train
     steps = max_steps if max_steps is not None else (settings.max_steps if settings else None)
     if steps is not None:
         steps = max(int(steps * step_share), 1)
@@ -51,7 +51,7 @@ class RetrainSummary:
 
 
 def promotion_refusal(
-    spec: SuiteSpec, student: PipelineSpec, labels: list[str], new: PipelineResult, current: PipelineResult | None
+    spec: SuiteSpec, distilled: PipelineSpec, labels: list[str], new: PipelineResult, current: PipelineResult | None
 ) -> str | None:
     """Why ``new`` must not replace the suite's current model, or None: a threshold gate of the
     suite (f_min, label_f_min, size, ...) fails, or its micro F is significantly below the
@@ -64,12 +64,12 @@ def promotion_refusal(
 
     reasons = []
     for gate in build_gates(spec, labels):
-        if gate.pipeline == student.name and (type(gate) in THRESHOLD_GATES.values() or isinstance(gate, LabelFGate)):
+        if gate.pipeline == distilled.name and (type(gate) in THRESHOLD_GATES.values() or isinstance(gate, LabelFGate)):
             verdict = gate.judge(new)
             if not verdict.passed:
                 reasons.append(verdict.message)
     if current is not None and current.example_ids == new.example_ids:
-        table = spec.gate_tables.get(student.name)
+        table = spec.gate_tables.get(distilled.name)
         max_drop = float(table.no_regression.max_drop) if table is not None and table.no_regression else 0.0
         micro = regression_tests(
             new.counts, [current.counts], len(new.example_ids), resamples=spec.resamples, seed=spec.seed, confidence=CONFIDENCE
@@ -103,14 +103,14 @@ def retrain(
     if promote:  # before training: the suite's model path may point anywhere
         check_replaceable(Path((spec.pipelines[pipeline] if pipeline else spec.require_distilled()).path))
     store = gold_store(spec)
-    student = spec.pipelines[pipeline] if pipeline else spec.require_distilled()
+    distilled = spec.pipelines[pipeline] if pipeline else spec.require_distilled()
     version = store.resolve(spec.training) if store.version_numbers(spec.training) else store.resolve(spec.gold)
-    out = Path(output) if output else Path(student.path).parent / f"{spec.name}-{student.name}-{version.name}-v{version.version}"
-    trained = train_student(student, version, out, max_steps)
+    out = Path(output) if output else Path(distilled.path).parent / f"{spec.name}-{distilled.name}-{version.name}-v{version.version}"
+    trained = train_distilled(distilled, version, out, max_steps)
     gold = store.resolve(spec.gold)
     n = resamples if resamples is not None else spec.resamples
     result = evaluate_pipeline(
-        gold, dataclasses.replace(student, path=str(trained.output)), resamples=n, seed=spec.seed, threshold=spec.threshold
+        gold, dataclasses.replace(distilled, path=str(trained.output)), resamples=n, seed=spec.seed, threshold=spec.threshold
     )
     meta = read_meta(trained.output)
     meta[RECORD_KEY]["eval"] = {
@@ -126,14 +126,14 @@ def retrain(
         llm_result = evaluate_pipeline(gold, spec.require_llm(), resamples=n, seed=spec.seed, threshold=spec.threshold)
     refused = None
     if promote and not force:
-        target = Path(student.path)
+        target = Path(distilled.path)
         current = None
         if target.is_dir() and any(target.iterdir()):
-            current = evaluate_pipeline(gold, student, resamples=n, seed=spec.seed, threshold=spec.threshold)
-        refused = promotion_refusal(spec, student, gold.labels, result, current)
+            current = evaluate_pipeline(gold, distilled, resamples=n, seed=spec.seed, threshold=spec.threshold)
+        refused = promotion_refusal(spec, distilled, gold.labels, result, current)
         promote = refused is None
     if promote:
-        target = Path(student.path)
+        target = Path(distilled.path)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.promote.", dir=target.parent))
         shutil.copytree(trained.output, staging, dirs_exist_ok=True)
         shutil.copystat(trained.output, staging)  # mkdtemp's private mode must not reach the promoted model
