@@ -1,0 +1,37 @@
+"""The importable functions behind every ``harness`` command. Each returns data (result
+objects, dicts, paths) and prints nothing; :mod:`harness.cli` renders what they return.
+One module per group of commands: :mod:`.gold`, :mod:`.models` (train, eval, predictions,
+record), :mod:`.baselines` (bless, noise, history, report), :mod:`.loop` (queue, retrain).
+"""
+
+from .baselines import BlessSummary, bless, history, history_notices, history_prune, noise, report
+from .gold import gold_diff, gold_import, gold_list, gold_show, gold_verify
+from .loop import queue_counts, queue_records, queue_show, retrain_and_compare
+from .models import RecordSummary, evaluate_on_gold, extract_versions, record, suite_training_jobs, train
+from .suite import parse_suite
+
+__all__ = [
+    "BlessSummary",
+    "RecordSummary",
+    "bless",
+    "evaluate_on_gold",
+    "extract_versions",
+    "gold_diff",
+    "gold_import",
+    "gold_list",
+    "gold_show",
+    "gold_verify",
+    "history",
+    "history_notices",
+    "history_prune",
+    "noise",
+    "parse_suite",
+    "queue_counts",
+    "queue_records",
+    "queue_show",
+    "record",
+    "report",
+    "retrain_and_compare",
+    "suite_training_jobs",
+    "train",
+]

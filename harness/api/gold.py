@@ -1,0 +1,101 @@
+"""The gold store: import, list, show, diff, verify."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..gold.store import GoldDiff, GoldStore, GoldVersion
+from ..options import (
+    DEFAULT_EVAL_FRACTION,
+    DEFAULT_GOLD_DIR,
+    DEFAULT_SEED,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+def gold_import(
+    paths: Sequence[str],
+    *,
+    name: str,
+    gold_dir: str = DEFAULT_GOLD_DIR,
+    task: str | None = None,
+    eval_fraction: float = DEFAULT_EVAL_FRACTION,
+    seed: int = DEFAULT_SEED,
+    lang: str = "en",
+    notes: str = "",
+    eval_paths: Sequence[str] = (),
+) -> GoldVersion:
+    """Import Prodigy JSONL / spaCy DocBin files as the next version of ``name``
+    (``eval_paths``: the user's own eval split, kept as it is)."""
+    from ..gold.importer import import_examples
+    from ..runners.spacy_data import read_docbin, spacy_tokenizer
+
+    needs_tokenizer = any(not p.endswith(".spacy") for p in (*paths, *eval_paths))
+    return import_examples(
+        GoldStore(gold_dir),
+        paths,
+        name=name,
+        task=task,
+        eval_fraction=eval_fraction,
+        seed=seed,
+        tokenizer=spacy_tokenizer(lang) if needs_tokenizer else None,
+        docbin_reader=lambda path: read_docbin(path, lang),
+        notes=notes,
+        lang=lang,
+        eval_paths=eval_paths,
+    )
+
+
+def gold_list(gold_dir: str = DEFAULT_GOLD_DIR) -> list[dict[str, Any]]:
+    """One row per version: ref, task, split sizes, labels, sha256, parent, created."""
+    store = GoldStore(gold_dir)
+    rows: list[dict[str, Any]] = []
+    for dataset in store.datasets():
+        for number in store.version_dirs(dataset):
+            if number not in store.version_numbers(dataset):  # listed, not hidden: verify says what is wrong
+                rows.append(
+                    {
+                        "ref": f"{dataset}@v{number}",
+                        "task": "(no manifest)",
+                        "train": "-",
+                        "eval": "-",
+                        "labels": "-",
+                        "sha256": "-",
+                        "parent": "-",
+                        "created": "-",
+                    }
+                )
+                continue
+            version = store.resolve(f"{dataset}@v{number}", verify=False)
+            m = version.manifest
+            rows.append(
+                {
+                    "ref": version.ref,
+                    "task": m["task"],
+                    "train": m["splits"]["train"]["examples"],
+                    "eval": m["splits"]["eval"]["examples"],
+                    "labels": len(m["labels"]),
+                    "sha256": m["sha256"],
+                    "parent": m.get("parent"),
+                    "created": m.get("created"),
+                }
+            )
+    return rows
+
+
+def gold_show(ref: str, gold_dir: str = DEFAULT_GOLD_DIR) -> dict[str, Any]:
+    """A version's manifest."""
+    return dict(GoldStore(gold_dir).resolve(ref, verify=False).manifest)
+
+
+def gold_diff(old: str, new: str, gold_dir: str = DEFAULT_GOLD_DIR) -> GoldDiff:
+    """Compare two versions by input hash."""
+    return GoldStore(gold_dir).diff(old, new)
+
+
+def gold_verify(name: str | None = None, gold_dir: str = DEFAULT_GOLD_DIR) -> list[tuple[str, str | None]]:
+    """``[(ref, error or None)]`` for every version (or those of ``name``)."""
+    return GoldStore(gold_dir).verify_all(name)
