@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from .gold.records import GoldExample
     from .gold.store import GoldVersion
-    from .suites import PipelineSpec
+    from .specs import PipelineSpec
 
 
 def gold_info(gold: GoldVersion) -> GoldInfo:

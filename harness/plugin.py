@@ -6,13 +6,7 @@ a run that collects no suite does no harness work at all, and nothing heavy is
 imported at module level (no spaCy, no numpy): installing the harness does not
 slow down ``pytest`` on unrelated projects.
 
-Collection tree for ``suites/restaurant.toml``::
-
-    suites/restaurant.toml                      SuiteFile
-      restaurant-ner                            SuiteNode
-        distilled                               PipelineNode
-          evaluate                              EvaluateItem
-          label_f>=0.80[Location]              GateItem
+The collection tree of a suite file is in :mod:`harness.pytest_nodes`.
 """
 
 from __future__ import annotations
@@ -20,26 +14,18 @@ from __future__ import annotations
 import fnmatch
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from . import options
+from .pytest_nodes import SESSION_KEY, SuiteFile, session_of
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+__all__ = ["SESSION_KEY"]  # tests and other plugins reach the run's session through it
 
-    from .core.gates import Gate
-    from .session import HarnessSession, LoadedSuite
-
-SESSION_KEY: pytest.StashKey[HarnessSession] = pytest.StashKey()
 WRITTEN_KEY: pytest.StashKey[list[tuple[str, Path]]] = pytest.StashKey()
 RESULTS_KEY: pytest.StashKey[list[Any]] = pytest.StashKey()
 WORKER_OUTPUT_KEY = "harness_session"
-
-
-class GateFailure(AssertionError):
-    """A gate's measured value did not meet its threshold."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -79,24 +65,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=options.DEFAULT_GOLD_DIR,
     )
     parser.addini("harness_suites", "glob patterns (relative to rootdir) of suite files", type="args", default=list(options.DEFAULT_SUITE_GLOBS))
-
-
-def _session(config: pytest.Config) -> HarnessSession:
-    """The run's session, made on first use (the first suite collected, or a worker's results)."""
-    session = config.stash.get(SESSION_KEY, None)
-    if session is None:
-        from .session import HarnessSession
-
-        session = HarnessSession(
-            options.EvalSettings(
-                resamples=config.getoption("harness_resamples"),
-                seed=config.getoption("harness_seed"),
-                llm_mode=config.getoption("llm_mode"),
-            )
-        )
-        session.blessing = bool(config.getoption("harness_bless"))
-        config.stash[SESSION_KEY] = session
-    return session
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -144,7 +112,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     gold = resolve_gold(_gold_dir(metafunc.config, marker.kwargs.get("gold_dir")), ref, split)
     examples = list(gold.examples)[:limit]
     # Each example test is a verdict of the suite tests:<gold ref> (see pytest_runtest_makereport).
-    _session(metafunc.config).example_tests[metafunc.definition.nodeid] = (gold.version, gold.split, list(gold.examples))
+    session_of(metafunc.config).example_tests[metafunc.definition.nodeid] = (gold.version, gold.split, list(gold.examples))
     metafunc.parametrize("harness_example", examples, ids=[example_id(i, e) for i, e in enumerate(examples)])
 
 
@@ -197,13 +165,13 @@ def harness_evaluate(pytestconfig: pytest.Config) -> Any:
     def get(pipeline: Any, gold: Any, threshold: float = options.DEFAULT_THRESHOLD) -> Any:
         key = (pipeline.spec.path, gold.sha256, gold.split)
         if key not in cache:
-            session = _session(pytestconfig)
+            session = session_of(pytestconfig)
             settings = session.settings
             result = evaluate_split(pipeline, gold, resamples=settings.resamples_for(None), seed=settings.seed_for(None), threshold=threshold)
             session.add_test_result(gold.version, gold.split, list(gold.examples), pipeline.spec, result)
             cache[key] = result
         else:
-            _session(pytestconfig).add_test_suite(gold.version, gold.split, list(gold.examples))  # notes this test
+            session_of(pytestconfig).add_test_suite(gold.version, gold.split, list(gold.examples))  # notes this test
         return cache[key]
 
     return get
@@ -223,139 +191,6 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if _is_suite(file_path, parent.config):
         return SuiteFile.from_parent(parent, path=file_path)
     return None
-
-
-class _HarnessErrorRepr:
-    """Harness errors (bad input, failed gates) are shown as their message, not a traceback."""
-
-    shown_as_message: tuple[type[BaseException], ...] = ()
-    collection_error = False  # a file that fails to collect: "InputError: <message>"
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        from .core.text import printable
-        from .errors import HarnessError
-
-        if isinstance(excinfo.value, (HarnessError, *self.shown_as_message)):
-            message = printable(str(excinfo.value))  # gold text in a message must not drive the terminal
-            if self.collection_error:
-                return f"{type(excinfo.value).__name__}: {message}"
-            return f"{self.nodeid}\n  {message}"  # type: ignore[attr-defined]  # a mixin: the pytest node has nodeid
-        return str(super().repr_failure(excinfo))  # type: ignore[misc]  # a mixin: the pytest node's repr_failure
-
-    def reportinfo(self) -> tuple[Path, int | None, str]:
-        # An empty domain makes pytest show the node id verbatim; a dotted domain
-        # would be rewritten ("f>=0.80" -> "f>=0::80") by the terminal reporter.
-        return self.path, None, ""  # type: ignore[attr-defined]  # a mixin: the pytest node has path
-
-
-class SuiteFile(_HarnessErrorRepr, pytest.File):
-    """A ``suites/*.toml`` file: parsing and gold verification happen at collection,
-    so a bad suite or a tampered gold stops the run before any pipeline runs."""
-
-    collection_error = True
-
-    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
-        from .session import load_suite
-
-        suite = load_suite(self.path)
-        _session(self.config).add_suite(suite)
-        if not suite.gates:
-            # Nothing to judge: the run must not read as a pass. Said here, and as INCOMPLETE in every report.
-            self.warn(
-                pytest.PytestWarning(
-                    f"{self.path.name}: suite {suite.spec.name!r} has no gates: it judges nothing (add a [gates.<pipeline>] table)"
-                )
-            )
-        yield SuiteNode.from_parent(self, name=suite.spec.name, suite=suite)
-
-
-class SuiteNode(pytest.Collector):
-    def __init__(self, *, suite: LoadedSuite, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.suite = suite
-
-    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
-        for pipeline in self.suite.spec.pipelines:
-            gates = [g for g in self.suite.gates if g.pipeline == pipeline]
-            yield PipelineNode.from_parent(self, name=pipeline, suite=self.suite, gates=gates)
-
-
-class PipelineNode(pytest.Collector):
-    def __init__(self, *, suite: LoadedSuite, gates: list[Gate], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.suite = suite
-        self.gates = gates
-
-    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
-        from .core.gates import BehaviourGate
-
-        # Every pipeline gets an "evaluate" item, gates or not: it fails when the
-        # pipeline cannot run (missing model, stale cassette), and it puts the
-        # pipeline in the side-by-side report.
-        yield EvaluateItem.from_parent(self, name="evaluate", suite=self.suite)
-        behaviour = [g for g in self.gates if isinstance(g, BehaviourGate)]
-        for gate in self.gates:
-            if gate not in behaviour:
-                yield GateItem.from_parent(self, name=gate.id, suite=self.suite, gate=gate)
-        if behaviour:  # ...::distilled::behaviour::pass>=0.90[lowercase] (`-k behaviour` selects them)
-            yield BehaviourNode.from_parent(self, name="behaviour", suite=self.suite, gates=behaviour)
-
-
-class BehaviourNode(pytest.Collector):
-    """A pipeline's behavioural checks, one item each."""
-
-    def __init__(self, *, suite: LoadedSuite, gates: list[Gate], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.suite = suite
-        self.gates = gates
-
-    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
-        for gate in self.gates:
-            yield GateItem.from_parent(self, name=gate.id, suite=self.suite, gate=gate)
-
-
-class EvaluateItem(_HarnessErrorRepr, pytest.Item):
-    """Runs one pipeline on the gold eval split (once per session, shared with its gates)."""
-
-    def __init__(self, *, suite: LoadedSuite, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.suite = suite
-
-    def runtest(self) -> None:
-        assert self.parent is not None  # always a PipelineNode
-        result = _session(self.config).pipeline_result(self.suite.spec.name, self.parent.name)
-        self.user_properties.append(("micro_f", result.scores.micro.f))
-        self.user_properties.append(("gold", str(self.suite.gold.ref)))
-
-
-class GateItem(_HarnessErrorRepr, pytest.Item):
-    """One gate of one pipeline. The pipeline runs once, on the first gate that needs it."""
-
-    shown_as_message = (GateFailure,)
-
-    def __init__(self, *, suite: LoadedSuite, gate: Gate, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.suite = suite
-        self.gate = gate
-
-    def runtest(self) -> None:
-        verdict = _session(self.config).check(self.suite.spec.name, self.gate)
-        for key in ("measured", "threshold", "op"):
-            self.user_properties.append((key, getattr(verdict, key)))
-        if verdict.ci is not None:
-            self.user_properties.append(("ci_low", verdict.ci[0]))
-            self.user_properties.append(("ci_high", verdict.ci[1]))
-        self.user_properties.append(("gold", str(self.suite.gold.ref)))
-        if verdict.baseline is not None:
-            self.user_properties.append(("baseline", verdict.baseline))
-            self.user_properties.append(("delta", verdict.delta))
-        for key in ("p_value", "p_adjusted", "noise", "min_detectable", "warning", "decision"):
-            if getattr(verdict, key) is not None:
-                self.user_properties.append((key, getattr(verdict, key)))
-        if verdict.skipped:
-            pytest.skip(verdict.skipped)
-        if not verdict.passed:
-            raise GateFailure(verdict.message)
 
 
 def _reports_dir(config: pytest.Config) -> Path | None:
@@ -402,7 +237,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if not set(getattr(item, "fixturenames", ())) & set(HARNESS_TEST_FIXTURES):
         yield
         return
-    harness = _session(item.config)
+    harness = session_of(item.config)
     harness.current_test = item.nodeid
     where = harness.example_tests.get(item.nodeid.split("[", 1)[0])  # a harness_examples test's definition
     if where is not None:
@@ -436,7 +271,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     """xdist controller: merge a finished worker's results."""
     payload = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
     if payload:
-        _session(node.config).merge(payload)
+        session_of(node.config).merge(payload)
 
 
 @pytest.hookimpl(optionalhook=True)

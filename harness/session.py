@@ -4,14 +4,13 @@ The pytest plugin keeps one of these in ``config.stash`` (made when the first su
 file is collected) and only hands off to it. Under pytest-xdist each worker has
 its own session; workers ship what they measured to the controller as JSON
 (:meth:`HarnessSession.export` / :meth:`HarnessSession.merge`), which writes the
-run's files (:mod:`harness.outputs`) and prints once.
+run's files (:mod:`harness.writers`) and prints once.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,97 +19,18 @@ from .core.compare import compare
 from .core.gates import BaselineGate, BehaviourGate, Gate
 from .core.results import BaselineComparison, BehaviourResult, Comparison, PipelineResult, SuiteResult, Verdict
 from .core.tasks import task_of
-from .errors import HarnessError, InputError
+from .errors import HarnessError
 from .evaluate import eval_views, evaluate_pipeline, gold_info
 from .gold.records import GoldExample
 from .gold.store import GoldStore, GoldVersion
+from .loaded_suite import LoadedSuite, load_suite, short_path
 from .options import EvalSettings
-from .suites import SuiteSpec, build_behaviour_gates, build_gates, build_must_pass_gates, parse_suite
+from .specs import SuiteSpec
 
 if TYPE_CHECKING:
-    from .baselines import Baseline
+    pass
 
 PAYLOAD_SCHEMA = "distill-harness/xdist/v1"
-
-
-@dataclass
-class LoadedSuite:
-    """A parsed suite whose gold was resolved (and verified) and whose gates were built."""
-
-    spec: SuiteSpec
-    gold: GoldVersion
-    gates: tuple[Gate, ...]
-    _eval: list[GoldExample] | None = field(default=None, repr=False)
-
-    _baseline: tuple[Baseline | None, str | None] | None = field(default=None, repr=False)
-
-    def eval_examples(self) -> list[GoldExample]:
-        """The gold's eval split, read once per run (every pipeline and the queue use it)."""
-        if self._eval is None:
-            self._eval = list(self.gold.iter_examples("eval"))
-        return self._eval
-
-    @property
-    def baseline_path(self) -> Path:
-        return self.spec.baseline_file
-
-    def baseline(self) -> tuple[Baseline | None, str | None]:
-        """(the blessed baseline, None), or (None, why there is none), read once per run."""
-        if self._baseline is None:
-            from .baselines import load
-
-            path = self.baseline_path
-            if not path.exists():
-                self._baseline = (None, f"no baseline: run `harness bless {_short_path(self.spec.file)}` (expected {_short_path(path)})")
-            else:
-                try:
-                    loaded = load(path)
-                except InputError as err:
-                    self._baseline = (None, str(err))
-                else:
-                    foreign = self._foreign(loaded)
-                    self._baseline = (None, foreign) if foreign else (loaded, None)
-        return self._baseline
-
-    def _foreign(self, baseline: Baseline) -> str | None:
-        """Why a readable baseline is not this suite's (copied from another suite, or made on
-        another dataset), or None. Another version of the same gold is fine (compared per example)."""
-        where = _short_path(baseline.path)
-        if baseline.suite != self.spec.name:
-            return (
-                f"{where} was blessed for suite {baseline.suite!r}, not {self.spec.name!r}: a baseline is compared "
-                f"only with its own suite (run `harness bless {_short_path(self.spec.file)}`)"
-            )
-        dataset = baseline.context.gold_ref.split("@", 1)[0]
-        if dataset != self.gold.name:
-            return (
-                f"{where} was blessed on gold {baseline.context.gold_ref}, another dataset than the suite's "
-                f"{self.gold.ref} (run `harness bless {_short_path(self.spec.file)}`)"
-            )
-        return None
-
-
-def _short_path(path: Path) -> str:
-    """A path relative to the working directory when it is below it (messages stay short)."""
-    try:
-        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
-    except ValueError:
-        return str(path)
-
-
-def load_suite(path: str | Path, *, verify: bool = True) -> LoadedSuite:
-    """Parse a suite, resolve and *verify* its gold (a tampered gold fails here, before
-    any pipeline runs) and build its gates against the gold's labels."""
-    spec = parse_suite(path)
-    try:
-        gold = GoldStore(spec.gold_dir).resolve(spec.gold, verify=verify)
-    except InputError as err:
-        raise InputError(err.reason, path=spec.file, field="suite.gold") from err
-    suite = LoadedSuite(spec, gold, build_gates(spec, gold.labels) + build_behaviour_gates(spec, gold.task))
-    if any(table.must_pass for table in spec.gate_tables.values()):
-        examples = {e.input_hash: e for e in suite.eval_examples()}
-        suite.gates = suite.gates + build_must_pass_gates(spec, examples, gold.task)
-    return suite
 
 
 def _adapters() -> dict[str, Any]:
@@ -250,8 +170,8 @@ class HarnessSession:
             return None, problem
         if pipeline not in baseline.pipelines:
             return None, (
-                f"the baseline {_short_path(baseline.path)} has no entry for pipeline {pipeline!r}: run "
-                f"`harness bless {_short_path(suite.spec.file)} --pipeline {pipeline}`"
+                f"the baseline {short_path(baseline.path)} has no entry for pipeline {pipeline!r}: run "
+                f"`harness bless {short_path(suite.spec.file)} --pipeline {pipeline}`"
             )
         key = (suite_name, pipeline)
         if key not in self.baseline_comparisons:
@@ -290,7 +210,8 @@ class HarnessSession:
         key = (suite_name, pipeline, check)
         if key in self.behaviour:
             return self.behaviour[key]
-        from .behaviour import CHECKS, Subject, custom_check, run_check, surface_pool
+        from .behaviour import run_check, surface_pool
+        from .behaviour_checks import CHECKS, Subject, custom_check
         from .runners import get_runner
 
         suite = self.suites[suite_name]
@@ -378,7 +299,7 @@ class HarnessSession:
             out.append(
                 SuiteResult(
                     name,
-                    _short_path(suite.spec.file),
+                    short_path(suite.spec.file),
                     gold_info(suite.gold),
                     ordered,
                     errors,
@@ -463,7 +384,6 @@ class HarnessSession:
             suite = load_suite(file, verify=False)  # the worker verified it at collection
             self.suites.setdefault(suite.spec.name, suite)
         for _name, gold_dir, ref, split, pipelines in data.get("test_suites", []):
-            from .gold.store import GoldStore
             from .specs import PipelineSpec
 
             gold = GoldStore(gold_dir).resolve(ref, verify=False)

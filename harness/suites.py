@@ -29,13 +29,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-import types
-import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from .core.gates import (
     THRESHOLD_GATES,
@@ -54,169 +52,18 @@ from .errors import InputError
 from .gold.store import GoldRef
 from .options import (
     BEHAVIOUR_CHECKS,
-    CHECKPOINTS,
-    DEFAULT_BASELINES_DIR,
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_BEHAVIOUR_EXAMPLES,
-    DEFAULT_BEHAVIOUR_MIN_CASES,
-    DEFAULT_BEHAVIOUR_SECONDS,
-    DEFAULT_CHECKPOINT,
-    DEFAULT_LATENCY_DOCS,
-    DEFAULT_MIN_BASELINE_COVERAGE,
-    DEFAULT_REPLICATES,
-    DEFAULT_RESAMPLES,
-    DEFAULT_SEED,
-    DEFAULT_THRESHOLD,
-    DEFAULT_TRAIN_SEED,
-    PREDICTION_KEYS,
 )
-from .runners.registry import kind_of, kinds
+from .runners.registry import kind_of
 from .specs import PipelineSpec, SuiteSpec, TrainSpec
-
-Fraction = typing.Annotated[float, Field(ge=0.0, le=1.0)]
-Positive = typing.Annotated[float, Field(gt=0)]
-
-# -- the file, as typed models ------------------------------------------------------
-
-
-class _Table(BaseModel):
-    # strict: "0.7" or true is not a number; extra="forbid": a typo'd key is an error.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-def _one_of(allowed: Callable[[], Iterable[str]], what: str) -> AfterValidator:
-    """A string that must be one of ``allowed()`` (read from options.py or the runner registry,
-    never spelled again here)."""
-
-    def check(value: str) -> str:
-        choices = tuple(allowed())
-        if value not in choices:
-            raise ValueError(f"unknown {what}; expected one of {', '.join(choices)}")
-        return value
-
-    return AfterValidator(check)
-
-
-Checkpoint = typing.Annotated[str, _one_of(lambda: CHECKPOINTS, "checkpoint")]
-PipelineKind = typing.Annotated[str, _one_of(lambda: kinds(), "pipeline kind")]
-PredictionKey = typing.Annotated[str, _one_of(lambda: PREDICTION_KEYS, "key")]
-
-
-class TrainTable(_Table):
-    config: str | None = None
-    max_steps: int | None = Field(None, ge=1)
-    seed: int = DEFAULT_TRAIN_SEED
-    checkpoint: Checkpoint = DEFAULT_CHECKPOINT
-    replicates: int = Field(DEFAULT_REPLICATES, ge=0, le=100)  # seeds retrained when blessed (training noise)
-
-
-class PricesTable(_Table):
-    prompt_per_1k: float = Field(0.0, ge=0)
-    completion_per_1k: float = Field(0.0, ge=0)
-
-
-class PipelineTable(_Table):
-    kind: PipelineKind = "spacy"
-    path: str | None = Field(None, min_length=1)
-    config: str | None = Field(None, min_length=1)
-    train: TrainTable | None = None
-    batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1)
-    latency_docs: int = Field(DEFAULT_LATENCY_DOCS, ge=0)
-    size_bytes: Positive | None = None
-    prices: PricesTable | None = None
-    key: PredictionKey = "input_hash"
-
-
-class VsLLMTable(_Table):
-    llm: str | None = None
-    max_drop: Fraction
-    per_label: bool = False
-
-
-class NoRegressionTable(_Table):
-    max_drop: Fraction
-    per_label: bool = False
-    labels: list[str] | None = None  # per-label gates for these labels only (implies per_label)
-    words_per_second_max_drop: Fraction | None = None
-    size_max_growth: typing.Annotated[float, Field(ge=0.0)] | None = None
-    min_coverage: Fraction = DEFAULT_MIN_BASELINE_COVERAGE
-
-
-class CheckTable(_Table):
-    min_pass_rate: Fraction
-    max_examples: int = Field(DEFAULT_BEHAVIOUR_EXAMPLES, ge=1, le=10_000)
-    min_cases: int = Field(DEFAULT_BEHAVIOUR_MIN_CASES, ge=1)  # fewer judged cases: the check fails
-    max_seconds: Positive = DEFAULT_BEHAVIOUR_SECONDS  # time budget of the check's generation
-    function: str | None = Field(None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")  # module:function (custom checks)
-
-
-class GatesTable(_Table):
-    f_min: Fraction | None = None
-    macro_f_min: Fraction | None = None
-    label_f_min: Fraction | None = None
-    label_f_min_overrides: dict[str, Fraction] = Field(default_factory=dict)
-    words_per_second_min: Positive | None = None
-    size_bytes_max: Positive | None = None
-    distilled_vs_llm: VsLLMTable | None = None
-    no_regression: NoRegressionTable | None = None
-    must_pass: list[int] = Field(default_factory=list)  # eval input hashes the pipeline must get exactly right
-
-
-class SuiteTable(_Table):
-    name: str = Field(min_length=1)
-    gold: str
-    gold_dir: str = "../gold"
-    baselines_dir: str = DEFAULT_BASELINES_DIR
-    description: str = ""
-    threshold: Fraction = DEFAULT_THRESHOLD
-    resamples: int = Field(DEFAULT_RESAMPLES, ge=1)
-    seed: int = DEFAULT_SEED
-    pool: str | None = None
-    training: str | None = Field(None, min_length=1)
-
-
-class SuiteFileModel(_Table):
-    suite: SuiteTable
-    pipelines: dict[str, PipelineTable] = Field(min_length=1)
-    gates: dict[str, GatesTable] = Field(default_factory=dict)
-    behaviour: dict[str, dict[str, CheckTable]] = Field(default_factory=dict)
-
-
-def _err(path: Path, key: str, message: str) -> InputError:
-    return InputError(message, path=path, field=key)
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model class that holds the key at ``loc`` (to list the keys valid there)."""
-    current: Any = SuiteFileModel
-    for part in loc[:-1]:
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            info = current.model_fields.get(str(part))
-            if info is None:
-                return None
-            current = info.annotation
-        elif typing.get_origin(current) is dict:
-            current = typing.get_args(current)[1]
-        while typing.get_origin(current) in (typing.Union, types.UnionType):
-            current = next(a for a in typing.get_args(current) if a is not type(None))
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def _validation_error(path: Path, err: ValidationError) -> InputError:
-    """The first pydantic error as an InputError with the dotted key path."""
-    first = err.errors()[0]
-    loc = tuple(first["loc"])
-    key = ".".join(str(part) for part in loc)
-    kind = first["type"]
-    if kind == "extra_forbidden":
-        model = _model_at(loc)
-        valid = ", ".join(sorted(model.model_fields)) if model else "see the README"
-        return _err(path, key, f"unknown key (expected one of: {valid})")
-    if kind == "missing":
-        if loc == ("suite",):
-            return _err(path, key, "missing [suite] table")
-        return _err(path, key, "required")
-    return _err(path, key, f"{first['msg']}, got {first.get('input')!r}")
+from .suite_schema import (
+    CheckTable,
+    GatesTable,
+    NoRegressionTable,
+    PipelineTable,
+    SuiteFileModel,
+    key_error,
+    validation_error,
+)
 
 
 def _resolve_path(base: Path, value: str) -> str:
@@ -244,12 +91,12 @@ def _pipeline_spec(name: str, table: PipelineTable, base: Path, path: Path) -> P
     source = kind_of(table.kind).source
     if source == "config":
         if table.config is None:
-            raise _err(path, f"{prefix}.config", f"required for kind {table.kind!r}: its config file (e.g. a spacy-llm config)")
+            raise key_error(path, f"{prefix}.config", f"required for kind {table.kind!r}: its config file (e.g. a spacy-llm config)")
         resolved = str((base / table.config).resolve())
     else:
         if table.path is None:
             what = "a pipeline directory or installed package name" if source == "pipeline" else f"the {table.kind} file"
-            raise _err(path, f"{prefix}.path", f"required: {what}")
+            raise key_error(path, f"{prefix}.path", f"required: {what}")
         resolved = _resolve_path(base, table.path) if source == "pipeline" else str((base / table.path).resolve())
     train = None
     if table.train is not None:
@@ -281,17 +128,17 @@ def _check_gates(gates: Mapping[str, GatesTable], pipelines: Mapping[str, Pipeli
     for name, table in gates.items():
         prefix = f"gates.{name}"
         if name not in pipelines:
-            raise _err(path, prefix, f"gates for unknown pipeline {name!r} (pipelines: {', '.join(pipelines)})")
+            raise key_error(path, prefix, f"gates for unknown pipeline {name!r} (pipelines: {', '.join(pipelines)})")
         vs = table.distilled_vs_llm
         if vs is None:
             continue
         reference = vs.llm if vs.llm is not None else (llms[0] if len(llms) == 1 else None)
         if reference not in pipelines or not pipelines[str(reference)].is_llm:
-            raise _err(
+            raise key_error(
                 path, f"{prefix}.distilled_vs_llm.llm", f"must name an llm pipeline of this suite (llm pipelines: {', '.join(llms) or 'none'})"
             )
         if reference == name:
-            raise _err(path, f"{prefix}.distilled_vs_llm.llm", "a pipeline cannot be compared with itself")
+            raise key_error(path, f"{prefix}.distilled_vs_llm.llm", "a pipeline cannot be compared with itself")
 
 
 def _check_behaviour(tables: Mapping[str, Mapping[str, CheckTable]], pipelines: Mapping[str, PipelineSpec], path: Path) -> None:
@@ -299,9 +146,9 @@ def _check_behaviour(tables: Mapping[str, Mapping[str, CheckTable]], pipelines: 
     for name, checks in tables.items():
         prefix = f"behaviour.{name}"
         if name not in pipelines:
-            raise _err(path, prefix, f"behaviour for unknown pipeline {name!r} (pipelines: {', '.join(pipelines)})")
+            raise key_error(path, prefix, f"behaviour for unknown pipeline {name!r} (pipelines: {', '.join(pipelines)})")
         if not kind_of(pipelines[name].kind).has_model:
-            raise _err(
+            raise key_error(
                 path,
                 prefix,
                 f"{pipelines[name].kind} pipelines (e.g. imported predictions) have no model to run perturbed texts through: "
@@ -310,7 +157,7 @@ def _check_behaviour(tables: Mapping[str, Mapping[str, CheckTable]], pipelines: 
         for check, table in checks.items():
             _check_name(path, f"{prefix}.{check}", check)
             if table.function is None and check not in BEHAVIOUR_CHECKS:
-                raise _err(
+                raise key_error(
                     path, f"{prefix}.{check}", f'unknown check (built in: {", ".join(BEHAVIOUR_CHECKS)}; or give function = "module:function")'
                 )
 
@@ -320,20 +167,20 @@ def _check_name(path: Path, key: str, name: str) -> None:
     characters (they would drive the terminal), no "::" or brackets (ids would not round-trip)."""
     bad = control_characters(name)
     if bad:
-        raise _err(path, key, f"name {printable(name)!r} contains control characters ({', '.join(bad)})")
+        raise key_error(path, key, f"name {printable(name)!r} contains control characters ({', '.join(bad)})")
     if "::" in name or "[" in name or "]" in name:
-        raise _err(path, key, f"name {name!r} must not contain '::', '[' or ']' (they delimit pytest test ids)")
+        raise key_error(path, key, f"name {name!r} must not contain '::', '[' or ']' (they delimit pytest test ids)")
 
 
 def _parse_pool(text: str, path: Path) -> tuple[GoldRef, str]:
     ref_text, _, split = text.partition(":")
     split = split or "train"
     if split not in ("train", "eval"):
-        raise _err(path, "suite.pool", f"unknown split {split!r}; a pool is a gold split (train)")
+        raise key_error(path, "suite.pool", f"unknown split {split!r}; a pool is a gold split (train)")
     try:
         return GoldRef.parse(ref_text), split
     except InputError as err:
-        raise _err(path, "suite.pool", err.reason) from None
+        raise key_error(path, "suite.pool", err.reason) from None
 
 
 def parse_suite(path: str | Path) -> SuiteSpec:
@@ -342,7 +189,7 @@ def parse_suite(path: str | Path) -> SuiteSpec:
     try:
         model = SuiteFileModel.model_validate(_read_toml(path))
     except ValidationError as err:
-        raise _validation_error(path, err) from None
+        raise validation_error(path, err) from None
     base = path.parent
     suite = model.suite
     for key, name in [("suite.name", suite.name), *((f"pipelines.{n}", n) for n in model.pipelines)]:
@@ -350,7 +197,7 @@ def parse_suite(path: str | Path) -> SuiteSpec:
     try:
         gold = GoldRef.parse(suite.gold)
     except InputError as err:
-        raise _err(path, "suite.gold", err.reason) from None
+        raise key_error(path, "suite.gold", err.reason) from None
     pipelines = {name: _pipeline_spec(name, table, base, path) for name, table in model.pipelines.items()}
     _check_gates(model.gates, pipelines, path)
     _check_behaviour(model.behaviour, pipelines, path)
@@ -395,7 +242,7 @@ def build_gates(spec: SuiteSpec, labels: Iterable[str]) -> tuple[Gate, ...]:
         out.extend(_regression_gates(spec, pipeline, table.no_regression, labels))
         for label in table.label_f_min_overrides:
             if label not in labels:
-                raise _err(
+                raise key_error(
                     spec.file,
                     f"gates.{pipeline}.label_f_min_overrides.{label}",
                     f"unknown label {label!r}; gold {spec.gold} has: {', '.join(labels)}",
@@ -414,7 +261,7 @@ def build_must_pass_gates(spec: SuiteSpec, examples: Mapping[int, Any], task: st
         for input_hash in table.must_pass:
             example = examples.get(input_hash)
             if example is None:
-                raise _err(spec.file, f"gates.{pipeline}.must_pass", f"input hash {input_hash} is not in the eval split of {spec.gold}")
+                raise key_error(spec.file, f"gates.{pipeline}.must_pass", f"input hash {input_hash} is not in the eval split of {spec.gold}")
             gold = task_of(task).gold_output(example)
             out.append(MustPassGate(pipeline, 1.0, input_hash=input_hash, text=example.text, gold=gold))
     return tuple(out)
@@ -427,7 +274,7 @@ def build_behaviour_gates(spec: SuiteSpec, task: str) -> tuple[Gate, ...]:
     for pipeline, checks in spec.behaviour.items():
         for check, table in checks.items():
             if check == "substitution" and table.function is None and not task_of(task).has_spans:
-                raise _err(spec.file, f"behaviour.{pipeline}.{check}", f"substitution swaps entities: the gold task is {task}")
+                raise key_error(spec.file, f"behaviour.{pipeline}.{check}", f"substitution swaps entities: the gold task is {task}")
             out.append(BehaviourGate(pipeline, float(table.min_pass_rate), check=check, min_cases=int(table.min_cases)))
     return tuple(out)
 
@@ -438,7 +285,7 @@ def _regression_gates(spec: SuiteSpec, pipeline: str, table: NoRegressionTable |
         return []
     for label in table.labels or []:
         if label not in labels:
-            raise _err(
+            raise key_error(
                 spec.file, f"gates.{pipeline}.no_regression.labels", f"unknown label {label!r}; gold {spec.gold} has: {', '.join(labels)}"
             )
     gated = list(table.labels or labels) if (table.per_label or table.labels) else []

@@ -57,9 +57,10 @@ def bless(
     """
     from ..baselines import Replicate, configuration
     from ..core.gates import BaselineGate
+    from ..loaded_suite import load_suite
     from ..options import EvalSettings
     from ..replicates import can_replicate, replicate_pipeline
-    from ..session import HarnessSession, load_suite
+    from ..session import HarnessSession
     from ..writers import bless_baselines, failing_refusal
 
     suite = load_suite(suite_path)
@@ -128,8 +129,8 @@ def noise(suite_path: str, *, resamples: int | None = None, seed: int | None = N
     from ..core.noise import configuration_rows
     from ..core.results import NoiseReport, NoiseRow  # noqa: F811 (the annotation's import is for type checkers only)
     from ..evaluate import count_outputs
+    from ..loaded_suite import load_suite
     from ..options import CONFIDENCE, EvalSettings
-    from ..session import load_suite
 
     suite = load_suite(suite_path)
     baseline, problem = suite.baseline()

@@ -116,7 +116,7 @@ def _bless_cli(args: argparse.Namespace) -> int:
 
 
 def _noise_cli(args: argparse.Namespace) -> int:
-    from ..reports.terminal import noise_tables
+    from ..reports.command_tables import noise_tables
 
     report = api.noise(args.suite, resamples=args.resamples, seed=args.seed)
     wide = Console(width=max(console.width, 110), highlight=False)  # CI logs report 80 columns; rows need ~95
@@ -177,7 +177,7 @@ def _history_command(args: argparse.Namespace) -> int:
     if not table:
         console.print(Text(printable(f"no runs of {name} in {args.reports}/history (pytest writes one per run)")))
         return 0
-    from ..reports.terminal import history_tables
+    from ..reports.command_tables import history_tables
 
     wide = Console(width=max(console.width, 140), highlight=False)  # CI logs report 80 columns; rows need ~125
     for rendered in history_tables(name, table, label=args.label):

@@ -15,7 +15,7 @@ from ..gold.records import GoldExample
 from ..gold.store import GoldVersion
 from ..io.jsonl import read_jsonl
 from ..options import DEFAULT_REPORTS_DIR, SPLITS
-from ..suites import SuiteSpec
+from ..specs import SuiteSpec
 from . import queue
 from .pool import gold_store
 from .records import ACCEPTING

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..gold.store import GoldStore
 from ..options import DEFAULT_DISTILL_FRACTION, DEFAULT_LOOP_PER_ROUND, DEFAULT_LOOP_ROUNDS, DEFAULT_LOOP_STEPS
-from ..suites import SuiteSpec
+from ..specs import SuiteSpec
 from .apply import apply, corrected_examples, simulated_review
 from .distill import distill
 from .fill import fill

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..core.spans import token_boundaries
 from ..gold.records import GoldExample
 from ..gold.store import GoldVersion, split_key
-from ..suites import SuiteSpec
+from ..specs import SuiteSpec
 from .apply import corrected_examples
 from .pool import gold_store, pool_examples, predict_outputs
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..options import DEFAULT_QUEUE_FILL, DEFAULT_REPORTS_DIR
-from ..suites import SuiteSpec
+from ..specs import SuiteSpec
 from . import queue
 from .pool import gold_store, pool_examples, predict_outputs, training_hashes
 from .records import disagreement_score, make_record, normalise

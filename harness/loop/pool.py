@@ -10,7 +10,7 @@ from ..errors import HarnessError, InputError
 from ..gold.records import GoldExample
 from ..gold.store import GoldStore
 from ..runners import get_runner, kind_of
-from ..suites import PipelineSpec, SuiteSpec
+from ..specs import PipelineSpec, SuiteSpec
 
 
 def gold_store(spec: SuiteSpec) -> GoldStore:

@@ -28,7 +28,7 @@ from ..core.tasks import CATEGORY_RULES
 from ..core.text import printable, visible
 from ..errors import InputError
 from ..options import DEFAULT_REPORTS_DIR
-from ..suites import SuiteSpec
+from ..specs import SuiteSpec
 from . import queue
 
 COLOURS = ("bold green", "bold cyan", "bold magenta", "bold yellow", "bold blue")

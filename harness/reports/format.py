@@ -6,6 +6,10 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from rich.text import Text
+
+from ..core.text import printable
+
 SPARK = "▁▂▃▄▅▆▇█"
 MISSING = "–"  # an undefined or unmeasured figure
 
@@ -35,3 +39,13 @@ def sparkline(values: Iterable[float | None]) -> str:
         else:
             out.append(SPARK[0 if span == 0 else min(len(SPARK) - 1, int((v - low) / span * (len(SPARK) - 1) + 0.5))])
     return "".join(out)
+
+
+def plain(text: object) -> Text:
+    """User text as a rich Text: no markup is interpreted and control characters are shown escaped."""
+    return Text(printable(str(text)))
+
+
+def ascii_number(value: float | None, fmt: str) -> str:
+    """:func:`number` for the terminal's tables, which use ASCII for a missing figure."""
+    return number(value, fmt, missing="-")

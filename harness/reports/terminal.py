@@ -12,18 +12,14 @@ from rich.text import Text
 
 from ..core.gates import describe_case
 from ..core.metrics import ScoreTable
-from ..core.results import BaselineComparison, Comparison, Flip, NoiseReport, PipelineResult, SuiteResult
+from ..core.results import BaselineComparison, Comparison, Flip, PipelineResult, SuiteResult
 from ..core.stats import format_interval
 from ..core.text import annotation_text, human_bytes, printable
 from ..options import DEFAULT_SHOWN_FLIPS
-from .format import number, sparkline
+from .format import ascii_number, plain
 
 Justify = Literal["left", "right"]  # rich's column justifications, as these tables use them
 RowCell = Callable[[Mapping[str, object]], str]
-
-
-def _ci(interval: tuple[float, float] | None) -> str:
-    return format_interval(interval)
 
 
 def _size(p: PipelineResult) -> str:
@@ -32,19 +28,10 @@ def _size(p: PipelineResult) -> str:
     return human_bytes(p.size_bytes) + (" (declared)" if p.size_source == "declared" else "")
 
 
-def _plain(text: object) -> Text:
-    """User text as a rich Text: no markup is interpreted and control characters are shown escaped."""
-    return Text(printable(str(text)))
-
-
 def display_name(p: PipelineResult) -> str:
     """Column title: anything simulated says so wherever it is shown."""
     simulated = p.llm is not None and p.llm.simulated and "simulated" not in p.name.lower()
     return f"{p.name} (simulated)" if simulated else p.name
-
-
-def _num(value: float | None, fmt: str) -> str:
-    return number(value, fmt, missing="-")  # the terminal's tables use ASCII
 
 
 def overview_table(pipelines: Iterable[PipelineResult], title: str, comparisons: Sequence[Comparison] = ()) -> Table:
@@ -53,12 +40,12 @@ def overview_table(pipelines: Iterable[PipelineResult], title: str, comparisons:
     table = Table(title=title, title_justify="left")
     table.add_column("")
     for p in pipelines:
-        table.add_column(_plain(display_name(p)), justify="right")
+        table.add_column(plain(display_name(p)), justify="right")
 
     def row(name: str, values: Iterable[str]) -> None:
-        table.add_row(_plain(name), *values)
+        table.add_row(plain(name), *values)
 
-    row("Accuracy (micro F)", (f"{p.scores.micro.f:.3f} {_ci(p.scores.micro.f_ci)}" for p in pipelines))
+    row("Accuracy (micro F)", (f"{p.scores.micro.f:.3f} {format_interval(p.scores.micro.f_ci)}" for p in pipelines))
     row("Macro F", (f"{p.scores.macro_f:.3f}" for p in pipelines))
     if any(p.overlap for p in pipelines):
         row("Overlap F (partial match)", (f"{p.overlap.micro.f:.3f}" if p.overlap else "-" for p in pipelines))
@@ -67,12 +54,15 @@ def overview_table(pipelines: Iterable[PipelineResult], title: str, comparisons:
     row(
         "Speed (words/second)",
         (
-            _num(p.words_per_second, ",.1f" if p.words_per_second < 100 else ",.0f")
+            ascii_number(p.words_per_second, ",.1f" if p.words_per_second < 100 else ",.0f")
             + (" (recorded)" if p.llm is not None and p.llm.record_words_per_second else "")
             for p in pipelines
         ),
     )
-    row("Latency p50 / p95 (ms)", (f"{_num(p.speed.latency_p50_ms, '.1f')} / {_num(p.speed.latency_p95_ms, '.1f')}" for p in pipelines))
+    row(
+        "Latency p50 / p95 (ms)",
+        (f"{ascii_number(p.speed.latency_p50_ms, '.1f')} / {ascii_number(p.speed.latency_p95_ms, '.1f')}" for p in pipelines),
+    )
     row("Model size", (_size(p) for p in pipelines))
     row("Parameters", (f"{p.n_params:,}" if p.n_params is not None else "-" for p in pipelines))
     row("Training examples", (str(p.train_examples) if p.train_examples is not None else "-" for p in pipelines))
@@ -88,7 +78,7 @@ def overview_table(pipelines: Iterable[PipelineResult], title: str, comparisons:
 def comparison_table(c: Comparison, names: Mapping[str, str]) -> Table:
     """Per-label F of both pipelines, the difference and its paired 95% CI."""
     table = Table(
-        title=_plain(f"{names.get(c.a, c.a)} - {names.get(c.b, c.b)}: F difference (paired bootstrap, {c.resamples} resamples)"),
+        title=plain(f"{names.get(c.a, c.a)} - {names.get(c.b, c.b)}: F difference (paired bootstrap, {c.resamples} resamples)"),
         title_justify="left",
     )
     columns: tuple[tuple[str, Justify], ...] = (
@@ -100,7 +90,7 @@ def comparison_table(c: Comparison, names: Mapping[str, str]) -> Table:
         ("", "left"),
     )
     for name, justify in columns:
-        table.add_column(_plain(name), justify=justify)
+        table.add_column(plain(name), justify=justify)
     for d in (*c.labels, c.micro, c.macro):
         style = "bold" if d.label in ("micro", "macro") else ""
         flag = "" if not d.significant else ("better" if d.diff > 0 else "worse")
@@ -118,7 +108,7 @@ def llm_table(pipelines: Iterable[PipelineResult]) -> Table | None:
     table = Table(title="LLM figures", title_justify="left")
     table.add_column("")
     for p in llms:
-        table.add_column(_plain(display_name(p)), justify="right")
+        table.add_column(plain(display_name(p)), justify="right")
     stats = [p.llm for p in llms]
 
     def row(name: str, values: Iterable[str]) -> None:
@@ -130,20 +120,20 @@ def llm_table(pipelines: Iterable[PipelineResult]) -> Table | None:
         "Tokens prompt / completion",
         (f"{s.prompt_tokens:,} / {s.completion_tokens:,}" + (" (estimated)" if s.tokens_estimated else "") for s in stats if s),
     )
-    row("Estimated cost (USD)", (_num(s.cost_usd, ",.4f") for s in stats if s))
+    row("Estimated cost (USD)", (ascii_number(s.cost_usd, ",.4f") for s in stats if s))
     row(
         "Recorded latency p50 / p95 (ms)",
-        (f"{_num(s.recorded_latency_p50_ms, ',.0f')} / {_num(s.recorded_latency_p95_ms, ',.0f')}" for s in stats if s),
+        (f"{ascii_number(s.recorded_latency_p50_ms, ',.0f')} / {ascii_number(s.recorded_latency_p95_ms, ',.0f')}" for s in stats if s),
     )
-    row("Words/second at record time", (_num(s.record_words_per_second, ",.1f") for s in stats if s))
-    row("Words/second replaying", (_num(p.speed.words_per_second, ",.0f") for p in llms))
+    row("Words/second at record time", (ascii_number(s.record_words_per_second, ",.1f") for s in stats if s))
+    row("Words/second replaying", (ascii_number(p.speed.words_per_second, ",.0f") for p in llms))
     row("Calls made / cached / failed", (f"{s.calls_made} / {s.cached} / {s.failures}" for s in stats if s))
     return table
 
 
 def label_table(scores: ScoreTable, title: str) -> Table:
     """Per-label P, R, F with the F's 95% bootstrap CI and support."""
-    table = Table(title=_plain(title), title_justify="left")
+    table = Table(title=plain(title), title_justify="left")
     columns: tuple[tuple[str, Justify], ...] = (
         ("label", "left"),
         ("P", "right"),
@@ -155,11 +145,16 @@ def label_table(scores: ScoreTable, title: str) -> Table:
     for name, justify in columns:
         table.add_column(name, justify=justify)
     for s in scores.labels:
-        table.add_row(_plain(s.label), f"{s.p:.3f}", f"{s.r:.3f}", f"{s.f:.3f}", _ci(s.f_ci), str(s.support))
+        table.add_row(plain(s.label), f"{s.p:.3f}", f"{s.r:.3f}", f"{s.f:.3f}", format_interval(s.f_ci), str(s.support))
     m = scores.micro
-    table.add_row(Text("micro", style="bold"), f"{m.p:.3f}", f"{m.r:.3f}", f"{m.f:.3f}", _ci(m.f_ci), str(m.support))
+    table.add_row(Text("micro", style="bold"), f"{m.p:.3f}", f"{m.r:.3f}", f"{m.f:.3f}", format_interval(m.f_ci), str(m.support))
     table.add_row(
-        Text("macro", style="bold"), f"{scores.macro_p:.3f}", f"{scores.macro_r:.3f}", f"{scores.macro_f:.3f}", _ci(scores.macro_f_ci), ""
+        Text("macro", style="bold"),
+        f"{scores.macro_p:.3f}",
+        f"{scores.macro_r:.3f}",
+        f"{scores.macro_f:.3f}",
+        format_interval(scores.macro_f_ci),
+        "",
     )
     return table
 
@@ -183,20 +178,20 @@ def baseline_lines(name: str, b: BaselineComparison, shown: int = DEFAULT_SHOWN_
     lines: list[Text] = []
     head = f"{name} vs baseline (blessed {b.blessed} on {b.baseline_gold})"
     if b.comparison is None:
-        return [_plain(f"{head}: {b.problem}")]
+        return [plain(f"{head}: {b.problem}")]
     micro = b.comparison.micro
     same = (
         "identical to baseline"
         if b.identical_predictions
         else (f"{b.differing_predictions} of {b.compared} predictions differ" + (" (same model bytes!)" if b.identical_model else ""))
     )
-    line = _plain(
+    line = plain(
         f"{head}: micro F {micro.a_f:.3f} vs {micro.b_f:.3f} ({micro.diff:+.3f}, 95% CI {format_interval(micro.ci, signed=True)}); {same}"
     )
     if b.replicates:
-        line += _plain(f" (flips: against the blessed model; gates: against its configuration, {b.replicates + 1} models)")
+        line += plain(f" (flips: against the blessed model; gates: against its configuration, {b.replicates + 1} models)")
     if b.compared != b.eval_examples:
-        line += _plain(
+        line += plain(
             f"; compared on {b.compared} of {b.eval_examples} examples ({b.changed} with changed gold, {b.unseen} not in the baseline)"
         )
     lines.append(line)
@@ -206,11 +201,11 @@ def baseline_lines(name: str, b: BaselineComparison, shown: int = DEFAULT_SHOWN_
         for f in b.flips:
             per_label.setdefault(f.label, [0, 0])[0 if f.broken else 1] += 1
         counts = ", ".join(f"{label} -{n_b}/+{n_f}" for label, (n_b, n_f) in sorted(per_label.items()))
-        lines.append(_plain(f"  flips: {len(broken)} newly broken, {len(fixed)} newly fixed ({counts})"))
+        lines.append(plain(f"  flips: {len(broken)} newly broken, {len(fixed)} newly fixed ({counts})"))
         for flip in broken[:shown]:
-            lines.append(Text("  broken ", "red") + _plain(flip_line(flip)))
+            lines.append(Text("  broken ", "red") + plain(flip_line(flip)))
         if len(broken) > shown:
-            lines.append(_plain(f"  ... and {len(broken) - shown} more newly broken (all in the JSON report and the queue)"))
+            lines.append(plain(f"  ... and {len(broken) - shown} more newly broken (all in the JSON report and the queue)"))
     return lines
 
 
@@ -227,7 +222,7 @@ def regression_tables(result: SuiteResult) -> list[Table | Text]:
     for pipeline in dict.fromkeys(v.pipeline for v in result.verdicts if v.noise is not None):
         rows = [v for v in result.verdicts if v.noise is not None and v.pipeline == pipeline]
         table = Table(
-            title=_plain(
+            title=plain(
                 f"{pipeline} vs its blessed configuration (config: mean F of its models; noise: "
                 f"{rows[0].noise}; p one-sided, Holm over its {len(rows)} F gates; detectable: "
                 "the smallest drop that can be significant)"
@@ -241,14 +236,14 @@ def regression_tables(result: SuiteResult) -> list[Table | Text]:
             now = (v.baseline + v.delta) if v.baseline is not None and v.delta is not None else None
             status = Text("skip", "yellow") if v.skipped else Text("pass", "green") if v.passed else Text("FAIL", "bold red")
             table.add_row(
-                _plain(_scope(v.gate_id)),
-                _num(now, ".3f"),
-                _num(v.baseline, ".3f"),
-                _num(v.delta, "+.3f"),
+                plain(_scope(v.gate_id)),
+                ascii_number(now, ".3f"),
+                ascii_number(v.baseline, ".3f"),
+                ascii_number(v.delta, "+.3f"),
                 format_interval(v.ci, signed=True),
-                _num(v.p_value, ".3g"),
-                _num(v.p_adjusted, ".3g"),
-                Text(_num(v.min_detectable, ".3f"), "yellow" if v.warning else ""),
+                ascii_number(v.p_value, ".3g"),
+                ascii_number(v.p_adjusted, ".3g"),
+                Text(ascii_number(v.min_detectable, ".3f"), "yellow" if v.warning else ""),
                 status,
             )
         out.append(table)
@@ -256,67 +251,12 @@ def regression_tables(result: SuiteResult) -> list[Table | Text]:
         if blind:
             out.append(
                 Text("warning: ", "yellow")
-                + _plain(
+                + plain(
                     f"{pipeline}: drops smaller than the detectable drop cannot be told from noise, and max_drop is smaller on "
                     f"{len(blind)} of {len(rows)} gates: "
                     + "; ".join((v.warning or "").split(": ", 1)[-1].split(" cannot be told")[0] for v in blind)
                 )
             )
-    return out
-
-
-def noise_tables(report: NoiseReport) -> list[Table | Text]:
-    """``harness noise``: per pipeline and label, F over the blessed model and its replicates,
-    and the smallest drop each regression gate can tell from noise."""
-    from rich import box
-
-    out: list[Table | Text] = []
-    single = [p for p in report.pipelines if len(report.models[p]) < 2]
-    for pipeline, rows in report.pipelines.items():
-        models = report.models[pipeline]
-        if pipeline in single:
-            continue
-        machine = report.machines.get(pipeline) or "?"
-        title = f"{report.suite} :: {pipeline}: {len(models)} model(s) of the blessed configuration " + (
-            f"(replicates trained on {machine})" if len(models) > 1 else "(no replicates: eval-sample noise only)"
-        )
-        table = Table(title=_plain(title), title_justify="left", box=box.SIMPLE_HEAD)
-        for name in ("scope", "support", "mean F", "SD", "range", "detectable drop", "max_drop"):
-            table.add_column(name, justify="left" if name == "scope" else "right", no_wrap=True)
-        blind = []
-        for r in rows:
-            short = r.max_drop is not None and r.min_detectable == r.min_detectable and r.min_detectable > r.max_drop
-            if short:
-                blind.append(f"{r.scope} (support {r.support}): drops under {r.min_detectable:.3f}")
-            table.add_row(
-                _plain(r.scope),
-                str(r.support),
-                f"{r.mean_f:.3f}",
-                _num(r.sd, ".3f"),
-                f"{r.low:.3f}-{r.high:.3f}",
-                Text(_num(r.min_detectable, ".3f"), "yellow" if short else ""),
-                _num(r.max_drop, ".3f"),
-            )
-        out.append(table)
-        if blind:
-            out.append(Text("  cannot be told from noise (max_drop is smaller): ", "yellow") + _plain("; ".join(blind)))
-        out.append(_plain("  models (micro F): " + ", ".join(f"{seed} {f:.3f}" for seed, f in models)))
-    if single:
-        out.append(
-            _plain(
-                f"no replicates (blessed model only: eval-sample noise only): {', '.join(single)}; a pipeline "
-                "with a [train] table gets them from `harness bless SUITE --replicates N`"
-            )
-        )
-    confidence = report.confidence
-    out.append(
-        _plain(
-            f"detectable drop: the smallest observed drop that is significant alone at {confidence:.0%} "
-            "(Holm's first step over the pipeline's no_regression F gates), from eval-sample noise (paired "
-            "bootstrap, leave-one-model-out) plus training noise (SD over the models). See README, "
-            '"How figures are computed".'
-        )
-    )
     return out
 
 
@@ -337,13 +277,13 @@ def behaviour_table(result: SuiteResult) -> Table:
     for b in result.behaviour:
         status = Text("skip", "yellow") if b.skipped else Text("pass", "green") if b.pass_rate >= b.min_pass_rate else Text("FAIL", "bold red")
         table.add_row(
-            _plain(b.pipeline),
-            _plain(b.check),
+            plain(b.pipeline),
+            plain(b.check),
             f"{b.passed} / {b.cases}",
-            _num(b.pass_rate, ".3f"),
-            _ci(b.ci) if not b.skipped else "-",
+            ascii_number(b.pass_rate, ".3f"),
+            format_interval(b.ci) if not b.skipped else "-",
             f"{b.min_pass_rate:.2f}",
-            status if not b.skipped else _plain(f"skip: {b.skipped}"),
+            status if not b.skipped else plain(f"skip: {b.skipped}"),
         )
     return table
 
@@ -351,11 +291,11 @@ def behaviour_table(result: SuiteResult) -> Table:
 def render_suite(console: Console, result: SuiteResult) -> None:
     """Print one suite: overview, per-label tables, gate verdicts and errors."""
     gold = result.gold
-    title = Text(printable(result.name), style="bold") + _plain(f" on gold {gold.ref} ({gold.task}, sha256 {gold.sha256[:12]}) ")
+    title = Text(printable(result.name), style="bold") + plain(f" on gold {gold.ref} ({gold.task}, sha256 {gold.sha256[:12]}) ")
     status = result.status
     console.rule(title + Text(status, {"PASSED": "green", "FAILED": "red"}.get(status, "yellow")))
     if result.incomplete:
-        console.print(Text("incomplete: ", "yellow") + _plain(f"{result.incomplete}; no verdict for the suite is recorded as passed"))
+        console.print(Text("incomplete: ", "yellow") + plain(f"{result.incomplete}; no verdict for the suite is recorded as passed"))
     if result.pipelines:
         names = {p.name: display_name(p) for p in result.pipelines.values()}
         console.print(overview_table(result.pipelines.values(), "Overview", result.comparisons))
@@ -372,30 +312,30 @@ def render_suite(console: Console, result: SuiteResult) -> None:
                     continue
                 if p.llm.simulated:
                     console.print(
-                        _plain(f"Note: {p.name} is a SIMULATED teacher (answers derived from gold with seeded error rates), not a real LLM.")
+                        plain(f"Note: {p.name} is a SIMULATED teacher (answers derived from gold with seeded error rates), not a real LLM.")
                     )
                 for text, response in p.llm.unparseable_examples[:2]:
-                    console.print(_plain(f"  unparseable answer from {p.name} for {text[:60]!r}: {response[:80]!r}"))
+                    console.print(plain(f"  unparseable answer from {p.name} for {text[:60]!r}: {response[:80]!r}"))
     for p in result.pipelines.values():
         for warning in p.warnings:
-            console.print(Text("warning: ", "yellow") + _plain(warning))
+            console.print(Text("warning: ", "yellow") + plain(warning))
     for name, error in result.errors.items():
-        console.print(Text("pipeline failed: ", "red") + _plain(f"{name}: {error}"))
+        console.print(Text("pipeline failed: ", "red") + plain(f"{name}: {error}"))
     for name, compared in result.baselines.items():
         for line in baseline_lines(name, compared):
             console.print(line)
     if result.baseline_problem and any(v.gate_id.startswith("no_regression") for v in result.verdicts):
-        console.print(Text("baseline: ", "yellow") + _plain(result.baseline_problem))
+        console.print(Text("baseline: ", "yellow") + plain(result.baseline_problem))
     for item in regression_tables(result):
         console.print(item)
     if result.behaviour:
         console.print(behaviour_table(result))
         for b in result.behaviour:
             if b.note:
-                console.print(Text(f"  {b.check}: ", "yellow") + _plain(b.note))
+                console.print(Text(f"  {b.check}: ", "yellow") + plain(b.note))
         for b in result.behaviour:
             for case in b.shrunk[:1]:
-                console.print(Text(f"  {b.check} (shrunk): ", "yellow") + _plain(describe_case(case)))
+                console.print(Text(f"  {b.check} (shrunk): ", "yellow") + plain(describe_case(case)))
     if result.verdicts:
         gates = Table(title="Gates", title_justify="left")
         longest = max(len(f"{v.pipeline}::{v.gate_id}") for v in result.verdicts)
@@ -424,11 +364,11 @@ def render_suite(console: Console, result: SuiteResult) -> None:
             style = "yellow" if v.skipped else "green" if v.passed else "bold red"
             decision = Text(printable(v.decision or ("skipped" if v.skipped else "pass" if v.passed else "FAIL")), style)
             if v.pipeline == "test":  # a Python test's outcome: nothing measured against a threshold
-                gates.add_row(_plain(v.gate_id), "-", "-", "-", decision)
+                gates.add_row(plain(v.gate_id), "-", "-", "-", decision)
                 continue
-            measured = _num(v.measured, v.value_format)
+            measured = ascii_number(v.measured, v.value_format)
             threshold = f"{v.op} {v.threshold:{v.value_format}}"
-            gates.add_row(_plain(f"{v.pipeline}::{v.gate_id}"), measured, threshold, _ci(v.ci) if v.ci else "-", decision)
+            gates.add_row(plain(f"{v.pipeline}::{v.gate_id}"), measured, threshold, format_interval(v.ci) if v.ci else "-", decision)
         if fold_tests:
             gates.add_row(
                 Text(f"({len(tests_passed)} Python tests passed; each is listed in the JSON and HTML reports)"),
@@ -450,56 +390,3 @@ def render_to_string(results: Iterable[SuiteResult], *, width: int = 120, color:
     for result in results:
         render_suite(console, result)
     return buffer.getvalue()
-
-
-def history_tables(suite: str, runs: Sequence[Mapping[str, object]], *, label: str | None = None) -> list[Table | Text]:
-    """``harness history``: per pipeline, one row per run (oldest first), then a sparkline
-    per metric; the blessed model's runs are marked ★."""
-    from rich import box
-
-    def value(row: Mapping[str, object], key: str) -> float | None:
-        v = row.get(key)
-        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-
-    # (title, justify, cell(row), trend key or None)
-    columns: list[tuple[str, Justify, RowCell, str | None]] = [
-        ("time (UTC)", "left", lambda r: str(r.get("time", ""))[5:16].replace("T", " "), None),
-        ("commit", "left", lambda r: str(r.get("git_commit") or "-")[:8] + ("*" if r.get("git_dirty") else ""), None),
-        ("model", "left", lambda r: str(r.get("model_sha256") or "-")[:8] + (" ★" if r.get("blessed") else ""), None),
-        ("F", "right", lambda r: _num(value(r, "f"), ".3f"), "f"),
-        ("95% CI", "right", lambda r: _ci((value(r, "f_ci_low") or float("nan"), value(r, "f_ci_high") or float("nan"))), None),
-        ("P", "right", lambda r: _num(value(r, "p"), ".3f"), "p"),
-        ("R", "right", lambda r: _num(value(r, "r"), ".3f"), "r"),
-    ]
-    if label:
-        columns.append(("support", "right", lambda r: _num(value(r, "support"), ".0f"), "support"))
-    else:
-        columns += [
-            ("macro F", "right", lambda r: _num(value(r, "macro_f"), ".3f"), "macro_f"),
-            ("words/s", "right", lambda r: _num(value(r, "words_per_second"), ",.0f"), "words_per_second"),
-            ("size", "right", lambda r: human_bytes(value(r, "size_bytes")), "size_bytes"),
-        ]
-    columns.append(
-        ("gates pass/fail/skip", "right", lambda r: f"{r.get('gates_passed', 0)}/{r.get('gates_failed', 0)}/{r.get('gates_skipped', 0)}", None)
-    )
-    out: list[Table | Text] = []
-    for pipeline in dict.fromkeys(str(r["pipeline"]) for r in runs):
-        rows = [r for r in runs if r["pipeline"] == pipeline]
-        scope = f"label {label}" if label else "micro"
-        golds = list(dict.fromkeys(str(r.get("gold", "")) for r in rows))
-        shown = columns if len(golds) == 1 else [*columns[:2], ("gold", "left", lambda r: str(r.get("gold", "")), None), *columns[2:]]
-        table = Table(
-            title=_plain(f"{suite} :: {pipeline} ({scope}) on {', '.join(golds)}: last {len(rows)} run(s); ★ = the blessed model"),
-            title_justify="left",
-            box=box.SIMPLE_HEAD,
-            padding=(0, 1),
-        )
-        for title, justify, _, _ in shown:
-            table.add_column(title, justify=justify, no_wrap=True)
-        for r in rows:
-            failed = bool(r.get("gates_failed"))
-            table.add_row(*(Text(printable(str(make(r))), "red" if failed and title.startswith("gates") else "") for title, _, make, _ in shown))
-        out.append(table)
-        trends = [f"{title} {sparkline(value(r, key) for r in rows)}" for title, _, _, key in shown if key]
-        out.append(_plain("  trend (oldest → newest): " + "   ".join(trends)))
-    return out

@@ -14,7 +14,7 @@ from ..core.tasks import task_of
 
 if TYPE_CHECKING:
     from ..gold.records import GoldExample
-    from ..suites import PipelineSpec
+    from ..specs import PipelineSpec
 
 
 @dataclass(frozen=True)

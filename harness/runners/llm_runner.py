@@ -18,7 +18,7 @@ from .timing import predict_timed
 if TYPE_CHECKING:
     from ..gold.records import GoldExample
     from ..llm.cassette_model import CassetteModel
-    from ..suites import PipelineSpec
+    from ..specs import PipelineSpec
 
 CASSETTE = "harness.Cassette.v1"
 TEACHER = "harness.SimulatedTeacher.v1"

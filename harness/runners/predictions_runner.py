@@ -19,7 +19,7 @@ from .base import Predict, Prediction, RunOutput
 from .identity import files_identity
 
 if TYPE_CHECKING:
-    from ..suites import PipelineSpec
+    from ..specs import PipelineSpec
 
 
 def load_predictions(path: str | Path, *, key: str, task: str) -> dict[object, Prediction]:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from spacy.language import Language
 
     from ..gold.records import GoldExample
-    from ..suites import PipelineSpec
+    from ..specs import PipelineSpec
 
 
 def resolve_pipeline_path(path_or_name: str | Path) -> Path:

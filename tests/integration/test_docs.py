@@ -133,7 +133,7 @@ MINIMAL_SUITE: dict[str, Any] = {"suite": {"name": "s", "gold": "g@v1"}, "pipeli
 
 def _as_suite(fragment: dict[str, Any]) -> dict[str, Any]:
     """A suite-file fragment inside the smallest whole suite (bare gate keys in [gates.distilled])."""
-    from harness.suites import GatesTable
+    from harness.suite_schema import GatesTable
 
     if "suite" in fragment:
         return fragment
@@ -148,7 +148,7 @@ def _as_suite(fragment: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_suite_blocks_follow_the_suite_schema() -> None:
-    from harness.suites import SuiteFileModel
+    from harness.suite_schema import SuiteFileModel
 
     toml_blocks = [b for b in all_blocks() if b.kind == "toml"]
     assert toml_blocks

@@ -15,7 +15,7 @@ from harness.evaluate import evaluate_pipeline
 from harness.gold import GoldStore, GoldVersion
 from harness.llm.openai_compatible import OpenAICompatibleModel
 from harness.llm.simulated_teacher import SimulatedTeacherModel
-from harness.suites import PipelineSpec
+from harness.specs import PipelineSpec
 
 from ..helpers.chat_server import ChatServer
 

@@ -11,7 +11,7 @@ from harness.api import extract_versions
 from harness.errors import InputError
 from harness.evaluate import evaluate_pipeline
 from harness.gold import GoldVersion
-from harness.suites import PipelineSpec
+from harness.specs import PipelineSpec
 
 from .conftest import SHIPPED_GOLD
 

@@ -11,7 +11,7 @@ from harness.errors import PipelineError
 from harness.gold import GoldExample, GoldVersion
 from harness.runners import RunOutput, get_runner
 from harness.runners.spacy_runner import size_on_disk
-from harness.suites import PipelineSpec
+from harness.specs import PipelineSpec
 
 
 def run_spacy_pipeline(path: str | Path, texts: list[str], *, task: str, latency_docs: int = 32, batch_size: int = 128) -> RunOutput:

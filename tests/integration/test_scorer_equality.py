@@ -21,7 +21,7 @@ from harness.core.metrics import count_cats, count_spans, score_table
 from harness.evaluate import evaluate_pipeline
 from harness.gold import GoldExample, GoldStore, GoldVersion
 from harness.runners.spacy_scoring import macro_auc
-from harness.suites import PipelineSpec
+from harness.specs import PipelineSpec
 
 from .conftest import SHIPPED, SHIPPED_GOLD
 

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.behaviour import CHECKS, Subject, custom_check, run_check
+from harness.behaviour import run_check
+from harness.behaviour_checks import CHECKS, Subject, custom_check
 from harness.core.gates import BehaviourGate
 from harness.core.perturb import apply_edits, case_edits, words
 from harness.errors import CheckError

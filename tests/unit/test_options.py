@@ -56,7 +56,7 @@ def test_the_suite_models_accept_the_choices_of_options_and_the_registry() -> No
     from pydantic import ValidationError
 
     from harness.runners import kinds
-    from harness.suites import PipelineTable, TrainTable
+    from harness.suite_schema import PipelineTable, TrainTable
 
     for checkpoint in options.CHECKPOINTS:
         assert TrainTable(checkpoint=checkpoint).checkpoint == checkpoint

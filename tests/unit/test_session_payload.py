@@ -12,7 +12,7 @@ from harness.core.metrics import Counts, score_table
 from harness.core.results import PipelineResult, SpeedStats
 from harness.gold import GoldRef
 from harness.session import HarnessSession, LoadedSuite
-from harness.suites import PipelineSpec, SuiteSpec
+from harness.specs import PipelineSpec, SuiteSpec
 
 
 def result(name: str, tp: int, fp: int, fn: int) -> PipelineResult:
