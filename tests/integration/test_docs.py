@@ -354,3 +354,17 @@ def test_init_refuses_to_overwrite_and_names_what_is_there(tmp_path: Path) -> No
     (own / "pyproject.toml").write_text('[project]\nname = "x"\n')
     made = init(own, ini="pytest.ini")
     assert "pytest.ini" in made.written and (own / "pyproject.toml").read_text() == '[project]\nname = "x"\n'
+
+
+def test_the_layout_names_every_module() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout") :]
+    layout = layout[: layout.index("\n## ")] if "\n## " in layout else layout
+    package = REPO / "harness"
+    missing = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if path.stem not in ("__init__", "__main__") and "templates" not in path.parts and path.stem not in layout
+    ]
+    missing += [f"{d.name}/" for d in package.iterdir() if d.is_dir() and (d / "__init__.py").exists() and f"{d.name}/" not in layout]
+    assert missing == []
