@@ -165,6 +165,63 @@ def render(value: Any, indent: int = 0) -> str:
     return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
 
 
+def _existing(path: Path) -> dict[str, Any]:
+    """The baseline already at ``path`` ({} for none); a damaged one of ours is kept aside as
+    ``.bak`` (blessing replaces it), a file that is not ours is refused."""
+    if not path.exists():
+        return {}
+    try:
+        return dict(load(path).document)
+    except InputError as err:
+        if not _is_ours(path):
+            raise InputError("exists and is not a harness baseline; refusing to replace it (move it away yourself)", path=path) from err
+        _keep_aside(path)  # our file, but edited or damaged: blessing replaces it, keeping the old one
+        return {}
+
+
+def _kept_entries(
+    path: Path, existing: Mapping[str, Any], gold: Mapping[str, Any], results: Mapping[str, PipelineResult], all_pipelines: Sequence[str]
+) -> dict[str, Any]:
+    """The blessed entries of the pipelines not blessed now (only on the same gold: a file
+    must not mix two golds, so on another gold every pipeline is blessed together)."""
+    if existing and existing.get("gold", {}).get("sha256") == gold["sha256"]:
+        return {name: entry for name, entry in existing.get("pipelines", {}).items() if name not in results and name in all_pipelines}
+    unblessed = [name for name in all_pipelines if name not in results]
+    if existing and unblessed:
+        raise InputError(
+            f"the baseline was blessed on gold {existing.get('gold', {}).get('ref')}, not "
+            f"{gold['ref']}; bless every pipeline together (missing: {', '.join(unblessed)})",
+            path=path,
+        )
+    return {}
+
+
+def _entry(
+    name: str,
+    result: PipelineResult,
+    task: str,
+    replicates: Mapping[str, Sequence[Replicate]] | None,
+    previous: Mapping[str, Any],
+    same_gold: bool,
+) -> dict[str, Any]:
+    """One pipeline's entry: new replicates when given, else the ones it had when they come
+    from the same configuration (data, config, steps, checkpoint) on the same gold."""
+    entry = pipeline_entry(result)
+    if replicates is not None and name in replicates:
+        if replicates[name]:
+            entry["replicates"] = replicates_entry(task, result.identity, replicates[name])
+        return entry
+    kept_replicates = (previous.get(name) or {}).get("replicates")
+    if (
+        isinstance(kept_replicates, dict)
+        and configuration(result.identity)
+        and kept_replicates.get("configuration") == configuration(result.identity)
+        and same_gold
+    ):
+        entry["replicates"] = kept_replicates
+    return entry
+
+
 def bless(
     path: str | Path,
     *,
@@ -190,43 +247,11 @@ def bless(
     if not results:
         raise InputError("nothing to bless: no pipeline of the suite produced a result", path=path)
     with directory_lock(path.parent):
-        kept: dict[str, Any] = {}
-        existing: dict[str, Any] = {}
-        if path.exists():
-            try:
-                existing = dict(load(path).document)
-            except InputError as err:
-                if not _is_ours(path):
-                    raise InputError("exists and is not a harness baseline; refusing to replace it (move it away yourself)", path=path) from err
-                _keep_aside(path)  # our file, but edited or damaged: blessing replaces it, keeping the old one
-                existing = {}
-            if existing and existing.get("gold", {}).get("sha256") == gold["sha256"]:
-                kept = {name: entry for name, entry in existing.get("pipelines", {}).items() if name not in results and name in all_pipelines}
-            else:
-                unblessed = [name for name in all_pipelines if name not in results]
-                if existing and unblessed:
-                    raise InputError(
-                        f"the baseline was blessed on gold {existing.get('gold', {}).get('ref')}, not "
-                        f"{gold['ref']}; bless every pipeline together (missing: {', '.join(unblessed)})",
-                        path=path,
-                    )
+        existing = _existing(path)
+        kept = _kept_entries(path, existing, gold, results, all_pipelines)
+        same_gold = bool(existing) and existing.get("gold", {}).get("sha256") == gold["sha256"]
         previous = existing.get("pipelines", {}) if existing else {}
-        entries = {}
-        for name, result in results.items():
-            entry = pipeline_entry(result)
-            if replicates is not None and name in replicates:
-                if replicates[name]:
-                    entry["replicates"] = replicates_entry(task, result.identity, replicates[name])
-            else:
-                kept_replicates = (previous.get(name) or {}).get("replicates")
-                if (
-                    isinstance(kept_replicates, dict)
-                    and configuration(result.identity)
-                    and kept_replicates.get("configuration") == configuration(result.identity)
-                    and existing.get("gold", {}).get("sha256") == gold["sha256"]
-                ):
-                    entry["replicates"] = kept_replicates
-            entries[name] = entry
+        entries = {name: _entry(name, result, task, replicates, previous, same_gold) for name, result in results.items()}
         document: dict[str, Any] = {
             "schema": BASELINE_SCHEMA,
             "suite": suite,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from .behaviour_checks import Check, Perturbed, Subject
@@ -34,6 +34,7 @@ from .core.results import BehaviourCase, BehaviourResult, Output
 from .core.stats import wilson_interval
 from .core.tasks import task_of
 from .gold.records import GoldExample
+from .runners.base import Predict
 
 SHRUNK_CASES = 3  # failing cases shrunk and shown per check
 REPORTED_FAILURES = 100  # failing generated cases per check kept in the result (JSON, queue's pick)
@@ -82,46 +83,19 @@ def _answered(subject: Subject, task: str, threshold: float) -> bool:
     return task_of(task).says_something(subject.reference, threshold)
 
 
-def run_check(
-    name: str,
-    check: Check,
-    *,
-    pipeline: str,
-    task: str,
-    subjects: Sequence[Subject],
-    predict: Callable[[Sequence[str]], list[Output]],
-    min_pass_rate: float,
-    max_examples: int,
-    threshold: float,
-    max_seconds: float = float("inf"),
-    needs_answer: bool = True,
-) -> BehaviourResult:
-    """Generate up to ``max_examples`` cases (within ``max_seconds``), judge them in one batch,
-    shrink the first failures.
+def _quiet_settings(max_examples: int) -> Any:
+    """Derandomised, database-free Hypothesis settings with a fixed budget (cases repeat run to run)."""
+    from hypothesis import HealthCheck, settings
 
-    ``needs_answer`` (the built-in checks, which expect the model's own answer moved with the
-    edit): examples on which the model found nothing are left out and counted in the note.
-    An error in the check's code is raised (:class:`CheckError`), never taken for "nothing to
-    perturb"."""
-    from hypothesis import HealthCheck, Phase, find, given, settings
-    from hypothesis import strategies as st
-    from hypothesis.errors import HypothesisException, NoSuchExample
-
-    started = time.perf_counter()
-    quiet = settings(
+    return settings(
         database=None, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck), max_examples=max_examples, print_blob=False
     )
 
-    def for_subject(subject: Subject) -> Any:
-        @st.composite
-        def case(draw: Callable[..., Any]) -> tuple[int, Perturbed] | None:
-            made = check(subject, draw, task)
-            return None if made is None else (subject.index, made)
 
-        return case()
-
+def _usable(subjects: Sequence[Subject], task: str, threshold: float, needs_answer: bool, notes: list[str]) -> list[Subject]:
+    """The examples a check can perturb: non-empty texts, and with ``needs_answer`` only those
+    the model said something about (the others are counted in ``notes``)."""
     usable = [s for s in subjects if s.example.text.strip()]
-    notes = []
     if needs_answer:
         answered = [s for s in usable if _answered(s, task, threshold)]
         if len(answered) < len(usable):
@@ -130,13 +104,21 @@ def run_check(
                 "in them, so a case there would pass by finding nothing again"
             )
         usable = answered
-    if not usable:
-        return _empty(name, pipeline, min_pass_rate, "; ".join(notes) or "no eval examples to perturb", started)
-    generated: dict[tuple[int, str], Perturbed] = {}
+    return usable
 
+
+def _generate(
+    check: Check, usable: Sequence[Subject], task: str, *, max_examples: int, max_seconds: float, started: float, notes: list[str]
+) -> dict[tuple[int, str], Perturbed]:
+    """Up to ``max_examples`` distinct perturbed texts, keyed by (example, text), within ``max_seconds``."""
+    from hypothesis import Phase, given, settings
+    from hypothesis import strategies as st
+    from hypothesis.errors import HypothesisException
+
+    generated: dict[tuple[int, str], Perturbed] = {}
     out_of_time: list[bool] = []
 
-    @settings(quiet, phases=[Phase.generate])
+    @settings(_quiet_settings(max_examples), phases=[Phase.generate])
     @given(st.data())
     def collect(data: Any) -> None:
         # Past the budget every call returns at once, drawing nothing (raising would make
@@ -156,46 +138,93 @@ def run_check(
         notes.append(f"Hypothesis stopped generating ({type(err).__name__})")
     if out_of_time:
         notes.append(f"generation stopped at its time budget ({max_seconds:g} s, max_seconds) after {len(generated)} case(s)")
-    if not generated:
-        notes.append("the check perturbed no example (it returned None for every one it was given)")
-        return _empty(name, pipeline, min_pass_rate, "; ".join(notes), started)
+    return generated
+
+
+def _judge(
+    generated: Mapping[tuple[int, str], Perturbed], usable: Sequence[Subject], predict: Predict, task: str, threshold: float
+) -> list[BehaviourCase]:
+    """Every generated case, predicted in one batch and judged against what it expects."""
     keys = list(generated)
     predictions = predict([generated[k].text for k in keys])
     by_index = {s.index: s for s in usable}
     cases = []
-    for (index, _), predicted in zip(keys, predictions, strict=True):
-        made = generated[(index, _)]
-        subject = by_index[index]
-        cases.append(
-            BehaviourCase(
-                subject.example.input_hash,
-                subject.example.text,
-                made.text,
-                made.change,
-                made.expected,
-                predicted,
-                _same(task, made.expected, predicted, threshold),
-            )
-        )
-    failures = [c for c in cases if not c.passed]
+    for key, predicted in zip(keys, predictions, strict=True):
+        made, subject = generated[key], by_index[key[0]]
+        same = _same(task, made.expected, predicted, threshold)
+        cases.append(BehaviourCase(subject.example.input_hash, subject.example.text, made.text, made.change, made.expected, predicted, same))
+    return cases
+
+
+def _shrink(
+    failures: Sequence[BehaviourCase], usable: Sequence[Subject], check: Check, predict: Predict, task: str, threshold: float, max_examples: int
+) -> list[BehaviourCase]:
+    """The first failures shrunk to the smallest perturbation of their example that still fails."""
+    from hypothesis import find, settings
+    from hypothesis import strategies as st
+    from hypothesis.errors import NoSuchExample
+
+    def for_subject(subject: Subject) -> Any:
+        @st.composite
+        def case(draw: Callable[..., Any]) -> tuple[int, Perturbed] | None:
+            made = check(subject, draw, task)
+            return None if made is None else (subject.index, made)
+
+        return case()
+
+    def fails(case: tuple[int, Perturbed] | None) -> bool:
+        return case is not None and not _same(task, case[1].expected, predict([case[1].text])[0], threshold)
+
     shrunk = []
     for failure in failures[:SHRUNK_CASES]:
         subject = next(s for s in usable if s.example.input_hash == failure.input_hash)
-
-        def fails(case: tuple[int, Perturbed] | None) -> bool:
-            if case is None:
-                return False
-            return not _same(task, case[1].expected, predict([case[1].text])[0], threshold)
-
         try:
             with _no_local_constants():
-                smallest = find(for_subject(subject), fails, settings=settings(quiet, max_examples=max(50, max_examples)))
+                smallest = find(
+                    for_subject(subject), fails, settings=settings(_quiet_settings(max_examples), max_examples=max(50, max_examples))
+                )
         except (NoSuchExample, Exception):  # not reproducible from this example alone: keep it as generated
             shrunk.append(failure)
             continue
         _, made = smallest
         predicted = predict([made.text])[0]
         shrunk.append(BehaviourCase(failure.input_hash, failure.original, made.text, made.change, made.expected, predicted, False))
+    return shrunk
+
+
+def run_check(
+    name: str,
+    check: Check,
+    *,
+    pipeline: str,
+    task: str,
+    subjects: Sequence[Subject],
+    predict: Predict,
+    min_pass_rate: float,
+    max_examples: int,
+    threshold: float,
+    max_seconds: float = float("inf"),
+    needs_answer: bool = True,
+) -> BehaviourResult:
+    """Generate up to ``max_examples`` cases (within ``max_seconds``), judge them in one batch,
+    shrink the first failures.
+
+    ``needs_answer`` (the built-in checks, which expect the model's own answer moved with the
+    edit): examples on which the model found nothing are left out and counted in the note.
+    An error in the check's code is raised (:class:`CheckError`), never taken for "nothing to
+    perturb"."""
+    started = time.perf_counter()
+    notes: list[str] = []
+    usable = _usable(subjects, task, threshold, needs_answer, notes)
+    if not usable:
+        return _empty(name, pipeline, min_pass_rate, "; ".join(notes) or "no eval examples to perturb", started)
+    generated = _generate(check, usable, task, max_examples=max_examples, max_seconds=max_seconds, started=started, notes=notes)
+    if not generated:
+        notes.append("the check perturbed no example (it returned None for every one it was given)")
+        return _empty(name, pipeline, min_pass_rate, "; ".join(notes), started)
+    cases = _judge(generated, usable, predict, task, threshold)
+    failures = [c for c in cases if not c.passed]
+    shrunk = _shrink(failures, usable, check, predict, task, threshold, max_examples)
     passed = sum(1 for c in cases if c.passed)
     return BehaviourResult(
         pipeline=pipeline,

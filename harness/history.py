@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     import polars as pl
 
-    from .core.results import SuiteResult
+    from .core.results import PipelineResult, SuiteResult
 
 #: Run files merged into one segment once there are this many (keeps a scan of 10,000 runs fast).
 COMPACT_RUNS_AT = 64
@@ -96,6 +96,56 @@ def _nan_none(value: float | None) -> float | None:
     return None if value is None or value != value else float(value)
 
 
+def _row(
+    base: Mapping[str, Any],
+    pipeline: str,
+    kind: str,
+    model: str | None,
+    label: str,
+    metric: str,
+    value: float | None,
+    ci: tuple[float, float] | None = None,
+    threshold: float | None = None,
+    passed: bool | None = None,
+) -> dict[str, Any]:
+    return {
+        **base,
+        "pipeline": pipeline,
+        "kind": kind,
+        "model_sha256": model,
+        "label": label,
+        "metric": metric,
+        "value": _nan_none(value),
+        "ci_low": _nan_none(ci[0]) if ci else None,
+        "ci_high": _nan_none(ci[1]) if ci else None,
+        "threshold": threshold,
+        "passed": passed,
+    }
+
+
+def _pipeline_rows(base: Mapping[str, Any], name: str, result: PipelineResult) -> list[dict[str, Any]]:
+    """A pipeline's figures: micro and macro scores, each label's, speed, latency and size."""
+    model, kind, scores = result.identity.get("sha256"), result.kind, result.scores
+    rows = [
+        _row(base, name, kind, model, "", metric, value, ci)
+        for metric, value, ci in (
+            ("p", scores.micro.p, scores.micro.p_ci),
+            ("r", scores.micro.r, scores.micro.r_ci),
+            ("f", scores.micro.f, scores.micro.f_ci),
+            ("macro_f", scores.macro_f, scores.macro_f_ci),
+        )
+    ]
+    for score in scores.labels:
+        for metric, value, ci in (("p", score.p, score.p_ci), ("r", score.r, score.r_ci), ("f", score.f, score.f_ci)):
+            rows.append(_row(base, name, kind, model, score.label, metric, value, ci))
+        rows.append(_row(base, name, kind, model, score.label, "support", float(score.support)))
+    rows.append(_row(base, name, kind, model, "", "words_per_second", result.words_per_second))
+    rows.append(_row(base, name, kind, model, "", "latency_p50_ms", result.speed.latency_p50_ms))
+    rows.append(_row(base, name, kind, model, "", "latency_p95_ms", result.speed.latency_p95_ms))
+    rows.append(_row(base, name, kind, model, "", "size_bytes", float(result.size_bytes) if result.size_bytes else None))
+    return rows
+
+
 def run_rows(results: Sequence[SuiteResult], context: RunContext) -> list[dict[str, Any]]:
     """The history rows of one run (pure)."""
     rows: list[dict[str, Any]] = []
@@ -112,65 +162,14 @@ def run_rows(results: Sequence[SuiteResult], context: RunContext) -> list[dict[s
             "harness_version": context.harness_version,
             "suite_passed": suite.passed,
         }
-
-        def add(
-            pipeline: str,
-            kind: str,
-            model: str | None,
-            label: str,
-            metric: str,
-            value: float | None,
-            ci: tuple[float, float] | None = None,
-            threshold: float | None = None,
-            passed: bool | None = None,
-            _base: dict[str, Any] = base,
-        ) -> None:
-            rows.append(
-                {
-                    **_base,
-                    "pipeline": pipeline,
-                    "kind": kind,
-                    "model_sha256": model,
-                    "label": label,
-                    "metric": metric,
-                    "value": _nan_none(value),
-                    "ci_low": _nan_none(ci[0]) if ci else None,
-                    "ci_high": _nan_none(ci[1]) if ci else None,
-                    "threshold": threshold,
-                    "passed": passed,
-                }
-            )
-
         for name, result in suite.pipelines.items():
-            model = result.identity.get("sha256")
-            scores = result.scores
-            for metric, value, ci in (
-                ("p", scores.micro.p, scores.micro.p_ci),
-                ("r", scores.micro.r, scores.micro.r_ci),
-                ("f", scores.micro.f, scores.micro.f_ci),
-                ("macro_f", scores.macro_f, scores.macro_f_ci),
-            ):
-                add(name, result.kind, model, "", metric, value, ci)
-            for score in scores.labels:
-                for metric, value, ci in (("p", score.p, score.p_ci), ("r", score.r, score.r_ci), ("f", score.f, score.f_ci)):
-                    add(name, result.kind, model, score.label, metric, value, ci)
-                add(name, result.kind, model, score.label, "support", float(score.support))
-            add(name, result.kind, model, "", "words_per_second", result.words_per_second)
-            add(name, result.kind, model, "", "latency_p50_ms", result.speed.latency_p50_ms)
-            add(name, result.kind, model, "", "latency_p95_ms", result.speed.latency_p95_ms)
-            add(name, result.kind, model, "", "size_bytes", float(result.size_bytes) if result.size_bytes else None)
+            rows += _pipeline_rows(base, name, result)
         for verdict in suite.verdicts:
             judged = suite.pipelines.get(verdict.pipeline)
-            add(
-                verdict.pipeline,
-                judged.kind if judged else "",
-                judged.identity.get("sha256") if judged else None,
-                verdict.gate_id,
-                "gate",
-                verdict.measured,
-                verdict.ci,
-                verdict.threshold,
-                None if verdict.skipped else verdict.passed,
+            kind, model = (judged.kind, judged.identity.get("sha256")) if judged else ("", None)
+            passed = None if verdict.skipped else verdict.passed
+            rows.append(
+                _row(base, verdict.pipeline, kind, model, verdict.gate_id, "gate", verdict.measured, verdict.ci, verdict.threshold, passed)
             )
     return rows
 

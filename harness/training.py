@@ -226,6 +226,19 @@ def _training_record(
     }
 
 
+def _checked_inputs(gold: GoldVersion, output: Path, config: str | Path | None, max_steps: int | None, checkpoint: str) -> Path:
+    """The training config's path, once the arguments are known to be usable (else an error naming them)."""
+    if max_steps is not None and max_steps < 1:
+        raise InputError(f"max_steps must be >= 1, got {max_steps} (spaCy reads 0 as 'no limit')", field="max_steps")
+    check_replaceable(output)
+    config_path = Path(config) if config else default_config(gold.task)
+    if not config_path.exists():
+        raise InputError("training config not found", path=config_path)
+    if checkpoint not in CHECKPOINTS:
+        raise InputError(f"unknown checkpoint {checkpoint!r}; expected one of {', '.join(CHECKPOINTS)}", field="checkpoint")
+    return config_path
+
+
 def train(
     gold: GoldVersion,
     output: str | Path,
@@ -243,14 +256,7 @@ def train(
     train split) or ``"last"`` (``model-last``, trained on the whole train split).
     """
     output = Path(output)
-    if max_steps is not None and max_steps < 1:
-        raise InputError(f"max_steps must be >= 1, got {max_steps} (spaCy reads 0 as 'no limit')", field="max_steps")
-    check_replaceable(output)
-    config_path = Path(config) if config else default_config(gold.task)
-    if not config_path.exists():
-        raise InputError("training config not found", path=config_path)
-    if checkpoint not in CHECKPOINTS:
-        raise InputError(f"unknown checkpoint {checkpoint!r}; expected one of {', '.join(CHECKPOINTS)}", field="checkpoint")
+    config_path = _checked_inputs(gold, output, config, max_steps, checkpoint)
     config_text = config_path.read_text(encoding="utf-8")
     with long_lived():  # a CLI process freezes spaCy's import here, before any model (or its garbage) exists
         import spacy  # noqa: F401

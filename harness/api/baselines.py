@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,12 +12,13 @@ from ..options import (
     DEFAULT_BASELINES_DIRNAME,
     DEFAULT_REPORTS_DIR,
 )
+from .suite import parse_suite
 
 if TYPE_CHECKING:
+    from ..baselines import Replicate
     from ..core.results import NoiseReport
-
-
-from .suite import parse_suite
+    from ..loaded_suite import LoadedSuite
+    from ..session import HarnessSession
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,61 @@ class BlessSummary:
     pipelines: dict[str, tuple[float, str | None]]
     errors: dict[str, str]
     replicates: dict[str, list[float]] = field(default_factory=dict)
+
+
+def _failing_gates(session: HarnessSession, suite: LoadedSuite, chosen: Sequence[str], errors: Mapping[str, str]) -> list[str]:
+    """The chosen pipelines' failing gates, other than the regression gates (which would judge
+    against the baseline being replaced)."""
+    from ..core.gates import BaselineGate
+
+    failing = []
+    for gate in suite.gates:
+        if isinstance(gate, BaselineGate) or gate.pipeline not in chosen or gate.pipeline in errors:
+            continue
+        try:
+            verdict = session.check(suite.spec.name, gate)
+        except HarnessError as err:
+            failing.append(f"{gate.pipeline}::{gate.id} ({err})")
+            continue
+        if not verdict.passed and not verdict.skipped:
+            failing.append(f"{gate.pipeline}::{gate.id}")
+    return failing
+
+
+def _train_replicates(
+    session: HarnessSession,
+    suite: LoadedSuite,
+    chosen: Sequence[str],
+    suite_path: str,
+    *,
+    replicates: int | None,
+    workers: int | None,
+    progress: Callable[[str, int, int], None] | None,
+) -> dict[str, Sequence[Replicate]]:
+    """The replicates of every chosen pipeline the harness can retrain."""
+    from ..baselines import configuration
+    from ..replicates import can_replicate, replicate_pipeline
+
+    trained: dict[str, Sequence[Replicate]] = {}
+    for name in chosen:
+        spec, result = suite.spec.pipelines[name], session.results.get((suite.spec.name, name))
+        if result is None or not can_replicate(spec):
+            continue
+        assert spec.train is not None
+        trained[name] = replicate_pipeline(
+            spec,
+            configuration(result.identity),
+            n=replicates if replicates is not None else spec.train.replicates,
+            gold_dir=suite.spec.gold_dir,
+            gold_ref=str(suite.spec.gold),
+            gold_sha256=suite.gold.sha256,
+            task=suite.gold.task,
+            threshold=suite.spec.threshold,
+            suite_file=suite_path,
+            workers=workers,
+            progress=progress,
+        )
+    return trained
 
 
 def bless(
@@ -55,11 +111,8 @@ def bless(
     against the old baseline) fail, unless ``allow_failing``: that is checked before
     any replicate is trained.
     """
-    from ..baselines import Replicate, configuration
-    from ..core.gates import BaselineGate
     from ..loaded_suite import load_suite
     from ..options import EvalSettings
-    from ..replicates import can_replicate, replicate_pipeline
     from ..session import HarnessSession
     from ..writers import bless_baselines, failing_refusal
 
@@ -76,38 +129,10 @@ def bless(
             session.pipeline_result(suite.spec.name, name)
         except HarnessError as err:
             errors[name] = str(err)
-    failing = []
-    for gate in suite.gates:  # the regression gates would judge against the baseline being replaced
-        if isinstance(gate, BaselineGate) or gate.pipeline not in chosen or gate.pipeline in errors:
-            continue
-        try:
-            verdict = session.check(suite.spec.name, gate)
-        except HarnessError as err:
-            failing.append(f"{gate.pipeline}::{gate.id} ({err})")
-            continue
-        if not verdict.passed and not verdict.skipped:
-            failing.append(f"{gate.pipeline}::{gate.id}")
+    failing = _failing_gates(session, suite, chosen, errors)
     if failing and not allow_failing:
         raise HarnessError(failing_refusal(suite_path, failing))
-    trained: dict[str, Sequence[Replicate]] = {}
-    for name in chosen:
-        spec, result = suite.spec.pipelines[name], session.results.get((suite.spec.name, name))
-        if result is None or not can_replicate(spec):
-            continue
-        assert spec.train is not None
-        trained[name] = replicate_pipeline(
-            spec,
-            configuration(result.identity),
-            n=replicates if replicates is not None else spec.train.replicates,
-            gold_dir=suite.spec.gold_dir,
-            gold_ref=str(suite.spec.gold),
-            gold_sha256=suite.gold.sha256,
-            task=suite.gold.task,
-            threshold=suite.spec.threshold,
-            suite_file=suite_path,
-            workers=workers,
-            progress=progress,
-        )
+    trained = _train_replicates(session, suite, chosen, suite_path, replicates=replicates, workers=workers, progress=progress)
     written = [path for _, path in bless_baselines(session, replicates={suite.spec.name: trained})]
     if not written:
         raise HarnessError("; ".join([*session.report_problems, *(f"{k}: {v}" for k, v in errors.items())]) or "nothing blessed")

@@ -62,6 +62,62 @@ def _label_view(task: str, value: Output | None, label: str) -> Output:
     return task_of(task).label_view(value, label)
 
 
+def _comparable(
+    current: PipelineResult, baseline: BaselineEntry, context: BaselineContext, gold_digests: Sequence[str]
+) -> tuple[list[int], int, int]:
+    """(positions comparable with the baseline, how many had changed gold, how many it lacks)."""
+    compared: list[int] = []
+    changed = unseen = 0
+    for position, input_hash in enumerate(current.example_ids):
+        recorded = context.gold_digests.get(input_hash)
+        if recorded is None or input_hash not in baseline.predictions:
+            unseen += 1
+        elif recorded != gold_digests[position]:
+            changed += 1
+        else:
+            compared.append(position)
+    return compared, changed, unseen
+
+
+def _ratios(current: PipelineResult, baseline: BaselineEntry) -> tuple[float | None, float | None]:
+    """(words/second now over then, size now over then), None where one is unknown."""
+    wps, base_wps = current.words_per_second, baseline.words_per_second
+    speed_ratio = wps / base_wps if base_wps and wps == wps and base_wps == base_wps else None
+    size_ratio = (current.size_bytes / baseline.size_bytes) if current.size_bytes and baseline.size_bytes else None
+    return speed_ratio, size_ratio
+
+
+def _replicate_counts(baseline: BaselineEntry, hashes: Sequence[int], compared: list[int], count: CountFunction) -> list[Mapping[str, Counts]]:
+    """The counts of every replicate that has a prediction for each compared example (one made
+    on another eval split cannot be paired): with the blessed model, the blessed configuration."""
+    return [count(compared, [preds[h] for h in hashes]) for _, preds in sorted(baseline.replicates.items()) if all(h in preds for h in hashes)]
+
+
+def _outline(
+    current: PipelineResult, baseline: BaselineEntry, context: BaselineContext, machine: str, *, compared: int, changed: int, unseen: int
+) -> BaselineComparison:
+    """What the comparison says whatever its outcome (filled in by the caller)."""
+    identical_model = bool(current.identity.get("sha256")) and current.identity.get("sha256") == baseline.identity.get("sha256")
+    return BaselineComparison(
+        pipeline=current.name,
+        baseline_file=context.file,
+        blessed=context.blessed,
+        baseline_gold=context.gold_ref,
+        compared=compared,
+        eval_examples=len(current.example_ids),
+        changed=changed,
+        unseen=unseen,
+        identical_model=identical_model,
+        baseline_words_per_second=baseline.words_per_second,
+        baseline_size_bytes=baseline.size_bytes,
+        same_machine=bool(machine) and machine == baseline.machine,
+        comparison=None,
+        identical_predictions=False,
+        differing_predictions=0,
+        flips=(),
+    )
+
+
 def compare_with_baseline(
     current: PipelineResult,
     baseline: BaselineEntry,
@@ -82,38 +138,9 @@ def compare_with_baseline(
     scores predictions for a subset of those positions. Fewer comparable examples than
     ``min_coverage`` of the eval split sets ``problem`` (the gate refuses to judge).
     """
-    compared: list[int] = []
-    changed = unseen = 0
-    for position, input_hash in enumerate(current.example_ids):
-        recorded = context.gold_digests.get(input_hash)
-        if recorded is None or input_hash not in baseline.predictions:
-            unseen += 1
-        elif recorded != gold_digests[position]:
-            changed += 1
-        else:
-            compared.append(position)
+    compared, changed, unseen = _comparable(current, baseline, context, gold_digests)
     n = len(current.example_ids)
-    identical_model = bool(current.identity.get("sha256")) and current.identity.get("sha256") == baseline.identity.get("sha256")
-    same_machine = bool(machine) and machine == baseline.machine
-    # What the comparison says whatever its outcome; filled in below.
-    common = BaselineComparison(
-        pipeline=current.name,
-        baseline_file=context.file,
-        blessed=context.blessed,
-        baseline_gold=context.gold_ref,
-        compared=len(compared),
-        eval_examples=n,
-        changed=changed,
-        unseen=unseen,
-        identical_model=identical_model,
-        baseline_words_per_second=baseline.words_per_second,
-        baseline_size_bytes=baseline.size_bytes,
-        same_machine=same_machine,
-        comparison=None,
-        identical_predictions=False,
-        differing_predictions=0,
-        flips=(),
-    )
+    common = _outline(current, baseline, context, machine, compared=len(compared), changed=changed, unseen=unseen)
     if not compared or len(compared) < min_coverage * n:
         problem = (
             f"baseline comparable on {len(compared)} of {n} eval examples ({changed} with changed gold, "
@@ -130,17 +157,10 @@ def compare_with_baseline(
         micro, macro, labels = _no_difference(now_counts)
     else:
         micro, macro, labels = paired_differences(now_counts, base_counts, len(compared), resamples=resamples, seed=seed)
-    wps, base_wps = current.words_per_second, baseline.words_per_second
-    speed_ratio = wps / base_wps if base_wps and wps == wps and base_wps == base_wps else None
-    size_ratio = (current.size_bytes / baseline.size_bytes) if current.size_bytes and baseline.size_bytes else None
+    speed_ratio, size_ratio = _ratios(current, baseline)
     comparison = Comparison(current.name, "baseline", micro, macro, labels, speed_ratio, size_ratio, resamples, seed)
     flips = _flips(current.task, compared, current.example_ids, texts, gold, mine, theirs, now_counts, base_counts)
-    # The blessed configuration: the blessed model and every replicate that has a prediction
-    # for each compared example (one made on another eval split cannot be paired).
-    hashes = [current.example_ids[i] for i in compared]
-    replicates = [
-        count(compared, [preds[h] for h in hashes]) for _, preds in sorted(baseline.replicates.items()) if all(h in preds for h in hashes)
-    ]
+    replicates = _replicate_counts(baseline, [current.example_ids[i] for i in compared], compared, count)
     tests: tuple[RegressionTest, ...] = ()
     if differing or replicates:
         tests = regression_tests(now_counts, [base_counts, *replicates], len(compared), resamples=resamples, seed=seed, confidence=CONFIDENCE)

@@ -232,6 +232,19 @@ class GoldDiff:
     label_deltas: Mapping[str, tuple[int, int]]  # label -> (old count, new count)
 
 
+def _check_writable(name: str, task: Task, examples: Sequence[GoldExample]) -> None:
+    """A dataset name and examples that fit the task, or an error saying what does not."""
+    if not _NAME_RE.match(name):
+        raise InputError(f"invalid dataset name {name!r}: use letters, digits, '.', '_' or '-'", field="name")
+    if task not in TASKS:
+        raise InputError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}", field="task")
+    for example in examples:
+        if task_of(task).has_spans and example.cats is not None:
+            raise InputError(f"task is ner but {example.source} has 'cats'")
+        if not task_of(task).has_spans and example.cats is None:
+            raise InputError(f"task is {task} but {example.source} has no 'cats'")
+
+
 class GoldStore:
     """The ``gold/`` directory: lists, resolves, writes and verifies versions."""
 
@@ -309,15 +322,7 @@ class GoldStore:
         Never overwrites: the version directory is built aside and renamed into
         place, and the rename fails if that version appeared meanwhile.
         """
-        if not _NAME_RE.match(name):
-            raise InputError(f"invalid dataset name {name!r}: use letters, digits, '.', '_' or '-'", field="name")
-        if task not in TASKS:
-            raise InputError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}", field="task")
-        for example in examples:
-            if task_of(task).has_spans and example.cats is not None:
-                raise InputError(f"task is ner but {example.source} has 'cats'")
-            if not task_of(task).has_spans and example.cats is None:
-                raise InputError(f"task is {task} but {example.source} has no 'cats'")
+        _check_writable(name, task, examples)
         # After every directory, broken ones included: a new version never lands on an old one.
         number = max(self.version_dirs(name), default=0) + 1
         by_split: dict[str, list[GoldExample]] = {s: [] for s in SPLITS}

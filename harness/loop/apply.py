@@ -12,7 +12,7 @@ from ..core.spans import aligned, first_overlap, token_boundaries, tokens_from_r
 from ..core.tasks import task_of
 from ..errors import InputError
 from ..gold.records import GoldExample
-from ..gold.store import GoldVersion
+from ..gold.store import GoldStore, GoldVersion
 from ..io.jsonl import read_jsonl
 from ..options import DEFAULT_REPORTS_DIR, SPLITS
 from ..specs import SuiteSpec
@@ -145,6 +145,70 @@ def base_training(spec: SuiteSpec) -> tuple[GoldVersion | None, list[GoldExample
     return None, list(store.resolve(spec.gold).iter_examples("train"))
 
 
+def _gold_checks(
+    store: GoldStore, spec: SuiteSpec, task: str, checks: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(records whose answer corrects the gold, records whose answer is the gold's)."""
+    current = {e.input_hash: e for split in SPLITS for e in store.resolve(spec.gold.name).iter_examples(split)}
+    fixes: list[dict[str, Any]] = []
+    confirmed: list[dict[str, Any]] = []
+    for record in checks:
+        known = current.get(int(record["_input_hash"]))
+        same = known is not None and _same_answer(answer_example(record, task, known.split), known, task)
+        (confirmed if same else fixes).append(record)
+    return fixes, confirmed
+
+
+def _write_gold_fixes(store: GoldStore, spec: SuiteSpec, task: str, fixes: list[dict[str, Any]], path: Path) -> str:
+    """A new gold version with the reviewed answers of ``fixes`` (splits unchanged); its ref."""
+    latest = store.resolve(spec.gold.name)
+    fixed = {int(r["_input_hash"]): r for r in fixes}
+    examples = []
+    for split in SPLITS:
+        for example in latest.iter_examples(split):
+            fix = fixed.get(example.input_hash)
+            examples.append(answer_example(fix, task, split) if fix else example)
+    changelog = f"queue apply ({spec.name}): {len(fixes)} suspected gold error(s) corrected: " + ", ".join(str(h) for h in sorted(fixed))
+    version = store.write_version(
+        spec.gold.name,
+        examples,
+        task=task,
+        source={"queue": str(path)},
+        notes=changelog,
+        eval_fraction=float(latest.manifest.get("eval_fraction", 0.3)),
+        seed=int(latest.manifest.get("seed", 0)),
+        parent=latest,
+        lang=str(latest.manifest.get("lang", "en")),
+    )
+    return version.ref
+
+
+def _write_training(store: GoldStore, spec: SuiteSpec, gold: GoldVersion, to_train: list[dict[str, Any]], path: Path) -> str:
+    """A new training version: the newest one (or the gold train split) with the reviewed answers; its ref."""
+    parent, base = base_training(spec)
+    corrected = {int(r["_input_hash"]): answer_example(r, gold.task, "train") for r in to_train}
+    merged = [corrected.pop(e.input_hash, e) for e in base] + list(corrected.values())
+    merged = [dataclasses.replace(e, split="train") for e in merged]
+    n_corrected = sum(1 for e in merged if e.meta.get("corrected_from_queue"))
+    changelog = (
+        f"queue apply ({spec.name}): {len(to_train)} reviewed pool record(s); "
+        f"{n_corrected} corrected examples in total; base "
+        f"{parent.ref if parent else gold.ref + ' train split'}"
+    )
+    version = store.write_version(
+        spec.training,
+        merged,
+        task=gold.task,
+        source={"queue": str(path)},
+        notes=changelog,
+        eval_fraction=0.0,
+        seed=0,
+        parent=parent,
+        lang=str(gold.manifest.get("lang", "en")),
+    )
+    return version.ref
+
+
 def apply(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR) -> ApplySummary:
     """Reviewed records -> new versions (never overwriting one).
 
@@ -162,78 +226,22 @@ def apply(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR) -> 
         if not pending:
             return ApplySummary(None, None, 0, 0, nothing_to_do=True)
         evals = {e.input_hash for e in gold.iter_examples("eval")}
-        checks = [r for r in pending if r["harness"].get("scope") == "eval"]
-        current = {e.input_hash: e for split in SPLITS for e in store.resolve(spec.gold.name).iter_examples(split)}
-        fixes: list[dict[str, Any]] = []
-        confirmed: list[dict[str, Any]] = []
-        for record in checks:
-            known = current.get(int(record["_input_hash"]))
-            same = known is not None and _same_answer(answer_example(record, gold.task, known.split), known, gold.task)
-            (confirmed if same else fixes).append(record)
+        fixes, confirmed = _gold_checks(store, spec, gold.task, [r for r in pending if r["harness"].get("scope") == "eval"])
         for record in confirmed:
             record["harness"]["applied_to"] = f"{store.resolve(spec.gold.name).ref} (gold confirmed)"
         # Reviewed pool texts and behavioural cases (perturbed eval texts) become training data.
         to_train = [r for r in pending if r["harness"].get("scope") in ("pool", "behaviour")]
         refused = [r for r in to_train if int(r["_input_hash"]) in evals]
         to_train = [r for r in to_train if int(r["_input_hash"]) not in evals]
-        gold_ref = training_ref = None
-        if fixes:
-            latest = store.resolve(spec.gold.name)
-            fixed = {int(r["_input_hash"]): r for r in fixes}
-            examples = []
-            for split in SPLITS:
-                for example in latest.iter_examples(split):
-                    fix = fixed.get(example.input_hash)
-                    examples.append(answer_example(fix, gold.task, split) if fix else example)
-            changelog = f"queue apply ({spec.name}): {len(fixes)} suspected gold error(s) corrected: " + ", ".join(str(h) for h in sorted(fixed))
-            version = store.write_version(
-                spec.gold.name,
-                examples,
-                task=gold.task,
-                source={"queue": str(path)},
-                notes=changelog,
-                eval_fraction=float(latest.manifest.get("eval_fraction", 0.3)),
-                seed=int(latest.manifest.get("seed", 0)),
-                parent=latest,
-                lang=str(latest.manifest.get("lang", "en")),
-            )
-            gold_ref = version.ref
-            for record in fixes:
-                record["harness"]["applied_to"] = gold_ref
-        if to_train:
-            parent, base = base_training(spec)
-            corrected = {int(r["_input_hash"]): answer_example(r, gold.task, "train") for r in to_train}
-            merged = [corrected.pop(e.input_hash, e) for e in base] + list(corrected.values())
-            merged = [dataclasses.replace(e, split="train") for e in merged]
-            n_corrected = sum(1 for e in merged if e.meta.get("corrected_from_queue"))
-            changelog = (
-                f"queue apply ({spec.name}): {len(to_train)} reviewed pool record(s); "
-                f"{n_corrected} corrected examples in total; base "
-                f"{parent.ref if parent else gold.ref + ' train split'}"
-            )
-            version = store.write_version(
-                spec.training,
-                merged,
-                task=gold.task,
-                source={"queue": str(path)},
-                notes=changelog,
-                eval_fraction=0.0,
-                seed=0,
-                parent=parent,
-                lang=str(gold.manifest.get("lang", "en")),
-            )
-            training_ref = version.ref
-            for record in to_train:
-                record["harness"]["applied_to"] = training_ref
+        gold_ref = _write_gold_fixes(store, spec, gold.task, fixes, path) if fixes else None
+        training_ref = _write_training(store, spec, gold, to_train, path) if to_train else None
+        for record in fixes:
+            record["harness"]["applied_to"] = gold_ref
+        for record in to_train:
+            record["harness"]["applied_to"] = training_ref
         queue.save(path, records)
-    return ApplySummary(
-        gold_ref,
-        training_ref,
-        len(fixes),
-        len(to_train),
-        tuple(f"{r['_input_hash']} {r['text'][:40]!r}" for r in refused),
-        gold_confirmed=len(confirmed),
-    )
+    refused_shown = tuple(f"{r['_input_hash']} {r['text'][:40]!r}" for r in refused)
+    return ApplySummary(gold_ref, training_ref, len(fixes), len(to_train), refused_shown, gold_confirmed=len(confirmed))
 
 
 def _same_answer(answer: GoldExample, gold: GoldExample, task: str) -> bool:

@@ -74,6 +74,33 @@ def _fresh_workdir(workdir: Path) -> Path:
     return workdir
 
 
+def _scratch_copy(spec: SuiteSpec, workdir: Path) -> SuiteSpec:
+    """The suite on a copy of its gold (and pool) datasets under ``workdir``."""
+    scratch_gold = workdir / "gold"
+    datasets = {spec.gold.name} | ({spec.pool[0].name} if spec.pool else set())
+    for name in datasets:
+        shutil.copytree(spec.gold_dir / name, scratch_gold / name)
+    return dataclasses.replace(spec, gold_dir=scratch_gold.resolve())
+
+
+def _fill_round(scratch: SuiteSpec, reports: Path, model: Path, per_round: int, held_out_path: Path, max_steps: int | None) -> None:
+    """Queue ``per_round`` pool texts: unseen ones ranked by the round's model first, then,
+    once those are used up, the rest ranked by a held-out model."""
+    filled = fill(scratch, reports_dir=reports, limit=per_round, distilled_path=str(model), skip_trained=True)
+    if filled.queued >= per_round:
+        return
+    # The unseen part of the pool is used up. The round's model was trained on the
+    # remaining silver texts and reproduces their labels, right or wrong, so the
+    # rest of the pool is ranked with a held-out distilled model that never saw them.
+    # Unseen texts the model and the LLM agreed on were never queued; they join
+    # the training data as silver (corrections kept) instead of being left out.
+    if {e.input_hash for e in pool_examples(scratch)} - training_hashes(scratch):
+        distill(scratch, pool_fraction=1.0)
+    held_out = held_out_distilled(scratch, held_out_path, max_steps)
+    if held_out is not None:
+        fill(scratch, reports_dir=reports, limit=per_round - filled.queued, distilled_path=str(held_out))
+
+
 def loop(
     spec: SuiteSpec,
     *,
@@ -90,11 +117,7 @@ def loop(
     -> evaluate, ``rounds`` times. Once the unseen texts are used up, the rest of
     the pool is ranked with a held-out distilled model trained on the corrections only."""
     workdir = _fresh_workdir(Path(workdir))
-    scratch_gold = workdir / "gold"
-    datasets = {spec.gold.name} | ({spec.pool[0].name} if spec.pool else set())
-    for name in datasets:
-        shutil.copytree(spec.gold_dir / name, scratch_gold / name)
-    scratch = dataclasses.replace(spec, gold_dir=scratch_gold.resolve())
+    scratch = _scratch_copy(spec, workdir)
     reports = workdir / "reports"
     store = gold_store(scratch)
     rows: list[LoopRound] = []
@@ -120,18 +143,7 @@ def loop(
     record_round(0, first, llm_f)
     model = first.model
     for number in range(1, rounds + 1):
-        filled = fill(scratch, reports_dir=reports, limit=per_round, distilled_path=str(model), skip_trained=True)
-        if filled.queued < per_round:
-            # The unseen part of the pool is used up. The round's model was trained on the
-            # remaining silver texts and reproduces their labels, right or wrong, so the
-            # rest of the pool is ranked with a held-out distilled model that never saw them.
-            # Unseen texts the model and the LLM agreed on were never queued; they join
-            # the training data as silver (corrections kept) instead of being left out.
-            if {e.input_hash for e in pool_examples(scratch)} - training_hashes(scratch):
-                distill(scratch, pool_fraction=1.0)
-            held_out = held_out_distilled(scratch, workdir / "models" / f"round-{number}-held-out", max_steps)
-            if held_out is not None:
-                fill(scratch, reports_dir=reports, limit=per_round - filled.queued, distilled_path=str(held_out))
+        _fill_round(scratch, reports, model, per_round, workdir / "models" / f"round-{number}-held-out", max_steps)
         simulated_review(scratch, reports_dir=reports)
         apply(scratch, reports_dir=reports)
         summary = retrain(scratch, output=workdir / "models" / f"round-{number}", max_steps=max_steps, evaluate_llm=False)

@@ -127,60 +127,60 @@ def _is_simulated(p: Mapping[str, Any]) -> bool:
     return bool((p.get("llm") or {}).get("simulated"))
 
 
-def _suite_view(doc: Mapping[str, Any], index: int, history: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    pipelines: Mapping[str, Any] = doc.get("pipelines", {})
-    # The JSON report (which this page embeds, and rebuilds from) names each pipeline's kind;
-    # the registry says which role the kind plays.
-    distilled = next((n for n, p in pipelines.items() if _role(p.get("kind")) == "distilled"), None)
-    llm = next((n for n, p in pipelines.items() if _role(p.get("kind")) == "llm"), None)
-    baseline = (doc.get("baselines") or {}).get(distilled) if distilled else None
-    gates = sorted(doc.get("gates", []), key=lambda g: (g["passed"] or bool(g.get("skipped")), bool(g.get("skipped"))))
+OVERVIEW = (
+    ("Accuracy (micro F, 95% CI)", "f"),
+    ("Macro F", "macro"),
+    ("Speed (words/second)", "wps"),
+    ("Latency p50 / p95 (ms)", "latency"),
+    ("Model size", "size"),
+    ("LLM tokens prompt / completion", "tokens"),
+    ("LLM cost (USD)", "cost"),
+    ("Unparseable LLM answers", "unparseable"),
+    ("Evaluation examples", "examples"),
+)
+TRENDS = (
+    ("micro F", "f", ".3f"),
+    ("macro F", "macro_f", ".3f"),
+    ("words/s", "words_per_second", ",.0f"),
+    ("size (bytes)", "size_bytes", ",.0f"),
+)
+
+
+def _overview_cell(p: Mapping[str, Any], key: str) -> str:
+    """One pipeline's figure in the overview table."""
+    stats = p.get("llm") or {}
+    if key == "f":
+        return f"{number(p['micro']['f'])} {_ci_text(p['micro'].get('f_ci'))}"
+    if key == "macro":
+        return number(p["macro"]["f"])
+    if key == "wps":
+        wps = p.get("words_per_second")
+        if wps is None:
+            return "–"
+        return (f"{wps:,.1f}" if wps < 100 else f"{wps:,.0f}") + (" (recorded)" if stats.get("record_words_per_second") else "")
+    if key == "latency":
+        speed = p.get("speed") or {}
+        return f"{number(speed.get('latency_p50_ms'), '.1f')} / {number(speed.get('latency_p95_ms'), '.1f')}"
+    if key == "size":
+        return _size(p.get("size_bytes")) + (" (declared)" if p.get("size_source") == "declared" else "")
+    if key == "tokens":
+        return f"{stats['prompt_tokens']:,} / {stats['completion_tokens']:,}" if stats else "–"
+    if key == "cost":
+        return f"${stats['cost_usd']:,.4f}" if stats.get("cost_usd") is not None else "–"
+    if key == "unparseable":
+        return f"{stats['unparseable']} / {stats['responses']}" if stats else "–"
+    if key == "examples":
+        return str(p.get("eval_examples", "–"))
+    return "–"
+
+
+def _overview_rows(
+    pipelines: Mapping[str, Any], distilled: str | None, llm: str | None, vs_llm: Mapping[str, Any] | None, baseline: Mapping[str, Any] | None
+) -> list[dict[str, Any]]:
     names = list(pipelines)
-    vs_llm = next((c for c in doc.get("comparisons", []) if c["a"] == distilled and c["b"] == llm), None)
-
-    def cell(name: str, key: str) -> str:
-        p = pipelines[name]
-        stats = p.get("llm") or {}
-        if key == "f":
-            return f"{number(p['micro']['f'])} {_ci_text(p['micro'].get('f_ci'))}"
-        if key == "macro":
-            return number(p["macro"]["f"])
-        if key == "wps":
-            wps = p.get("words_per_second")
-            return (
-                "–"
-                if wps is None
-                else (f"{wps:,.1f}" if wps < 100 else f"{wps:,.0f}") + (" (recorded)" if stats.get("record_words_per_second") else "")
-            )
-        if key == "latency":
-            speed = p.get("speed") or {}
-            return f"{number(speed.get('latency_p50_ms'), '.1f')} / {number(speed.get('latency_p95_ms'), '.1f')}"
-        if key == "size":
-            return _size(p.get("size_bytes")) + (" (declared)" if p.get("size_source") == "declared" else "")
-        if key == "tokens":
-            return f"{stats['prompt_tokens']:,} / {stats['completion_tokens']:,}" if stats else "–"
-        if key == "cost":
-            return f"${stats['cost_usd']:,.4f}" if stats.get("cost_usd") is not None else "–"
-        if key == "unparseable":
-            return f"{stats['unparseable']} / {stats['responses']}" if stats else "–"
-        if key == "examples":
-            return str(p.get("eval_examples", "–"))
-        return "–"
-
-    overview = [
-        ("Accuracy (micro F, 95% CI)", "f"),
-        ("Macro F", "macro"),
-        ("Speed (words/second)", "wps"),
-        ("Latency p50 / p95 (ms)", "latency"),
-        ("Model size", "size"),
-        ("LLM tokens prompt / completion", "tokens"),
-        ("LLM cost (USD)", "cost"),
-        ("Unparseable LLM answers", "unparseable"),
-        ("Evaluation examples", "examples"),
-    ]
-    overview_rows = [{"title": title, "cells": [cell(n, key) for n in names]} for title, key in overview]
+    rows = [{"title": title, "cells": [_overview_cell(pipelines[n], key) for n in names]} for title, key in OVERVIEW]
     if vs_llm:
-        overview_rows.append(
+        rows.append(
             {
                 "title": f"{distilled} vs {llm}: speed / size ratio",
                 "cells": [
@@ -193,25 +193,33 @@ def _suite_view(doc: Mapping[str, Any], index: int, history: Sequence[Mapping[st
         )
     if baseline and baseline.get("comparison"):
         micro = baseline["comparison"]["micro"]
-        overview_rows.append(
+        rows.append(
             {
                 "title": "vs blessed baseline (micro F)",
                 "cells": [(f"{micro['b_f']:.3f} → {micro['a_f']:.3f} ({micro['diff']:+.3f})" if n == distilled else "") for n in names],
             }
         )
+    return rows
 
-    labels = sorted({label for p in pipelines.values() for label in p.get("labels", {})})
-    label_rows = []
-    for label in labels:
+
+def _label_rows(pipelines: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for label in sorted({label for p in pipelines.values() for label in p.get("labels", {})}):
         row: dict[str, Any] = {"label": label, "support": None, "cells": []}
-        for n in names:
-            s = pipelines[n]["labels"].get(label)
+        for p in pipelines.values():
+            s = p["labels"].get(label)
             if s is None:
                 row["cells"].append(None)
                 continue
             row["support"] = s.get("support")
             row["cells"].append({"p": s["p"], "r": s["r"], "f": s["f"], "ci": _ci_text(s.get("f_ci")), "bar": _bar(s["f"], s.get("f_ci"))})
-        label_rows.append(row)
+        rows.append(row)
+    return rows
+
+
+def _forests(
+    pipelines: Mapping[str, Any], distilled: str | None, llm: str | None, vs_llm: Mapping[str, Any] | None, baseline: Mapping[str, Any] | None
+) -> list[dict[str, Any]]:
     forests = []
     if vs_llm and llm is not None:
         forests.append(
@@ -228,16 +236,21 @@ def _suite_view(doc: Mapping[str, Any], index: int, history: Sequence[Mapping[st
                 [*((k, v) for k, v in sorted(c["labels"].items())), ("micro", c["micro"])],
             )
         )
+    return [f for f in forests if f]
+
+
+def _suite_view(doc: Mapping[str, Any], index: int, history: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    pipelines: Mapping[str, Any] = doc.get("pipelines", {})
+    # The JSON report (which this page embeds, and rebuilds from) names each pipeline's kind;
+    # the registry says which role the kind plays.
+    distilled = next((n for n, p in pipelines.items() if _role(p.get("kind")) == "distilled"), None)
+    llm = next((n for n, p in pipelines.items() if _role(p.get("kind")) == "llm"), None)
+    baseline = (doc.get("baselines") or {}).get(distilled) if distilled else None
+    gates = sorted(doc.get("gates", []), key=lambda g: (g["passed"] or bool(g.get("skipped")), bool(g.get("skipped"))))
+    names = list(pipelines)
+    vs_llm = next((c for c in doc.get("comparisons", []) if c["a"] == distilled and c["b"] == llm), None)
     mine = [h for h in history if h.get("pipeline") == distilled]
-    trends = [
-        {"title": title, "spark": _spark([h.get(key) for h in mine]), "fmt": fmt}
-        for title, key, fmt in (
-            ("micro F", "f", ".3f"),
-            ("macro F", "macro_f", ".3f"),
-            ("words/s", "words_per_second", ",.0f"),
-            ("size (bytes)", "size_bytes", ",.0f"),
-        )
-    ]
+    trends = [{"title": title, "spark": _spark([h.get(key) for h in mine]), "fmt": fmt} for title, key, fmt in TRENDS]
     return {
         "index": index,
         "doc": doc,
@@ -253,9 +266,9 @@ def _suite_view(doc: Mapping[str, Any], index: int, history: Sequence[Mapping[st
         ),
         "names": names,
         "simulated": {n: _is_simulated(pipelines[n]) for n in names},
-        "overview": overview_rows,
-        "labels": label_rows,
-        "forests": [f for f in forests if f],
+        "overview": _overview_rows(pipelines, distilled, llm, vs_llm, baseline),
+        "labels": _label_rows(pipelines),
+        "forests": _forests(pipelines, distilled, llm, vs_llm, baseline),
         "distilled": distilled,
         "llm": llm,
         "baseline": baseline,

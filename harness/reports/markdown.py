@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from tabulate import tabulate
 
 from ..core.gates import describe_case
-from ..core.results import Comparison, PipelineResult, SuiteResult, Verdict
+from ..core.results import BaselineComparison, Comparison, PipelineResult, SuiteResult, Verdict
 from ..core.stats import format_interval
 from ..core.text import printable
 from ..options import DEFAULT_SHOWN_FLIPS, MARKDOWN_MAX_BYTES
@@ -110,6 +110,71 @@ def _label_table(result: SuiteResult) -> str:
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
+def _failing_gate_lines(failed: Sequence[Verdict]) -> list[str]:
+    table = tabulate(
+        [_gate_row(v) for v in failed],
+        tablefmt="github",
+        disable_numparse=True,
+        headers=["", "gate", "measured", "threshold", "95% CI", "baseline", "Δ", "p / Holm", "noise", "decision"],
+    )
+    return ["**Failing gates**", "", table, "", *(f"> {cell(v.message, 400)}" for v in failed), ""]
+
+
+def _behaviour_lines(result: SuiteResult, shown_flips: int) -> list[str]:
+    rows = [
+        [
+            code(b.pipeline),
+            code(b.check),
+            f"{b.passed} / {b.cases}",
+            number(b.pass_rate),
+            format_interval(b.ci) if not b.skipped else "–",
+            f"{b.min_pass_rate:.2f}",
+            ("⏭ " + cell(b.skipped, 80)) if b.skipped else ("✅" if b.pass_rate >= b.min_pass_rate else "❌"),
+        ]
+        for b in result.behaviour
+    ]
+    headers = ["pipeline", "check", "passed / cases", "pass rate", "95% CI", "min", ""]
+    lines = ["**Behavioural checks**", "", tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), ""]
+    for b in result.behaviour:
+        if b.shrunk and b.pass_rate < b.min_pass_rate and shown_flips > 0:
+            lines += [f"> {code(b.check)} shrunk failing case: {cell(describe_case(b.shrunk[0]), 400)}", ""]
+    return lines
+
+
+def _baseline_lines(name: str, compared: BaselineComparison, shown_flips: int) -> list[str]:
+    if compared.comparison is None:
+        return [f"- baseline for {code(name)}: {cell(compared.problem or '', 400)}", ""]
+    micro = compared.comparison.micro
+    state = (
+        "identical to baseline" if compared.identical_predictions else f"{len(compared.broken)} newly broken, {len(compared.fixed)} newly fixed"
+    )
+    lines = [
+        f"**{cell(name)} vs baseline** (blessed {cell(compared.blessed)}): micro F {micro.a_f:.3f} vs {micro.b_f:.3f} "
+        f"({micro.diff:+.3f}, 95% CI {format_interval(micro.ci, signed=True)}); {state}; compared on "
+        f"{compared.compared} of {compared.eval_examples} examples",
+        "",
+    ]
+    broken = compared.broken
+    if broken and shown_flips > 0:
+        rows = [
+            [
+                cell(f.label),
+                cell(f.text, 100),
+                cell(flip_annotation(f.gold, f.text)),
+                cell(flip_annotation(f.baseline, f.text)),
+                cell(flip_annotation(f.current, f.text)),
+            ]
+            for f in broken[:shown_flips]
+        ]
+        lines += [tabulate(rows, headers=["label", "text", "gold", "baseline", "now"], tablefmt="github", disable_numparse=True), ""]
+    if len(broken) > shown_flips:
+        lines += [
+            f"_{len(broken) - shown_flips} more newly broken examples are in the JSON report and the correction queue (category `regression`)._",
+            "",
+        ]
+    return lines
+
+
 def suite_section(result: SuiteResult, *, shown_flips: int = DEFAULT_SHOWN_FLIPS) -> str:
     """One suite's Markdown."""
     failed = [v for v in result.verdicts if not v.passed and not v.skipped]
@@ -126,18 +191,7 @@ def suite_section(result: SuiteResult, *, shown_flips: int = DEFAULT_SHOWN_FLIPS
     for name, error in result.errors.items():
         lines += [f"- ❌ pipeline {code(name)} failed: {cell(error, 400)}"]
     if failed:
-        lines += [
-            "**Failing gates**",
-            "",
-            tabulate(
-                [_gate_row(v) for v in failed],
-                tablefmt="github",
-                disable_numparse=True,
-                headers=["", "gate", "measured", "threshold", "95% CI", "baseline", "Δ", "p / Holm", "noise", "decision"],
-            ),
-            "",
-        ]
-        lines += [f"> {cell(v.message, 400)}" for v in failed] + [""]
+        lines += _failing_gate_lines(failed)
     warnings = [v.warning for v in result.verdicts if v.warning]
     if warnings:
         lines += [f"- ⚠️ {cell(w, 300)}" for w in warnings] + [""]
@@ -145,64 +199,9 @@ def suite_section(result: SuiteResult, *, shown_flips: int = DEFAULT_SHOWN_FLIPS
     if table:
         lines += ["**Per label**", "", table, ""]
     if result.behaviour:
-        rows = [
-            [
-                code(b.pipeline),
-                code(b.check),
-                f"{b.passed} / {b.cases}",
-                number(b.pass_rate),
-                format_interval(b.ci) if not b.skipped else "–",
-                f"{b.min_pass_rate:.2f}",
-                ("⏭ " + cell(b.skipped, 80)) if b.skipped else ("✅" if b.pass_rate >= b.min_pass_rate else "❌"),
-            ]
-            for b in result.behaviour
-        ]
-        lines += [
-            "**Behavioural checks**",
-            "",
-            tabulate(
-                rows, headers=["pipeline", "check", "passed / cases", "pass rate", "95% CI", "min", ""], tablefmt="github", disable_numparse=True
-            ),
-            "",
-        ]
-        for b in result.behaviour:
-            if b.shrunk and b.pass_rate < b.min_pass_rate and shown_flips > 0:
-                lines += [f"> {code(b.check)} shrunk failing case: {cell(describe_case(b.shrunk[0]), 400)}", ""]
+        lines += _behaviour_lines(result, shown_flips)
     for name, compared in result.baselines.items():
-        if compared.comparison is None:
-            lines += [f"- baseline for {code(name)}: {cell(compared.problem or '', 400)}", ""]
-            continue
-        micro = compared.comparison.micro
-        state = (
-            "identical to baseline"
-            if compared.identical_predictions
-            else f"{len(compared.broken)} newly broken, {len(compared.fixed)} newly fixed"
-        )
-        lines += [
-            f"**{cell(name)} vs baseline** (blessed {cell(compared.blessed)}): micro F {micro.a_f:.3f} vs {micro.b_f:.3f} "
-            f"({micro.diff:+.3f}, 95% CI {format_interval(micro.ci, signed=True)}); {state}; compared on "
-            f"{compared.compared} of {compared.eval_examples} examples",
-            "",
-        ]
-        broken = compared.broken
-        if broken and shown_flips > 0:
-            rows = [
-                [
-                    cell(f.label),
-                    cell(f.text, 100),
-                    cell(flip_annotation(f.gold, f.text)),
-                    cell(flip_annotation(f.baseline, f.text)),
-                    cell(flip_annotation(f.current, f.text)),
-                ]
-                for f in broken[:shown_flips]
-            ]
-            lines += [tabulate(rows, headers=["label", "text", "gold", "baseline", "now"], tablefmt="github", disable_numparse=True), ""]
-        if len(broken) > shown_flips:
-            lines += [
-                f"_{len(broken) - shown_flips} more newly broken examples are in the JSON report and the "
-                "correction queue (category `regression`)._",
-                "",
-            ]
+        lines += _baseline_lines(name, compared, shown_flips)
     return "\n".join(lines)
 
 

@@ -288,6 +288,78 @@ def behaviour_table(result: SuiteResult) -> Table:
     return table
 
 
+def gates_table(result: SuiteResult) -> Table:
+    """One row per gate: the figure compared, the threshold, the interval, the decision."""
+    gates = Table(title="Gates", title_justify="left")
+    longest = max(len(f"{v.pipeline}::{v.gate_id}") for v in result.verdicts)
+    columns: tuple[tuple[str, Justify], ...] = (
+        ("gate", "left"),
+        ("measured", "right"),
+        ("threshold", "right"),
+        ("95% CI", "right"),
+        ("decision", "left"),
+    )
+    for name, justify in columns:
+        # ids fold rather than end in "…" (a gate must stay identifiable in a narrow CI log) and
+        # get room first; the decision (which ends in the outcome) wraps instead
+        gates.add_column(
+            name,
+            justify=justify,
+            no_wrap=name not in ("gate", "decision"),
+            overflow="fold" if name == "gate" else "ellipsis",
+            min_width=min(longest, 30) if name == "gate" else 20 if name == "decision" else None,
+        )
+    tests_passed = [v for v in result.verdicts if v.pipeline == "test" and v.passed]
+    fold_tests = len(tests_passed) > SHOWN_PASSING_TESTS
+    for v in result.verdicts:
+        if fold_tests and v.pipeline == "test" and v.passed:
+            continue
+        style = "yellow" if v.skipped else "green" if v.passed else "bold red"
+        decision = Text(printable(v.decision or ("skipped" if v.skipped else "pass" if v.passed else "FAIL")), style)
+        if v.pipeline == "test":  # a Python test's outcome: nothing measured against a threshold
+            gates.add_row(plain(v.gate_id), "-", "-", "-", decision)
+            continue
+        measured = ascii_number(v.measured, v.value_format)
+        threshold = f"{v.op} {v.threshold:{v.value_format}}"
+        gates.add_row(plain(f"{v.pipeline}::{v.gate_id}"), measured, threshold, format_interval(v.ci) if v.ci else "-", decision)
+    if fold_tests:
+        summary = Text(f"({len(tests_passed)} Python tests passed; each is listed in the JSON and HTML reports)")
+        gates.add_row(summary, "", "", "", Text("pass", "green"))
+    return gates
+
+
+def _print_pipelines(console: Console, result: SuiteResult) -> None:
+    """The overview, each pipeline's per-label table, the comparisons and the LLM's own figures."""
+    names = {p.name: display_name(p) for p in result.pipelines.values()}
+    console.print(overview_table(result.pipelines.values(), "Overview", result.comparisons))
+    for p in result.pipelines.values():
+        what = "strict match" if p.scores.variant == "strict" else f"threshold {p.scores.extras.get('threshold', 0.5)}"
+        console.print(label_table(p.scores, f"{names[p.name]}: per label ({what}, {p.scores.resamples} bootstrap resamples)"))
+    for c in result.comparisons:
+        console.print(comparison_table(c, names))
+    llm = llm_table(result.pipelines.values())
+    if llm is None:
+        return
+    console.print(llm)
+    for p in result.pipelines.values():
+        if p.llm is None:
+            continue
+        if p.llm.simulated:
+            console.print(plain(f"Note: {p.name} is a SIMULATED teacher (answers derived from gold with seeded error rates), not a real LLM."))
+        for text, response in p.llm.unparseable_examples[:2]:
+            console.print(plain(f"  unparseable answer from {p.name} for {text[:60]!r}: {response[:80]!r}"))
+
+
+def _print_behaviour(console: Console, result: SuiteResult) -> None:
+    console.print(behaviour_table(result))
+    for b in result.behaviour:
+        if b.note:
+            console.print(Text(f"  {b.check}: ", "yellow") + plain(b.note))
+    for b in result.behaviour:
+        for case in b.shrunk[:1]:
+            console.print(Text(f"  {b.check} (shrunk): ", "yellow") + plain(describe_case(case)))
+
+
 def render_suite(console: Console, result: SuiteResult) -> None:
     """Print one suite: overview, per-label tables, gate verdicts and errors."""
     gold = result.gold
@@ -297,25 +369,7 @@ def render_suite(console: Console, result: SuiteResult) -> None:
     if result.incomplete:
         console.print(Text("incomplete: ", "yellow") + plain(f"{result.incomplete}; no verdict for the suite is recorded as passed"))
     if result.pipelines:
-        names = {p.name: display_name(p) for p in result.pipelines.values()}
-        console.print(overview_table(result.pipelines.values(), "Overview", result.comparisons))
-        for p in result.pipelines.values():
-            what = "strict match" if p.scores.variant == "strict" else f"threshold {p.scores.extras.get('threshold', 0.5)}"
-            console.print(label_table(p.scores, f"{names[p.name]}: per label ({what}, {p.scores.resamples} bootstrap resamples)"))
-        for c in result.comparisons:
-            console.print(comparison_table(c, names))
-        llm = llm_table(result.pipelines.values())
-        if llm is not None:
-            console.print(llm)
-            for p in result.pipelines.values():
-                if p.llm is None:
-                    continue
-                if p.llm.simulated:
-                    console.print(
-                        plain(f"Note: {p.name} is a SIMULATED teacher (answers derived from gold with seeded error rates), not a real LLM.")
-                    )
-                for text, response in p.llm.unparseable_examples[:2]:
-                    console.print(plain(f"  unparseable answer from {p.name} for {text[:60]!r}: {response[:80]!r}"))
+        _print_pipelines(console, result)
     for p in result.pipelines.values():
         for warning in p.warnings:
             console.print(Text("warning: ", "yellow") + plain(warning))
@@ -329,55 +383,9 @@ def render_suite(console: Console, result: SuiteResult) -> None:
     for item in regression_tables(result):
         console.print(item)
     if result.behaviour:
-        console.print(behaviour_table(result))
-        for b in result.behaviour:
-            if b.note:
-                console.print(Text(f"  {b.check}: ", "yellow") + plain(b.note))
-        for b in result.behaviour:
-            for case in b.shrunk[:1]:
-                console.print(Text(f"  {b.check} (shrunk): ", "yellow") + plain(describe_case(case)))
+        _print_behaviour(console, result)
     if result.verdicts:
-        gates = Table(title="Gates", title_justify="left")
-        longest = max(len(f"{v.pipeline}::{v.gate_id}") for v in result.verdicts)
-        columns: tuple[tuple[str, Justify], ...] = (
-            ("gate", "left"),
-            ("measured", "right"),
-            ("threshold", "right"),
-            ("95% CI", "right"),
-            ("decision", "left"),
-        )
-        for name, justify in columns:
-            # ids fold rather than end in "…" (a gate must stay identifiable in a narrow CI log) and
-            # get room first; the decision (which ends in the outcome) wraps instead
-            gates.add_column(
-                name,
-                justify=justify,
-                no_wrap=name not in ("gate", "decision"),
-                overflow="fold" if name == "gate" else "ellipsis",
-                min_width=min(longest, 30) if name == "gate" else 20 if name == "decision" else None,
-            )
-        tests_passed = [v for v in result.verdicts if v.pipeline == "test" and v.passed]
-        fold_tests = len(tests_passed) > SHOWN_PASSING_TESTS
-        for v in result.verdicts:
-            if fold_tests and v.pipeline == "test" and v.passed:
-                continue
-            style = "yellow" if v.skipped else "green" if v.passed else "bold red"
-            decision = Text(printable(v.decision or ("skipped" if v.skipped else "pass" if v.passed else "FAIL")), style)
-            if v.pipeline == "test":  # a Python test's outcome: nothing measured against a threshold
-                gates.add_row(plain(v.gate_id), "-", "-", "-", decision)
-                continue
-            measured = ascii_number(v.measured, v.value_format)
-            threshold = f"{v.op} {v.threshold:{v.value_format}}"
-            gates.add_row(plain(f"{v.pipeline}::{v.gate_id}"), measured, threshold, format_interval(v.ci) if v.ci else "-", decision)
-        if fold_tests:
-            gates.add_row(
-                Text(f"({len(tests_passed)} Python tests passed; each is listed in the JSON and HTML reports)"),
-                "",
-                "",
-                "",
-                Text("pass", "green"),
-            )
-        console.print(gates)
+        console.print(gates_table(result))
 
 
 SHOWN_PASSING_TESTS = 5  # more passing Python tests than this fold into one row

@@ -73,3 +73,17 @@ def test_importing_the_plugin_imports_neither_spacy_nor_numpy() -> None:
     code = "import sys, harness.plugin; print(sorted(m for m in sys.modules if m.split('.')[0] in ('spacy', 'numpy', 'thinc')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_modules_and_functions_stay_small() -> None:
+    """About 400 lines a module and 60 a function: a change lands in one small place."""
+    too_long = []
+    for path in PACKAGE.rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        if source.count("\n") > 420:
+            too_long.append(f"{path.relative_to(PACKAGE)}: {source.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno is not None:
+                if node.end_lineno - node.lineno + 1 > 60:
+                    too_long.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name}(): {node.end_lineno - node.lineno + 1} lines")
+    assert too_long == []

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from ...options import CONFIDENCE
 from ..noise import holm, min_detectable_drop
-from ..results import BaselineComparison, Comparison, Difference, PipelineResult, Verdict
+from ..results import BaselineComparison, Comparison, Difference, PipelineResult, RegressionTest, Verdict
 from ..stats import format_interval
 from .base import Gate, decided, format_p, outcome
 
@@ -108,46 +108,41 @@ class NoRegressionGate(BaselineGate):
     def _judge(self, result: PipelineResult, baseline: BaselineComparison) -> Verdict:
         assert baseline.comparison is not None
         if baseline.identical_model and not baseline.identical_predictions:
-            return decided(
-                self._verdict(
-                    False,
-                    float("nan"),
-                    None,
-                    (
-                        f"{result.name}: the model is byte-identical to the baseline's (sha256 "
-                        f"{str(result.identity.get('sha256', ''))[:12]}) but {baseline.differing_predictions} of "
-                        f"{baseline.compared} predictions differ: the pipeline is not deterministic"
-                    ),
-                ),
-                "same model, other predictions (not deterministic): FAIL",
+            message = (
+                f"{result.name}: the model is byte-identical to the baseline's (sha256 "
+                f"{str(result.identity.get('sha256', ''))[:12]}) but {baseline.differing_predictions} of "
+                f"{baseline.compared} predictions differ: the pipeline is not deterministic"
             )
-        scope = self.label or "micro"
-        what = "micro F" if self.label is None else f"F of label {self.label}"
+            return decided(self._verdict(False, float("nan"), None, message), "same model, other predictions (not deterministic): FAIL")
         if baseline.identical_predictions and not baseline.tests:
-            difference = baseline.comparison.micro if self.label is None else _difference(baseline, self.label)
-            if difference is None:
-                return decided(
-                    self._verdict(False, float("nan"), None, f"{result.name}: label {self.label} is not in the comparison"),
-                    "label not compared: FAIL",
-                )
-            return decided(
-                self._verdict(
-                    True,
-                    0.0,
-                    (0.0, 0.0),
-                    f"{result.name}: {what} {difference.a_f:.3f}: identical to baseline{_coverage_note(baseline)}",
-                    baseline=difference.b_f,
-                    delta=0.0,
-                ),
-                "identical predictions to the baseline: pass",
-            )
+            return self._identical(result, baseline)
         try:
-            test = baseline.test(scope)
+            test = baseline.test(self.label or "micro")
         except KeyError:
-            return decided(
-                self._verdict(False, float("nan"), None, f"{result.name}: label {self.label} is not in the comparison"),
-                "label not compared: FAIL",
-            )
+            return self._not_compared(result)
+        return self._tested(result, baseline, test)
+
+    @property
+    def _what(self) -> str:
+        return "micro F" if self.label is None else f"F of label {self.label}"
+
+    def _not_compared(self, result: PipelineResult) -> Verdict:
+        message = f"{result.name}: label {self.label} is not in the comparison"
+        return decided(self._verdict(False, float("nan"), None, message), "label not compared: FAIL")
+
+    def _identical(self, result: PipelineResult, baseline: BaselineComparison) -> Verdict:
+        """The fast path: the same predictions as the blessed model, and no replicates to weigh."""
+        assert baseline.comparison is not None
+        difference = baseline.comparison.micro if self.label is None else _difference(baseline, self.label)
+        if difference is None:
+            return self._not_compared(result)
+        message = f"{result.name}: {self._what} {difference.a_f:.3f}: identical to baseline{_coverage_note(baseline)}"
+        verdict = self._verdict(True, 0.0, (0.0, 0.0), message, baseline=difference.b_f, delta=0.0)
+        return decided(verdict, "identical predictions to the baseline: pass")
+
+    def _tested(self, result: PipelineResult, baseline: BaselineComparison, test: RegressionTest) -> Verdict:
+        """Against the blessed configuration: fails on a drop beyond max_drop that is significant after Holm."""
+        scope = self.label or "micro"
         available = {t.scope: t.p_value for t in baseline.tests}
         family = {s: available[s] for s in (self.family or (scope,)) if s in available}
         family.setdefault(scope, test.p_value)
@@ -176,25 +171,27 @@ class NoRegressionGate(BaselineGate):
             f"{test.reference_range[0]:.3f}-{test.reference_range[1]:.3f})"
         )
         message = (
-            f"{result.name}: {what} {test.current_f:.3f} vs {reference} "
+            f"{result.name}: {self._what} {test.current_f:.3f} vs {reference} "
             f"({test.diff:+.3f}, {CONFIDENCE:.0%} CI {format_interval(test.ci, signed=True)}; p {format_p(test.p_value)}, "
             f"Holm-adjusted {format_p(adjusted)} over {len(family)} gate{'s' if len(family) != 1 else ''}; noise: "
             f"{test.sources}): {why}{_coverage_note(baseline)}"
         )
         verdict = self._verdict(passed, test.diff, test.ci, message, baseline=test.reference_f, delta=test.diff)
-        # Two parts decide: the size of the drop against max_drop, and its significance.
-        drop, holm_p = -test.diff, f"Holm p {format_p(adjusted)}"
-        if baseline.identical_predictions:
-            decision = "identical predictions to the baseline: pass"
-        elif not dropped:
-            decision = f"no drop ({test.diff:+.3f}): pass" if drop <= 0 else f"drop {drop:.3f} <= {max_drop:.3f}: pass"
-        elif not significant:
-            decision = f"drop {drop:.3f} > {max_drop:.3f} but not significant ({holm_p}): pass"
-        else:
-            decision = f"drop {drop:.3f} > {max_drop:.3f} and significant ({holm_p}): FAIL"
+        decision = _two_part_decision(baseline.identical_predictions, dropped, significant, -test.diff, max_drop, format_p(adjusted))
         return replace(
             verdict, p_value=test.p_value, p_adjusted=adjusted, noise=test.sources, min_detectable=detectable, warning=warning, decision=decision
         )
+
+
+def _two_part_decision(identical: bool, dropped: bool, significant: bool, drop: float, max_drop: float, holm_p: str) -> str:
+    """Which part of the rule decided: the size of the drop against max_drop, and its significance."""
+    if identical:
+        return "identical predictions to the baseline: pass"
+    if not dropped:
+        return f"no drop ({-drop:+.3f}): pass" if drop <= 0 else f"drop {drop:.3f} <= {max_drop:.3f}: pass"
+    if not significant:
+        return f"drop {drop:.3f} > {max_drop:.3f} but not significant (Holm p {holm_p}): pass"
+    return f"drop {drop:.3f} > {max_drop:.3f} and significant (Holm p {holm_p}): FAIL"
 
 
 def _difference(baseline: BaselineComparison, label: str) -> Difference | None:
