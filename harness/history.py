@@ -345,6 +345,14 @@ def prune(history_dir: str | Path, *, keep: int) -> tuple[int, int]:
 RUN_COLUMNS = ("run_id", "time", "pipeline", "kind", "gold_ref", "model_sha256", "git_commit", "git_dirty", "machine", "suite_passed")
 
 
+#: The columns of :func:`run_table`, in the order `harness history --csv` writes them (``blessed``
+#: is added by the API, which knows the baseline).
+TABLE_COLUMNS = tuple(
+    "time pipeline git_commit git_dirty gold model_sha256 blessed p r f f_ci_low f_ci_high macro_f support words_per_second "
+    "size_bytes gates_passed gates_failed gates_skipped suite_passed run_id".split()
+)
+
+
 def run_table(
     history_dir: str | Path, suite: str, *, pipeline: str | None = None, label: str | None = None, last: int | None = None
 ) -> list[dict[str, Any]]:

@@ -30,12 +30,13 @@ def _answered_outputs(result: PipelineResult) -> tuple[Any, ...]:
     return tuple(None if i in unanswered else output for i, output in enumerate(result.outputs))
 
 
-def export_queue(session: HarnessSession, reports_dir: Path) -> list[Written]:
+def export_queue(session: HarnessSession, reports_dir: Path, categories: Mapping[str, Mapping[int, str]]) -> list[Written]:
     """Write each suite's failing eval cases (and failing behavioural cases) to
     ``reports/queue/<suite>.jsonl``.
 
     Only when the suite's distilled pipeline and (if it has one) its LLM both ran:
-    with one missing the categories would be wrong, so nothing is written.
+    with one missing the categories would be wrong, so nothing is written. ``categories``
+    (suite -> input hash -> category) are the ones the JSON report shows.
     """
     from .loop import queue
     from .loop.records import behaviour_records, eval_records
@@ -48,8 +49,8 @@ def export_queue(session: HarnessSession, reports_dir: Path) -> list[Written]:
         if llm is not None and (name, llm.name) not in session.results:
             continue
         outputs = {p: _answered_outputs(r) for p in suite.spec.pipelines if (r := session.results.get((name, p))) is not None}
-        compared = session.baseline_comparisons.get((name, distilled.name))
-        regressed = {f.input_hash for f in compared.broken} if compared is not None else set()
+        if name not in categories:
+            continue  # not run here
         fresh = eval_records(
             suite=name,
             task=suite.gold.task,
@@ -57,8 +58,7 @@ def export_queue(session: HarnessSession, reports_dir: Path) -> list[Written]:
             outputs=outputs,
             distilled=distilled.name,
             llm=llm.name if llm else None,
-            threshold=suite.spec.threshold,
-            regressed=regressed,
+            categories=categories[name],
         )
         path = queue.queue_path(reports_dir, name)
         try:
@@ -79,18 +79,20 @@ def write_reports(session: HarnessSession, results: list[SuiteResult], reports_d
 
     The HTML page embeds the very documents written as JSON (built once here)."""
     from . import __version__
+    from .core.categories import suite_categories
     from .io import atomic
     from .io.clock import now_iso
     from .reports.json_report import report_path, suite_to_dict
 
     created = now_iso()
-    documents = [suite_to_dict(result, created=created, harness_version=__version__) for result in results]
+    categories = {result.name: suite_categories(result) for result in results}  # once, for the report and the queue
+    documents = [suite_to_dict(r, created=created, harness_version=__version__, categories=categories[r.name]) for r in results]
     written: list[Written] = []
     for result, document in zip(results, documents, strict=True):
         path = report_path(reports_dir, result.name)
         atomic.write_json_compact(path, document)
         written.append(("results", path))
-    written += export_queue(session, reports_dir)
+    written += export_queue(session, reports_dir, categories)
     if root is not None:
         written += write_history(session, results, reports_dir, root)
     if documents:

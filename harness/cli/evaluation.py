@@ -15,6 +15,7 @@ from rich.text import Text
 from .. import api, options
 from ..core.text import printable
 from ..errors import HarnessError
+from ..history import TABLE_COLUMNS
 from .common import console, with_gold_dir
 
 
@@ -125,31 +126,6 @@ def _noise_cli(args: argparse.Namespace) -> int:
     return 0
 
 
-HISTORY_COLUMNS = (
-    "time",
-    "pipeline",
-    "git_commit",
-    "git_dirty",
-    "gold",
-    "model_sha256",
-    "blessed",
-    "p",
-    "r",
-    "f",
-    "f_ci_low",
-    "f_ci_high",
-    "macro_f",
-    "support",
-    "words_per_second",
-    "size_bytes",
-    "gates_passed",
-    "gates_failed",
-    "gates_skipped",
-    "suite_passed",
-    "run_id",
-)
-
-
 def _history_cli(args: argparse.Namespace) -> int:
     try:
         return _history_command(args)
@@ -170,7 +146,7 @@ def _history_command(args: argparse.Namespace) -> int:
         print(json.dumps(table, indent=2, default=str))
         return 0
     if args.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(sys.stdout, fieldnames=TABLE_COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(table)
         return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..options import DEFAULT_THRESHOLD
+from .results import PipelineResult, SuiteResult
 from .tasks import task_of
 
 #: What a queue record can be, in review priority order (CATEGORY_ORDER).
@@ -31,3 +32,34 @@ def categorize(gold: Any, distilled: Any, llm: Any | None, task: str, threshold:
     if m == g:
         return "train_signal"
     return "gold_suspect" if m == d else "hard_case"
+
+
+def _answer(result: PipelineResult, position: int) -> Any | None:
+    """A pipeline's output at ``position``; None where it gave no answer (an empty or unparseable
+    LLM answer must not count as agreeing with anything)."""
+    return None if position in result.unanswered else result.outputs[position]
+
+
+def _aligned(result: PipelineResult, position: int, input_hash: int) -> bool:
+    return position < len(result.outputs) and result.example_ids[position] == input_hash
+
+
+def suite_categories(result: SuiteResult) -> dict[int, str]:
+    """The queue category of every eval example the distilled pipeline gets wrong, by input
+    hash: computed once per run and used by both the JSON report (the example browser) and
+    the correction queue. Newly broken since the baseline is ``regression``."""
+    if result.distilled is None or result.distilled not in result.pipelines:
+        return {}
+    distilled = result.pipelines[result.distilled]
+    llm = result.pipelines.get(result.llm) if result.llm is not None else None
+    compared = result.baselines.get(result.distilled)
+    broken = {flip.input_hash for flip in compared.broken} if compared is not None else set()
+    out: dict[int, str] = {}
+    for position, example in enumerate(result.examples):
+        if not _aligned(distilled, position, example.input_hash):
+            continue  # a result on another split order (never from a session)
+        theirs = _answer(llm, position) if llm is not None and _aligned(llm, position, example.input_hash) else None
+        category = categorize(example.gold, _answer(distilled, position), theirs, result.gold.task, result.threshold)
+        if category is not None:
+            out[example.input_hash] = "regression" if example.input_hash in broken else category
+    return out

@@ -11,7 +11,6 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..core.categories import categorize
 from ..core.spans import tokens_to_records
 from ..core.tasks import task_of
 from ..gold.records import GoldExample, stable_hash
@@ -99,28 +98,26 @@ def eval_records(
     outputs: Mapping[str, Sequence[Any]],
     distilled: str,
     llm: str | None,
-    threshold: float = DEFAULT_THRESHOLD,
-    regressed: set[int] | None = None,
+    categories: Mapping[int, str],
 ) -> list[dict[str, Any]]:
     """Queue records for the eval examples the distilled pipeline gets wrong.
 
     ``outputs`` maps pipeline name -> per-example predictions (same order as
-    ``examples``). The pre-filled answer is the one most likely right: the LLM's
-    for a training signal (it equals the gold), the models' shared answer for a
-    suspected gold error, the gold for a hard case. An example in ``regressed`` (the
-    blessed baseline got it right, the distilled model now does not) is a
-    ``regression``, pre-filled with the gold.
+    ``examples``; None where a pipeline gave no answer); ``categories`` are the run's
+    (:func:`harness.core.categories.suite_categories`, the ones the report shows). The
+    pre-filled answer is the one most likely right: the LLM's for a training signal (it
+    equals the gold), the models' shared answer for a suspected gold error, the gold for
+    a hard case or a ``regression`` (the blessed baseline got it right, the distilled
+    model now does not).
     """
     records = []
     for i, example in enumerate(examples):
+        category = categories.get(example.input_hash)
+        if category is None:
+            continue
         gold = task_of(task).gold_output(example)
         mine = outputs[distilled][i]
         theirs = outputs[llm][i] if llm is not None else None
-        category = categorize(gold, mine, theirs, task, threshold)
-        if category is None:
-            continue
-        if regressed and example.input_hash in regressed:
-            category = "regression"
         best = {"train_signal": theirs, "gold_suspect": mine}.get(category, gold)
         score = disagreement_score(mine, gold, task)
         records.append(

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..core.categories import categorize
+from ..core.categories import suite_categories
 from ..core.metrics import LabelScore, ScoreTable
 from ..core.results import (
     BaselineComparison,
@@ -247,13 +247,13 @@ def baseline_to_dict(b: BaselineComparison) -> dict[str, Any]:
     }
 
 
-def _example_items(result: SuiteResult, cap: int) -> dict[str, Any]:
+def _example_items(result: SuiteResult, cap: int, categories: Mapping[int, str]) -> dict[str, Any]:
     """Every eval example (up to ``cap``, failing ones first) with each pipeline's answer,
     its errors by kind, the queue category and the labels newly broken since the baseline."""
     task = result.gold.task
     kind = task_of(task)
     pipelines = result.pipelines
-    distilled, llm = result.distilled, result.llm
+    distilled = result.distilled
     broken: dict[int, list[str]] = {}
     if distilled is not None and distilled in result.baselines:
         for flip in result.baselines[distilled].broken:
@@ -271,13 +271,6 @@ def _example_items(result: SuiteResult, cap: int) -> dict[str, Any]:
             for error in errors[name]:
                 if "score" in error:
                     error["score"] = round(error["score"], 3)
-        category = None
-        if distilled is not None and distilled in predictions:
-            category = categorize(
-                example.gold, pipelines[distilled].outputs[i], pipelines[llm].outputs[i] if llm in predictions else None, task, result.threshold
-            )
-            if category is not None and example.input_hash in broken:
-                category = "regression"
         items.append(
             {
                 "input_hash": example.input_hash,
@@ -285,7 +278,7 @@ def _example_items(result: SuiteResult, cap: int) -> dict[str, Any]:
                 "gold": _browser_annotation(example.gold),
                 "predictions": predictions,
                 "errors": errors,
-                "category": category,
+                "category": categories.get(example.input_hash),
                 "broken": sorted(broken.get(example.input_hash, [])),
             }
         )
@@ -345,8 +338,10 @@ def behaviour_to_dict(result: Any) -> dict[str, Any]:
     }
 
 
-def suite_to_dict(result: SuiteResult, *, created: str, harness_version: str) -> dict[str, Any]:
-    """The JSON document written to ``reports/<suite>.json``."""
+def suite_to_dict(result: SuiteResult, *, created: str, harness_version: str, categories: Mapping[int, str] | None = None) -> dict[str, Any]:
+    """The JSON document written to ``reports/<suite>.json`` (``categories``: the run's queue
+    categories, :func:`~harness.core.categories.suite_categories`, computed here when not given)."""
+    categories = suite_categories(result) if categories is None else categories
     gold = result.gold
     return {
         "schema": RESULTS_SCHEMA,
@@ -372,7 +367,7 @@ def suite_to_dict(result: SuiteResult, *, created: str, harness_version: str) ->
         "threshold": result.threshold,
         "behaviour": [behaviour_to_dict(b) for b in result.behaviour],
         "confusion": _confusions(result),
-        "examples": _example_items(result, REPORT_EXAMPLES_CAP),
+        "examples": _example_items(result, REPORT_EXAMPLES_CAP, categories),
         "passed": result.passed,
         "status": result.status,  # PASSED | FAILED | INCOMPLETE
         "incomplete": result.incomplete,  # why not every gate was judged (interrupted, deselected, no gates)
