@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from .environment import git_state, machine_fingerprint
 from .io import atomic
 from .io.clock import now_utc
 from .io.locks import directory_lock
@@ -85,7 +86,6 @@ class RunContext:
 
 def new_context(root: str | Path) -> RunContext:
     """This run's id, time, git state of ``root`` and machine fingerprint."""
-    from .environment import git_state, machine_fingerprint
 
     commit, dirty = git_state(root)
     when = now_utc()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .baselines import load
 from .core.gates import Gate
 from .errors import InputError
 from .gold.records import GoldExample
@@ -43,8 +44,6 @@ class LoadedSuite:
     def baseline(self) -> tuple[Baseline | None, str | None]:
         """(the blessed baseline, None), or (None, why there is none), read once per run."""
         if self._baseline is None:
-            from .baselines import load
-
             path = self.baseline_path
             if not path.exists():
                 self._baseline = (None, f"no baseline: run `harness bless {short_path(self.spec.file)}` (expected {short_path(path)})")

@@ -23,8 +23,11 @@ from pathlib import Path
 
 from .baselines import Replicate, configuration
 from .errors import HarnessError
+from .evaluate import evaluate_pipeline
+from .gold.store import GoldStore
 from .runners.registry import kind_of
 from .specs import PipelineSpec
+from .training import default_config, train
 
 REPLICATES_DIRNAME = ".replicates"
 
@@ -86,8 +89,6 @@ def expected_configuration(spec: PipelineSpec, gold_sha256: str, task: str) -> d
     ``spec``'s train table has: checked before any replicate is trained."""
     import hashlib
 
-    from .training import default_config
-
     assert spec.train is not None
     config = spec.train.config or default_config(task)
     try:
@@ -104,9 +105,6 @@ def expected_configuration(spec: PipelineSpec, gold_sha256: str, task: str) -> d
 
 def run_job(job: ReplicateJob) -> Replicate:
     """Train (or reuse) one replicate and predict the eval split with it (in a worker process)."""
-    from .evaluate import evaluate_pipeline
-    from .gold.store import GoldStore
-    from .training import train
 
     gold = GoldStore(job.gold_dir).resolve(job.gold_ref, verify=False)  # verified by the parent
     train(gold, job.output, config=job.config, max_steps=job.max_steps, seed=job.seed, checkpoint=job.checkpoint)

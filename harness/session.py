@@ -15,17 +15,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .baselines import example_digests
+from .behaviour import run_check, surface_pool
+from .behaviour_checks import CHECKS, Subject, custom_check
 from .core.compare import compare
 from .core.gates import BaselineGate, BehaviourGate, Gate
+from .core.regression import compare_with_baseline
 from .core.results import BaselineComparison, BehaviourResult, Comparison, PipelineResult, SuiteResult, Verdict
+from .core.results import BehaviourResult as Result
 from .core.tasks import task_of
+from .environment import machine_fingerprint
 from .errors import HarnessError
-from .evaluate import eval_views, evaluate_pipeline, gold_info
+from .evaluate import count_outputs, eval_views, evaluate_pipeline, gold_info
 from .gold.records import GoldExample
-from .gold.store import GoldStore, GoldVersion
+from .gold.store import GoldRef, GoldStore, GoldVersion
 from .loaded_suite import LoadedSuite, load_suite, short_path
 from .options import EvalSettings
-from .specs import SuiteSpec
+from .runners import get_runner
+from .specs import PipelineSpec, SuiteSpec
 
 if TYPE_CHECKING:
     pass
@@ -83,7 +90,6 @@ class HarnessSession:
         """The suite ``tests:<gold ref>`` (``tests:<gold ref>:<split>`` off the eval split)
         that Python tests on this gold join; its name. The running test is noted as one of
         its verdicts."""
-        from .gold.store import GoldRef
 
         name = f"tests:{gold.ref}" + ("" if split == "eval" else f":{split}")
         if name not in self.suites:
@@ -175,10 +181,6 @@ class HarnessSession:
             )
         key = (suite_name, pipeline)
         if key not in self.baseline_comparisons:
-            from .baselines import example_digests
-            from .core.regression import compare_with_baseline
-            from .evaluate import count_outputs
-
             result = self.pipeline_result(suite_name, pipeline)
             examples = suite.eval_examples()
             task, labels, threshold = suite.gold.task, suite.gold.labels, suite.spec.threshold
@@ -187,8 +189,6 @@ class HarnessSession:
 
             def count(positions: Any, outputs: Any) -> Any:
                 return count_outputs(task, [examples[i] for i in positions], outputs, labels, threshold=threshold)
-
-            from .environment import machine_fingerprint
 
             self.baseline_comparisons[key] = compare_with_baseline(
                 result,
@@ -210,17 +210,12 @@ class HarnessSession:
         key = (suite_name, pipeline, check)
         if key in self.behaviour:
             return self.behaviour[key]
-        from .behaviour import run_check, surface_pool
-        from .behaviour_checks import CHECKS, Subject, custom_check
-        from .runners import get_runner
 
         suite = self.suites[suite_name]
         spec = suite.spec.pipelines[pipeline]
         table = suite.spec.behaviour[pipeline][check]
         mode = self.settings.llm_mode
         if spec.is_llm and (mode or "replay") == "replay":
-            from .core.results import BehaviourResult as Result
-
             self.behaviour[key] = Result(
                 pipeline,
                 check,
@@ -384,8 +379,6 @@ class HarnessSession:
             suite = load_suite(file, verify=False)  # the worker verified it at collection
             self.suites.setdefault(suite.spec.name, suite)
         for _name, gold_dir, ref, split, pipelines in data.get("test_suites", []):
-            from .specs import PipelineSpec
-
             gold = GoldStore(gold_dir).resolve(ref, verify=False)
             examples = list(gold.iter_examples(split))
             self.add_test_suite(gold, split, examples)  # also one with example tests only

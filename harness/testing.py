@@ -12,7 +12,9 @@ In a test module of a project that has ``gold/`` (the ``harness_gold_dir`` ini o
     @pytest.mark.harness_examples("restaurant-reviews@v1", split="eval", limit=50)
     def test_each_example(harness_example, harness_pipeline):
         assert_example(harness_pipeline("models/restaurant-ner"), harness_example)
-"""
+
+Imports inside functions: users' test modules import this one at collection, in every
+project where the plugin is installed; the gold store and runners load when a test uses them."""
 
 from __future__ import annotations
 

@@ -11,7 +11,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import __version__
+from .baselines import bless
+from .core.categories import suite_categories
 from .errors import HarnessError
+from .evaluate import gold_info
+from .history import append_run, history_for, new_context, run_rows, take_notices
+from .io import atomic
+from .io.clock import now_iso
+from .loop import queue
+from .loop.records import behaviour_records, eval_records
+from .options import HISTORY_DIRNAME, HTML_REPORT_NAME
+from .reports.html_report import write_html as write_page
+from .reports.json_report import report_path, suite_to_dict
+from .reports.markdown import render_markdown
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -38,8 +51,6 @@ def export_queue(session: HarnessSession, reports_dir: Path, categories: Mapping
     with one missing the categories would be wrong, so nothing is written. ``categories``
     (suite -> input hash -> category) are the ones the JSON report shows.
     """
-    from .loop import queue
-    from .loop.records import behaviour_records, eval_records
 
     written: list[Written] = []
     for name, suite in sorted(session.suites.items()):
@@ -78,11 +89,6 @@ def write_reports(session: HarnessSession, results: list[SuiteResult], reports_d
     ``root`` is given: the git work tree to record) and the HTML page.
 
     The HTML page embeds the very documents written as JSON (built once here)."""
-    from . import __version__
-    from .core.categories import suite_categories
-    from .io import atomic
-    from .io.clock import now_iso
-    from .reports.json_report import report_path, suite_to_dict
 
     created = now_iso()
     categories = {result.name: suite_categories(result) for result in results}  # once, for the report and the queue
@@ -102,9 +108,6 @@ def write_reports(session: HarnessSession, results: list[SuiteResult], reports_d
 
 def write_html(session: HarnessSession, reports_dir: Path, documents: list[dict[str, Any]], created: str) -> list[Written]:
     """``reports/report.html``: one page for every suite of the run, trends from the history."""
-    from .history import history_for, take_notices
-    from .options import HISTORY_DIRNAME, HTML_REPORT_NAME
-    from .reports.html_report import write_html as write_page
 
     try:
         history = history_for(reports_dir / HISTORY_DIRNAME, documents)
@@ -119,12 +122,9 @@ def write_html(session: HarnessSession, reports_dir: Path, documents: list[dict[
 
 def write_history(session: HarnessSession, results: list[SuiteResult], reports_dir: Path, root: Path) -> list[Written]:
     """Append this run's figures to ``reports/history/`` (one Parquet file)."""
-    from .history import append_run, new_context, run_rows
-    from .options import HISTORY_DIRNAME
 
     if not results:
         return []
-    from .history import take_notices
 
     context = new_context(root)
     try:
@@ -139,8 +139,6 @@ def write_history(session: HarnessSession, results: list[SuiteResult], reports_d
 
 def write_markdown(session: HarnessSession, results: list[SuiteResult], path: Path | None, step_summary: Path | None) -> list[Written]:
     """The Markdown summary to ``path`` (atomically) and appended to GitHub's step summary."""
-    from .io import atomic
-    from .reports.markdown import render_markdown
 
     if not results:
         return []
@@ -195,8 +193,6 @@ def bless_baselines(
     without them a pipeline keeps the replicates of an unchanged configuration. With
     ``results`` (a pytest run), a suite whose run is incomplete or whose gates fail is not
     blessed (see :func:`unblessable`); the reason becomes a problem of the run."""
-    from .baselines import bless
-    from .evaluate import gold_info
 
     by_name = {r.name: r for r in results or ()}
     written: list[Written] = []

@@ -2,6 +2,10 @@
 objects, dicts, paths) and prints nothing; :mod:`harness.cli` renders what they return.
 One module per group of commands: :mod:`.gold`, :mod:`.models` (train, eval, predictions,
 record), :mod:`.baselines` (bless, noise, history, report), :mod:`.loop` (queue, retrain).
+
+Every ``harness`` command imports this package at startup, so its functions import what
+they need inside themselves: ``harness --help`` or ``harness gold list`` loads neither
+spaCy nor pydantic nor polars. (Elsewhere imports sit at the top of the module.)
 """
 
 from .baselines import BlessSummary, bless, history, history_notices, history_prune, noise, report

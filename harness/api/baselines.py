@@ -1,4 +1,6 @@
-"""Baselines (bless, noise), the run history and the HTML report."""
+"""Baselines (bless, noise), the run history and the HTML report.
+
+Imports inside functions: this package loads with every command (see :mod:`harness.api`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The gold store: import, list, show, diff, verify."""
+"""The gold store: import, list, show, diff, verify.
+
+Imports inside functions: this package loads with every command (see :mod:`harness.api`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The correction queue and retraining."""
+"""The correction queue and retraining.
+
+Imports inside functions: this package loads with every command (see :mod:`harness.api`)."""
 
 from __future__ import annotations
 

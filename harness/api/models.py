@@ -1,4 +1,6 @@
-"""Training, evaluating one pipeline, extracted predictions and recording LLM cassettes."""
+"""Training, evaluating one pipeline, extracted predictions and recording LLM cassettes.
+
+Imports inside functions: this package loads with every command (see :mod:`harness.api`)."""
 
 from __future__ import annotations
 

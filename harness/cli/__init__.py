@@ -1,7 +1,9 @@
 """The ``harness`` command. Thin: each ``_x_cli`` parses arguments, calls one function
 of :mod:`harness.api` (or the loop), and renders what it returns. One module per command
 group: :mod:`.gold` (init, gold), :mod:`.evaluation` (train, eval, bless, noise, history,
-report, record, predictions), :mod:`.loop` (queue, distill, retrain, loop)."""
+report, record, predictions), :mod:`.loop` (queue, distill, retrain, loop). Handlers import
+the reports and the loop inside themselves: the command starts without loading what another
+command needs."""
 
 from __future__ import annotations
 

@@ -35,6 +35,7 @@ from ..io import atomic
 from ..io.clock import now_iso
 from ..io.jsonl import read_jsonl
 from ..io.locks import file_lock
+from ..reports.json_report import report_path
 from .records import annotation_fields
 
 #: What the Prodigy ``answer`` field says for each reviewer decision.
@@ -148,7 +149,6 @@ def update(path: str | Path, fresh: Sequence[dict[str, Any]], *, scope: str, dat
 
 def queue_path(reports_dir: str | Path, suite: str) -> Path:
     """``reports/queue/<suite>.jsonl`` with the suite name made file-safe."""
-    from ..reports.json_report import report_path
 
     return report_path(Path(reports_dir) / "queue", suite).with_suffix(".jsonl")
 

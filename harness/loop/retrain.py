@@ -9,19 +9,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.gates import THRESHOLD_GATES, LabelFGate
+from ..core.noise import regression_tests
 from ..core.results import PipelineResult
+from ..evaluate import evaluate_pipeline
 from ..gold.store import GoldVersion
 from ..io import atomic
 from ..io.model_meta import RECORD_KEY, read_meta, write_meta
+from ..options import CONFIDENCE
 from ..specs import PipelineSpec, SuiteSpec
-from ..training import check_replaceable
+from ..suites import build_gates
+from ..training import check_replaceable, train
 from .pool import gold_store
 
 
 def train_distilled(distilled: PipelineSpec, version: GoldVersion, output: Path, max_steps: int | None, *, step_share: float = 1.0) -> Any:
     """Train ``distilled`` on ``version`` with the suite's training settings (config, steps,
     seed); ``max_steps`` overrides the steps, ``step_share`` scales them."""
-    from ..training import train
 
     settings = distilled.train
     steps = max_steps if max_steps is not None else (settings.max_steps if settings else None)
@@ -57,10 +61,6 @@ def promotion_refusal(
     suite (f_min, label_f_min, size, ...) fails, or its micro F is significantly below the
     current model's (paired, eval-sample noise, one-sided 95%) by more than the suite's
     no_regression max_drop (0 without one)."""
-    from ..core.gates import THRESHOLD_GATES, LabelFGate
-    from ..core.noise import regression_tests
-    from ..options import CONFIDENCE
-    from ..suites import build_gates
 
     reasons = []
     for gate in build_gates(spec, labels):
@@ -98,7 +98,6 @@ def retrain(
     suite's gold eval split, record the scores in its meta; ``promote`` installs it
     as the suite's distilled model, unless :func:`promotion_refusal` says it is worse
     (``force`` installs it all the same)."""
-    from ..evaluate import evaluate_pipeline
 
     if promote:  # before training: the suite's model path may point anywhere
         check_replaceable(Path((spec.pipelines[pipeline] if pipeline else spec.require_distilled()).path))

@@ -27,6 +27,7 @@ from ..core.spans import first_overlap
 from ..core.tasks import CATEGORY_RULES
 from ..core.text import printable, visible
 from ..errors import InputError
+from ..gold.store import GoldStore
 from ..options import DEFAULT_REPORTS_DIR
 from ..specs import SuiteSpec
 from . import queue
@@ -144,7 +145,6 @@ def review(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR, co
     if not pending:
         console.print(Text(f"nothing to review in {path}"))
         return 0
-    from ..gold.store import GoldStore
 
     labels = GoldStore(spec.gold_dir).resolve(spec.gold).labels
     saved = 0

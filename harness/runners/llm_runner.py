@@ -10,6 +10,8 @@ from ..core.results import LLMStats
 from ..core.stats import percentile_or_none
 from ..core.tasks import task_of
 from ..errors import InputError, PipelineError
+from ..llm import registry  # noqa: F401  (registers the harness model blocks)
+from ..llm.cassette_model import CassetteModel
 from .base import Predict, Prediction, RunOutput, long_lived
 from .identity import files_identity
 from .predictor import pipe_predictor
@@ -59,8 +61,6 @@ def build_llm_pipeline(config_path: str | Path, *, mode: str | None = None) -> A
         from spacy.util import load_config
         from spacy_llm.util import assemble_from_config
 
-        from ..llm import registry  # noqa: F401  (registers the harness model blocks)
-
     config_path = Path(config_path)
     if not config_path.exists():
         raise PipelineError(f"spacy-llm config not found: {config_path}")
@@ -105,7 +105,6 @@ def set_llm_model(component: Any, model: Any) -> None:
 
 def cassette_of(nlp: Any) -> tuple[Any, CassetteModel]:
     """(component, its cassette) of a pipeline whose model is wrapped in ``harness.Cassette.v1``."""
-    from ..llm.cassette_model import CassetteModel
 
     _, component = find_llm_component(nlp)
     model = llm_model_of(component)
@@ -200,7 +199,6 @@ class LLMRunner:
     def run(
         self, spec: PipelineSpec, examples: Sequence[GoldExample], *, task: str, llm_mode: str | None = None, timed: bool = True
     ) -> RunOutput:
-        from ..llm.cassette_model import CassetteModel
 
         nlp = build_llm_pipeline(spec.path, mode=llm_mode)
         _, component = find_llm_component(nlp)
