@@ -47,6 +47,11 @@ class BaselineGate(Gate):
     def _judge(self, result: PipelineResult, baseline: BaselineComparison) -> Verdict:
         raise NotImplementedError
 
+    def _nothing_to_compare(self, result: PipelineResult, what: str, why: str) -> Verdict:
+        """Skipped, saying why: a figure missing on either side cannot be compared."""
+        verdict = self._verdict(False, float("nan"), None, f"{result.name}: no {what} to compare", skipped=f"{result.name}: {why}")
+        return decided(verdict, f"no {what} to compare: skipped")
+
     def _relative_verdict(
         self,
         result: PipelineResult,
@@ -203,33 +208,30 @@ def _difference(baseline: BaselineComparison, label: str) -> Difference | None:
 
 
 @dataclass(frozen=True)
-class SpeedRegressionGate(BaselineGate):
-    """words/second not below the baseline's by more than ``max_drop`` (a fraction).
-    Speed from another machine is not comparable: the gate is skipped, not failed."""
+class RelativeBaselineGate(BaselineGate):
+    """A relative change of a figure against the baseline's (a fraction), passing up to the threshold."""
 
-    key: ClassVar[str] = "words_per_second_max_drop"
-    metric: ClassVar[str] = "speed_drop"
     op: ClassVar[str] = "<="
     value_format: ClassVar[str] = ".1%"
     delta_format: ClassVar[str] = ",.0f"
 
     @property
     def id(self) -> str:
-        return f"speed_drop<={self.threshold:.2f}[baseline]"
+        return f"{self.metric}<={self.threshold:.2f}[baseline]"
+
+
+@dataclass(frozen=True)
+class SpeedRegressionGate(RelativeBaselineGate):
+    """words/second not below the baseline's by more than ``max_drop`` (a fraction).
+    Speed from another machine is not comparable: the gate is skipped, not failed."""
+
+    key: ClassVar[str] = "words_per_second_max_drop"
+    metric: ClassVar[str] = "speed_drop"
 
     def _judge(self, result: PipelineResult, baseline: BaselineComparison) -> Verdict:
         now, then = result.words_per_second, baseline.baseline_words_per_second
         if not then or then != then or now != now:
-            return decided(
-                self._verdict(
-                    False,
-                    float("nan"),
-                    None,
-                    f"{result.name}: no speed to compare",
-                    skipped=f"{result.name}: no measured speed in this run or the baseline",
-                ),
-                "no speed to compare: skipped",
-            )
+            return self._nothing_to_compare(result, "speed", "no measured speed in this run or the baseline")
         skipped = (
             None
             if baseline.same_machine
@@ -242,32 +244,16 @@ class SpeedRegressionGate(BaselineGate):
 
 
 @dataclass(frozen=True)
-class SizeRegressionGate(BaselineGate):
+class SizeRegressionGate(RelativeBaselineGate):
     """Size not above the baseline's by more than ``max_growth`` (a fraction)."""
 
     key: ClassVar[str] = "size_max_growth"
     metric: ClassVar[str] = "size_growth"
-    op: ClassVar[str] = "<="
-    value_format: ClassVar[str] = ".1%"
-    delta_format: ClassVar[str] = ",.0f"
-
-    @property
-    def id(self) -> str:
-        return f"size_growth<={self.threshold:.2f}[baseline]"
 
     def _judge(self, result: PipelineResult, baseline: BaselineComparison) -> Verdict:
         now, then = result.size_bytes, baseline.baseline_size_bytes
         if not now or not then:
-            return decided(
-                self._verdict(
-                    False,
-                    float("nan"),
-                    None,
-                    f"{result.name}: no size to compare",
-                    skipped=f"{result.name}: no known size in this run or the baseline",
-                ),
-                "no size to compare: skipped",
-            )
+            return self._nothing_to_compare(result, "size", "no known size in this run or the baseline")
         growth = now / then - 1.0
         return self._relative_verdict(
             result, growth, growth, f"{now:,} bytes", f"{then:,}", "growth", baseline=float(then), delta=float(now - then)
