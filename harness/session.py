@@ -281,6 +281,7 @@ class HarnessSession:
             if not pipelines and not errors and not self.verdicts.get(name) and (suite.gates or name in self.test_suites):
                 continue  # not run here (another worker's, or deselected); a suite without gates is still reported
             ordered = {p: pipelines[p] for p in suite.spec.pipelines if p in pipelines}
+            distilled, llm = suite.spec.roles(ordered)
             # Suite order, not run order (which differs between workers under xdist).
             order = {f"{g.pipeline}::{g.id}": i for i, g in enumerate(suite.gates)}
             ranked = sorted(self.verdicts.get(name, {}).items(), key=lambda kv: order.get(kv[0], len(order)))
@@ -307,8 +308,8 @@ class HarnessSession:
                     behaviour=[b for (s, _, _), b in sorted(self.behaviour.items()) if s == name],
                     incomplete=self._incomplete(name, len(ranked)),
                     gates_total=len(suite.gates),
-                    distilled=suite.spec.roles(ordered)[0],
-                    llm=suite.spec.roles(ordered)[1],
+                    distilled=distilled,
+                    llm=llm,
                 )
             )
         return out

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .baselines import bless
-from .core.categories import suite_categories
+from .core.categories import answered_outputs, suite_categories
 from .errors import HarnessError
 from .evaluate import gold_info
 from .history import append_run, history_for, new_context, run_rows, take_notices
@@ -30,17 +30,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from .baselines import Replicate
-    from .core.results import PipelineResult, SuiteResult
+    from .core.results import SuiteResult
     from .session import HarnessSession
 
 Written = tuple[str, Path]
-
-
-def _answered_outputs(result: PipelineResult) -> tuple[Any, ...]:
-    """A pipeline's outputs with None where it gave no answer (an unparseable or empty LLM
-    answer must not count as agreeing with anything in the queue)."""
-    unanswered = set(result.unanswered)
-    return tuple(None if i in unanswered else output for i, output in enumerate(result.outputs))
 
 
 def export_queue(session: HarnessSession, reports_dir: Path, categories: Mapping[str, Mapping[int, str]]) -> list[Written]:
@@ -59,7 +52,7 @@ def export_queue(session: HarnessSession, reports_dir: Path, categories: Mapping
             continue
         if llm is not None and (name, llm.name) not in session.results:
             continue
-        outputs = {p: _answered_outputs(r) for p in suite.spec.pipelines if (r := session.results.get((name, p))) is not None}
+        outputs = {p: answered_outputs(r) for p in suite.spec.pipelines if (r := session.results.get((name, p))) is not None}
         if name not in categories:
             continue  # not run here
         fresh = eval_records(

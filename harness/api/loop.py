@@ -73,6 +73,7 @@ def retrain_and_compare(
     gold = GoldStore(spec.gold_dir).resolve(spec.gold)
     from ..evaluate import eval_views
 
+    distilled, llm = spec.roles(pipelines)
     result = SuiteResult(
         f"{spec.name} (retrained)",
         str(spec.file),
@@ -83,8 +84,8 @@ def retrain_and_compare(
         comparisons,
         examples=eval_views(gold.task, list(gold.iter_examples("eval"))),
         threshold=spec.threshold,
-        distilled=spec.roles(pipelines)[0],
-        llm=spec.roles(pipelines)[1],
+        distilled=distilled,
+        llm=llm,
     )
     return summary, result, spec
 

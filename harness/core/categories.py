@@ -34,10 +34,11 @@ def categorize(gold: Any, distilled: Any, llm: Any | None, task: str, threshold:
     return "gold_suspect" if m == d else "hard_case"
 
 
-def _answer(result: PipelineResult, position: int) -> Any | None:
-    """A pipeline's output at ``position``; None where it gave no answer (an empty or unparseable
-    LLM answer must not count as agreeing with anything)."""
-    return None if position in result.unanswered else result.outputs[position]
+def answered_outputs(result: PipelineResult) -> tuple[Any, ...]:
+    """A pipeline's outputs with None where it gave no answer (an empty or unparseable LLM
+    answer must not count as agreeing with anything)."""
+    unanswered = set(result.unanswered)
+    return tuple(None if i in unanswered else output for i, output in enumerate(result.outputs))
 
 
 def _aligned(result: PipelineResult, position: int, input_hash: int) -> bool:
@@ -52,14 +53,16 @@ def suite_categories(result: SuiteResult) -> dict[int, str]:
         return {}
     distilled = result.pipelines[result.distilled]
     llm = result.pipelines.get(result.llm) if result.llm is not None else None
+    mine = answered_outputs(distilled)
+    theirs_all = answered_outputs(llm) if llm is not None else ()
     compared = result.baselines.get(result.distilled)
     broken = {flip.input_hash for flip in compared.broken} if compared is not None else set()
     out: dict[int, str] = {}
     for position, example in enumerate(result.examples):
         if not _aligned(distilled, position, example.input_hash):
             continue  # a result on another split order (never from a session)
-        theirs = _answer(llm, position) if llm is not None and _aligned(llm, position, example.input_hash) else None
-        category = categorize(example.gold, _answer(distilled, position), theirs, result.gold.task, result.threshold)
+        theirs = theirs_all[position] if llm is not None and _aligned(llm, position, example.input_hash) else None
+        category = categorize(example.gold, mine[position], theirs, result.gold.task, result.threshold)
         if category is not None:
             out[example.input_hash] = "regression" if example.input_hash in broken else category
     return out

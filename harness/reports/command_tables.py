@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Literal
 
 from rich import box
 from rich.table import Table
@@ -12,9 +11,8 @@ from rich.text import Text
 from ..core.results import NoiseReport
 from ..core.stats import format_interval
 from ..core.text import human_bytes, printable
-from .format import ascii_number, plain, sparkline
+from .format import Justify, ascii_number, plain, sparkline
 
-Justify = Literal["left", "right"]
 RowCell = Callable[[Mapping[str, object]], str]
 
 

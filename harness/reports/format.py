@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from rich.text import Text
 
 from ..core.text import printable
+
+Justify = Literal["left", "right"]  # rich's column justifications, as the terminal tables use them
 
 SPARK = "▁▂▃▄▅▆▇█"
 MISSING = "–"  # an undefined or unmeasured figure

@@ -258,6 +258,7 @@ def _example_items(result: SuiteResult, cap: int, categories: Mapping[int, str])
     if distilled is not None and distilled in result.baselines:
         for flip in result.baselines[distilled].broken:
             broken.setdefault(flip.input_hash, []).append(flip.label)
+    unanswered = {name: set(p.unanswered) for name, p in pipelines.items()}  # once, not per example
     items: list[dict[str, Any]] = []
     for i, example in enumerate(result.examples):
         predictions: dict[str, Any] = {}
@@ -265,7 +266,7 @@ def _example_items(result: SuiteResult, cap: int, categories: Mapping[int, str])
         for name, p in pipelines.items():
             if i >= len(p.outputs) or p.example_ids[i] != example.input_hash:
                 continue  # a result on another split order (never from a session); nothing to show
-            answered = i not in set(p.unanswered)
+            answered = i not in unanswered[name]
             predictions[name] = _browser_annotation(p.outputs[i]) if answered else None
             errors[name] = kind.errors(example.gold, p.outputs[i] if answered else None, result.threshold)
             for error in errors[name]:

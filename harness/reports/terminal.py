@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Literal
+from collections.abc import Iterable, Mapping, Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -16,10 +15,7 @@ from ..core.results import BaselineComparison, Comparison, Flip, PipelineResult,
 from ..core.stats import format_interval
 from ..core.text import annotation_text, human_bytes, printable
 from ..options import DEFAULT_SHOWN_FLIPS
-from .format import ascii_number, plain
-
-Justify = Literal["left", "right"]  # rich's column justifications, as these tables use them
-RowCell = Callable[[Mapping[str, object]], str]
+from .format import Justify, ascii_number, plain
 
 
 def _size(p: PipelineResult) -> str:

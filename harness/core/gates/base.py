@@ -11,9 +11,8 @@ from ..stats import format_interval
 from ..tasks import CATEGORY_RULES
 from ..text import annotation_text
 
-
-def fmt_value(value: float, big: bool) -> str:
-    return f"{value:,.0f}" if big else f"{value:.3f}"
+#: The number format of figures that are counts (words/second, bytes): whole numbers, and so are their ids.
+WHOLE_NUMBERS = ",.0f"
 
 
 def outcome(passed: bool) -> str:
@@ -35,14 +34,13 @@ class Gate:
     metric: ClassVar[str] = ""
     op: ClassVar[str] = ">="
     what: ClassVar[str] = ""
-    big_numbers: ClassVar[bool] = False  # words/second and bytes print as integers
     value_format: ClassVar[str] = ".3f"  # how measured and threshold print (carried on the verdict)
     delta_format: ClassVar[str] = ".3f"  # how baseline and delta print
 
     @property
     def id(self) -> str:
         """Readable test id, e.g. ``f>=0.70``, ``words_per_second>=2000``, ``label_f>=0.40[Dish]``."""
-        if self.big_numbers:
+        if self.value_format == WHOLE_NUMBERS:
             value = int(self.threshold) if float(self.threshold).is_integer() else self.threshold
             return f"{self.metric}{self.op}{value}"
         return f"{self.metric}{self.op}{self.threshold:.2f}"
@@ -84,7 +82,7 @@ class Gate:
             return self.verdict(False, measured, None, message, decision=f"{what} not measured: FAIL")
         passed = measured >= self.threshold if self.op == ">=" else measured <= self.threshold
         ci_text = f" (95% CI {format_interval(ci)})" if ci is not None else ""
-        shown, limit = fmt_value(measured, self.big_numbers), fmt_value(self.threshold, self.big_numbers)
+        shown, limit = format(measured, self.value_format), format(self.threshold, self.value_format)
         message = f"{result.name}: {what} = {shown}{ci_text} {'meets' if passed else 'fails'} {self.op} {limit}"
         # The rule compares the point estimate; the CI is shown beside it, not used.
         failed_op = "<" if self.op == ">=" else ">"

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from ..results import BehaviourResult, Comparison, PipelineResult, Verdict
 from ..stats import format_interval
-from .base import Gate, annotation_diff, describe_case, outcome
+from .base import WHOLE_NUMBERS, Gate, annotation_diff, describe_case, outcome
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,8 @@ class LabelFGate(Gate):
 class WordsPerSecondGate(Gate):
     key: ClassVar[str] = "words_per_second_min"
     metric: ClassVar[str] = "words_per_second"
-    big_numbers: ClassVar[bool] = True
-    value_format: ClassVar[str] = ",.0f"
-    delta_format: ClassVar[str] = ",.0f"
+    value_format: ClassVar[str] = WHOLE_NUMBERS
+    delta_format: ClassVar[str] = WHOLE_NUMBERS
 
     def measure(self, result: PipelineResult) -> tuple[float, tuple[float, float] | None, str]:
         return result.words_per_second, None, "words/second"
@@ -68,9 +67,8 @@ class SizeGate(Gate):
     key: ClassVar[str] = "size_bytes_max"
     metric: ClassVar[str] = "size_bytes"
     op: ClassVar[str] = "<="
-    big_numbers: ClassVar[bool] = True
-    value_format: ClassVar[str] = ",.0f"
-    delta_format: ClassVar[str] = ",.0f"
+    value_format: ClassVar[str] = WHOLE_NUMBERS
+    delta_format: ClassVar[str] = WHOLE_NUMBERS
 
     def measure(self, result: PipelineResult) -> tuple[float, tuple[float, float] | None, str]:
         if result.size_source == "unknown" or not result.size_bytes:
