@@ -95,11 +95,13 @@ def write_reports(session: HarnessSession, results: list[SuiteResult], reports_d
     if root is not None:
         written += write_history(session, results, reports_dir, root)
     if documents:
-        written += write_html(session, reports_dir, documents, created)
+        written += write_html(session, reports_dir, results, documents, created)
     return written
 
 
-def write_html(session: HarnessSession, reports_dir: Path, documents: list[dict[str, Any]], created: str) -> list[Written]:
+def write_html(
+    session: HarnessSession, reports_dir: Path, results: list[SuiteResult], documents: list[dict[str, Any]], created: str
+) -> list[Written]:
     """``reports/report.html``: one page for every suite of the run, trends from the history."""
 
     try:
@@ -109,7 +111,7 @@ def write_html(session: HarnessSession, reports_dir: Path, documents: list[dict[
         history = {}
     finally:
         session.report_problems.extend(take_notices())
-    page = write_page(reports_dir / HTML_REPORT_NAME, documents, created=created, history=history)
+    page = write_page(reports_dir / HTML_REPORT_NAME, results, documents, created=created, history=history)
     return [("report (open in a browser)", page)]
 
 

@@ -2,8 +2,11 @@
 
 - No external URL of any kind: CSS and JavaScript are inlined, and a strict
   Content-Security-Policy allows exactly those two blocks (by sha256) and nothing else.
-- The data is embedded once, as the JSON reports themselves (``{"suites": [...]}``),
-  in a ``<script type="application/json">`` block; the page's script reads it.
+- The figures are drawn from the result objects (:mod:`harness.core.results`; read back
+  from JSON by :mod:`harness.reports.json_read` for ``harness report``), as the terminal and
+  Markdown reports draw them. The example browser's data is embedded once, as the JSON
+  reports themselves (``{"suites": [...]}``), in a ``<script type="application/json">``
+  block; the page's script reads it.
 - jinja2 renders the static parts with autoescaping on; the script builds the
   example browser with ``textContent`` only. Gold texts, labels, model output,
   LLM answers and file names are therefore always text, never markup.
@@ -20,10 +23,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..core.gates import formats_for
+from ..core.results import BaselineComparison, Comparison, Difference, PipelineResult, SuiteResult
 from ..core.text import annotation_text, human_bytes
 from ..io import atomic
-from ..runners.registry import kinds
 from .format import number
 
 TEMPLATES = "templates"
@@ -53,26 +55,30 @@ def _size(value: Any) -> str:
     return human_bytes(value, missing="–")
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _ci_text(ci: Any, signed: bool = False) -> str:
-    if not ci or ci[0] is None or ci[1] is None:
+    if not ci or _missing(ci[0]) or _missing(ci[1]):
         return "–"
     fmt = "+.3f" if signed else ".3f"
     return f"[{format(ci[0], fmt)}, {format(ci[1], fmt)}]"
 
 
-def _bar(f: Any, ci: Any) -> dict[str, float] | None:
+def _bar(f: float, ci: tuple[float, float]) -> dict[str, float] | None:
     """Point and interval on a 0..1 axis drawn 120 units wide."""
-    if f is None or not ci or ci[0] is None:
+    if _missing(f) or _missing(ci[0]):
         return None
     return {"x": 120 * f, "lo": 120 * ci[0], "hi": 120 * ci[1]}
 
 
-def _forest(title: str, rows: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any] | None:
+def _forest(title: str, differences: Sequence[Difference]) -> dict[str, Any] | None:
     """A forest plot of paired differences: one row per label (and micro), x from -span..span."""
-    rows = [(label, d) for label, d in rows if d and d.get("ci") and d["ci"][0] is not None]
+    rows = [d for d in differences if not _missing(d.ci[0])]
     if not rows:
         return None
-    span = max(0.05, *(max(abs(d["ci"][0]), abs(d["ci"][1]), abs(d["diff"])) for _, d in rows))
+    span = max(0.05, *(max(abs(d.ci[0]), abs(d.ci[1]), abs(d.diff)) for d in rows))
     span = math.ceil(span * 20) / 20  # a round axis end: 0.05 steps
     width, left = 360.0, 130.0
 
@@ -80,18 +86,16 @@ def _forest(title: str, rows: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[s
         return left + (value + span) / (2 * span) * width
 
     drawn = []
-    for i, (label, d) in enumerate(rows):
-        y = 14 + i * 18
-        significant = d["ci"][0] > 0 or d["ci"][1] < 0
+    for i, d in enumerate(rows):
         drawn.append(
             {
-                "label": label,
-                "y": y,
-                "x": x(d["diff"]),
-                "lo": x(d["ci"][0]),
-                "hi": x(d["ci"][1]),
-                "cls": ("worse" if d["diff"] < 0 else "better") if significant else "same",
-                "text": f"{d['diff']:+.3f} {_ci_text(d['ci'], signed=True)}",
+                "label": d.label,
+                "y": 14 + i * 18,
+                "x": x(d.diff),
+                "lo": x(d.ci[0]),
+                "hi": x(d.ci[1]),
+                "cls": ("worse" if d.diff < 0 else "better") if d.significant else "same",
+                "text": f"{d.diff:+.3f} {_ci_text(d.ci, signed=True)}",
             }
         )
     return {
@@ -118,13 +122,8 @@ def _spark(values: Sequence[Any]) -> dict[str, Any] | None:
     return {"points": points, "first": present[0][1], "last": present[-1][1]}
 
 
-def _role(kind: Any) -> str | None:
-    known = kinds()
-    return known[kind].role if kind in known else None
-
-
-def _is_simulated(p: Mapping[str, Any]) -> bool:
-    return bool((p.get("llm") or {}).get("simulated"))
+def _is_simulated(p: PipelineResult) -> bool:
+    return p.llm is not None and p.llm.simulated
 
 
 OVERVIEW = (
@@ -146,142 +145,137 @@ TRENDS = (
 )
 
 
-def _overview_cell(p: Mapping[str, Any], key: str) -> str:
+def _overview_cell(p: PipelineResult, key: str) -> str:
     """One pipeline's figure in the overview table."""
-    stats = p.get("llm") or {}
+    stats = p.llm
     if key == "f":
-        return f"{number(p['micro']['f'])} {_ci_text(p['micro'].get('f_ci'))}"
+        return f"{number(p.micro.f)} {_ci_text(p.micro.f_ci)}"
     if key == "macro":
-        return number(p["macro"]["f"])
+        return number(p.scores.macro_f)
     if key == "wps":
-        wps = p.get("words_per_second")
-        if wps is None:
+        wps = p.words_per_second
+        if _missing(wps):
             return "–"
-        return (f"{wps:,.1f}" if wps < 100 else f"{wps:,.0f}") + (" (recorded)" if stats.get("record_words_per_second") else "")
+        return (f"{wps:,.1f}" if wps < 100 else f"{wps:,.0f}") + (" (recorded)" if stats and stats.record_words_per_second else "")
     if key == "latency":
-        speed = p.get("speed") or {}
-        return f"{number(speed.get('latency_p50_ms'), '.1f')} / {number(speed.get('latency_p95_ms'), '.1f')}"
+        return f"{number(p.speed.latency_p50_ms, '.1f')} / {number(p.speed.latency_p95_ms, '.1f')}"
     if key == "size":
-        return _size(p.get("size_bytes")) + (" (declared)" if p.get("size_source") == "declared" else "")
+        return _size(p.size_bytes) + (" (declared)" if p.size_source == "declared" else "")
+    if stats is None:
+        return str(p.eval_examples) if key == "examples" else "–"
     if key == "tokens":
-        return f"{stats['prompt_tokens']:,} / {stats['completion_tokens']:,}" if stats else "–"
+        return f"{stats.prompt_tokens:,} / {stats.completion_tokens:,}"
     if key == "cost":
-        return f"${stats['cost_usd']:,.4f}" if stats.get("cost_usd") is not None else "–"
+        return f"${stats.cost_usd:,.4f}" if stats.cost_usd is not None else "–"
     if key == "unparseable":
-        return f"{stats['unparseable']} / {stats['responses']}" if stats else "–"
-    if key == "examples":
-        return str(p.get("eval_examples", "–"))
-    return "–"
+        return f"{stats.unparseable} / {stats.responses}"
+    return str(p.eval_examples)
 
 
-def _overview_rows(
-    pipelines: Mapping[str, Any], distilled: str | None, llm: str | None, vs_llm: Mapping[str, Any] | None, baseline: Mapping[str, Any] | None
-) -> list[dict[str, Any]]:
-    names = list(pipelines)
-    rows = [{"title": title, "cells": [_overview_cell(pipelines[n], key) for n in names]} for title, key in OVERVIEW]
+def _overview_rows(result: SuiteResult, vs_llm: Comparison | None, baseline: BaselineComparison | None) -> list[dict[str, Any]]:
+    pipelines, distilled = result.pipelines, result.distilled
+    rows = [{"title": title, "cells": [_overview_cell(p, key) for p in pipelines.values()]} for title, key in OVERVIEW]
     if vs_llm:
         rows.append(
             {
-                "title": f"{distilled} vs {llm}: speed / size ratio",
+                "title": f"{distilled} vs {result.llm}: speed / size ratio",
                 "cells": [
-                    f"×{vs_llm['speed_ratio']:,.0f} faster / ×{vs_llm['size_ratio']:.1e}"
-                    if n == distilled and vs_llm.get("speed_ratio") and vs_llm.get("size_ratio")
+                    f"×{vs_llm.speed_ratio:,.0f} faster / ×{vs_llm.size_ratio:.1e}"
+                    if n == distilled and vs_llm.speed_ratio and vs_llm.size_ratio
                     else ""
-                    for n in names
+                    for n in pipelines
                 ],
             }
         )
-    if baseline and baseline.get("comparison"):
-        micro = baseline["comparison"]["micro"]
+    if baseline and baseline.comparison:
+        micro = baseline.comparison.micro
         rows.append(
             {
                 "title": "vs blessed baseline (micro F)",
-                "cells": [(f"{micro['b_f']:.3f} → {micro['a_f']:.3f} ({micro['diff']:+.3f})" if n == distilled else "") for n in names],
+                "cells": [(f"{micro.b_f:.3f} → {micro.a_f:.3f} ({micro.diff:+.3f})" if n == distilled else "") for n in pipelines],
             }
         )
     return rows
 
 
-def _label_rows(pipelines: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _label_rows(pipelines: Mapping[str, PipelineResult]) -> list[dict[str, Any]]:
     rows = []
-    for label in sorted({label for p in pipelines.values() for label in p.get("labels", {})}):
+    for label in sorted({s.label for p in pipelines.values() for s in p.scores.labels}):
         row: dict[str, Any] = {"label": label, "support": None, "cells": []}
         for p in pipelines.values():
-            s = p["labels"].get(label)
+            s = next((s for s in p.scores.labels if s.label == label), None)
             if s is None:
                 row["cells"].append(None)
                 continue
-            row["support"] = s.get("support")
-            row["cells"].append({"p": s["p"], "r": s["r"], "f": s["f"], "ci": _ci_text(s.get("f_ci")), "bar": _bar(s["f"], s.get("f_ci"))})
+            row["support"] = s.support
+            row["cells"].append({"p": s.p, "r": s.r, "f": s.f, "ci": _ci_text(s.f_ci), "bar": _bar(s.f, s.f_ci)})
         rows.append(row)
     return rows
 
 
-def _forests(
-    pipelines: Mapping[str, Any], distilled: str | None, llm: str | None, vs_llm: Mapping[str, Any] | None, baseline: Mapping[str, Any] | None
-) -> list[dict[str, Any]]:
+def _by_label(c: Comparison) -> list[Difference]:
+    return [*sorted(c.labels, key=lambda d: d.label), c.micro]
+
+
+def _forests(result: SuiteResult, vs_llm: Comparison | None, baseline: BaselineComparison | None) -> list[dict[str, Any]]:
+    distilled, llm = result.distilled, result.llm
     forests = []
     if vs_llm and llm is not None:
-        forests.append(
-            _forest(
-                f"{distilled} − {llm}{' (SIMULATED)' if _is_simulated(pipelines[llm]) else ''}: paired F difference, 95% CI",
-                [*((k, v) for k, v in sorted(vs_llm["labels"].items())), ("micro", vs_llm["micro"])],
-            )
-        )
-    if baseline and baseline.get("comparison"):
-        c = baseline["comparison"]
-        forests.append(
-            _forest(
-                f"{distilled}: current − blessed baseline, paired F difference, 95% CI",
-                [*((k, v) for k, v in sorted(c["labels"].items())), ("micro", c["micro"])],
-            )
-        )
+        simulated = " (SIMULATED)" if _is_simulated(result.pipelines[llm]) else ""
+        forests.append(_forest(f"{distilled} − {llm}{simulated}: paired F difference, 95% CI", _by_label(vs_llm)))
+    if baseline and baseline.comparison:
+        forests.append(_forest(f"{distilled}: current − blessed baseline, paired F difference, 95% CI", _by_label(baseline.comparison)))
     return [f for f in forests if f]
 
 
-def _suite_view(doc: Mapping[str, Any], index: int, history: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    pipelines: Mapping[str, Any] = doc.get("pipelines", {})
-    # The JSON report (which this page embeds, and rebuilds from) names each pipeline's kind;
-    # the registry says which role the kind plays.
-    distilled = next((n for n, p in pipelines.items() if _role(p.get("kind")) == "distilled"), None)
-    llm = next((n for n, p in pipelines.items() if _role(p.get("kind")) == "llm"), None)
-    baseline = (doc.get("baselines") or {}).get(distilled) if distilled else None
-    gates = sorted(doc.get("gates", []), key=lambda g: (g["passed"] or bool(g.get("skipped")), bool(g.get("skipped"))))
-    names = list(pipelines)
-    vs_llm = next((c for c in doc.get("comparisons", []) if c["a"] == distilled and c["b"] == llm), None)
+def _suite_view(result: SuiteResult, document: Mapping[str, Any], index: int, history: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What the template draws for one suite: figures from the result objects; the example
+    browser's data (confusions, examples) as the JSON document holds them, since the page
+    embeds that document."""
+    distilled = result.distilled
+    baseline = result.baselines.get(distilled) if distilled else None
+    gates = sorted(result.verdicts, key=lambda g: (g.passed or bool(g.skipped), bool(g.skipped)))
+    names = list(result.pipelines)
+    vs_llm = next((c for c in result.comparisons if c.a == distilled and c.b == result.llm), None)
     mine = [h for h in history if h.get("pipeline") == distilled]
     trends = [{"title": title, "spark": _spark([h.get(key) for h in mine]), "fmt": fmt} for title, key, fmt in TRENDS]
     return {
         "index": index,
-        "doc": doc,
-        "name": doc["suite"]["name"],
-        "passed": doc.get("passed", False),
-        # Results written before suites had a status (PASSED / FAILED / INCOMPLETE) only say passed or not.
-        "status": doc.get("status") or ("PASSED" if doc.get("passed") else "FAILED"),
+        "result": result,
+        "name": result.name,
+        "passed": result.passed,
+        "status": result.status,
         "gates": gates,
         "gate_counts": (
-            sum(1 for g in gates if g["passed"]),
-            sum(1 for g in gates if not g["passed"] and not g.get("skipped")),
-            sum(1 for g in gates if g.get("skipped")),
+            sum(1 for g in gates if g.passed),
+            sum(1 for g in gates if not g.passed and not g.skipped),
+            sum(1 for g in gates if g.skipped),
         ),
         "names": names,
-        "simulated": {n: _is_simulated(pipelines[n]) for n in names},
-        "overview": _overview_rows(pipelines, distilled, llm, vs_llm, baseline),
-        "labels": _label_rows(pipelines),
-        "forests": _forests(pipelines, distilled, llm, vs_llm, baseline),
+        "simulated": {n: _is_simulated(p) for n, p in result.pipelines.items()},
+        "overview": _overview_rows(result, vs_llm, baseline),
+        "labels": _label_rows(result.pipelines),
+        "forests": _forests(result, vs_llm, baseline),
         "distilled": distilled,
-        "llm": llm,
+        "llm": result.llm,
         "baseline": baseline,
         "trends": [t for t in trends if t["spark"]],
-        "confusion": doc.get("confusion", {}),
-        "task": doc["gold"]["task"],
-        "examples": doc.get("examples", {}),
+        "confusion": document.get("confusion", {}),
+        "task": result.gold.task,
+        "examples": document.get("examples", {}),
         "history_runs": len(mine),
     }
 
 
-def render_html(suites: Sequence[Mapping[str, Any]], *, created: str, history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> str:
-    """The page for ``suites`` (the JSON report documents, embedded as they are)."""
+def render_html(
+    results: Sequence[SuiteResult],
+    documents: Sequence[Mapping[str, Any]],
+    *,
+    created: str,
+    history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+) -> str:
+    """The page for ``results``; ``documents`` are their JSON reports, embedded as they are
+    (the example browser reads them)."""
     import jinja2
 
     css, script = _resource("report.css"), _resource("report.js")
@@ -289,15 +283,14 @@ def render_html(suites: Sequence[Mapping[str, Any]], *, created: str, history: M
     environment.filters["num"] = number
     environment.filters["size"] = _size
     environment.filters["ci"] = _ci_text
-    environment.globals["gate_format"] = formats_for
     environment.globals["annotation"] = annotation_text
     template = environment.from_string(_resource("report.html.j2"))
     history = history or {}
-    views = [_suite_view(doc, i, history.get(doc["suite"]["name"], [])) for i, doc in enumerate(suites)]
+    views = [_suite_view(r, doc, i, history.get(r.name, [])) for i, (r, doc) in enumerate(zip(results, documents, strict=True))]
     # What a reviewer came for comes first: failing suites, then incomplete, then passing (each
     # keeps its index: the embedded documents stay in their order, anchors stay stable).
     views.sort(key=lambda v: ({"FAILED": 0, "INCOMPLETE": 1}.get(v["status"], 2), v["index"]))
-    labels = sorted({label for doc in suites for p in doc.get("pipelines", {}).values() for label in p.get("labels", {})})
+    labels = sorted({s.label for r in results for p in r.pipelines.values() for s in p.scores.labels})
     failed = [v for v in views if not v["passed"]]
     csp = f"default-src 'none'; script-src {_csp_hash(script)}; style-src {_csp_hash(css)}; img-src data:; base-uri 'none'; form-action 'none'"
     return template.render(
@@ -307,14 +300,19 @@ def render_html(suites: Sequence[Mapping[str, Any]], *, created: str, history: M
         script=script,
         csp=csp,
         failed=failed,
-        data=embed_json({"suites": list(suites), "label_classes": {label: f"l{i % LABEL_CLASSES}" for i, label in enumerate(labels)}}),
+        data=embed_json({"suites": list(documents), "label_classes": {label: f"l{i % LABEL_CLASSES}" for i, label in enumerate(labels)}}),
     )
 
 
 def write_html(
-    path: str | Path, suites: Sequence[Mapping[str, Any]], *, created: str, history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
+    path: str | Path,
+    results: Sequence[SuiteResult],
+    documents: Sequence[Mapping[str, Any]],
+    *,
+    created: str,
+    history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> Path:
     """Atomically write the page; returns its path."""
     target = Path(path)
-    atomic.write_text(target, render_html(suites, created=created, history=history))
+    atomic.write_text(target, render_html(results, documents, created=created, history=history))
     return target

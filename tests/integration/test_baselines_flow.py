@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,12 @@ def test_release_flow_bless_regress_bless(project: pytest.Pytester, ner_model: P
     assert float(props["delta"]) < -0.02
     summary = (project.path / "summary.md").read_text()
     assert "❌" in summary and "| label" in summary and "Δ vs baseline" in summary
+    # The run's page is drawn from its result objects; `harness report` draws the same page from
+    # the JSON alone (read back into result objects): gates, flips, regression tests, trends.
+    rebuilt = harness_cli(project, "report", "reports/mini-ner.json", "-o", "rebuilt.html")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    run_page = (project.path / "reports" / "report.html").read_text(encoding="utf-8")
+    assert same_page((project.path / "rebuilt.html").read_text(encoding="utf-8"), run_page)
 
     # Review, then bless the new model from the CLI: the next run passes again.
     done = harness_cli(project, "bless", "suites/mini.toml")
@@ -87,6 +94,15 @@ def test_release_flow_bless_regress_bless(project: pytest.Pytester, ner_model: P
     pruned = harness_cli(project, "history", "prune", "--keep", "2")
     assert pruned.returncode == 0 and "kept 2 run(s), removed 3" in pruned.stdout
     assert len(json.loads(harness_cli(project, "history", "suites/mini.toml", "--json").stdout)) == 2
+
+
+def same_page(a: str, b: str) -> bool:
+    """Two pages that draw the same figures: equal apart from when they were made and the
+    embedded documents (the run embeds them as built, `harness report` as the file holds them)."""
+    created = re.compile(r"created \S+ ·")
+    data = re.compile(r'(<script type="application/json" id="harness-data">).*?(</script>)', re.S)
+    a, b = (data.sub(r"\1\2", created.sub("created …", page)) for page in (a, b))
+    return a == b and a.count("newly broken") > 0
 
 
 def baseline_eval_size(project: pytest.Pytester) -> int:

@@ -7,16 +7,22 @@ import base64
 import hashlib
 import json
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
-from harness.core.gates import MicroFGate
-from harness.core.results import EvalExample, GoldInfo, SuiteResult, Verdict
+import pytest
+
+from harness.core.compare import compare
+from harness.core.gates import MicroFGate, NoRegressionGate
+from harness.core.results import BehaviourCase, BehaviourResult, EvalExample, GoldInfo, LLMStats, SuiteResult, Verdict
+from harness.errors import InputError
 from harness.gold.records import GoldExample
 from harness.reports.html_report import embed_json, render_html
+from harness.reports.json_read import suite_from_dict
 from harness.reports.json_report import suite_to_dict, verdict_to_dict
 
-from .test_baselines import examples, result
+from .test_baselines import against, entry, examples, result
 
 HOSTILE = [
     "<img src=x onerror=\"document.title='PWNED'\"> pasta",
@@ -37,7 +43,12 @@ def hostile_examples() -> list[GoldExample]:
     return out
 
 
-def hostile_document() -> dict:
+def render_documents(documents: list[dict]) -> str:
+    """The page ``harness report`` draws from these JSON documents."""
+    return render_html([suite_from_dict(d) for d in documents], documents, created="now")
+
+
+def hostile_suite() -> SuiteResult:
     exs = hostile_examples()
     # The model misses DISH on every third example and invents a LOC on every fifth.
     outputs = []
@@ -59,7 +70,11 @@ def hostile_document() -> dict:
         examples=views,
         distilled="distilled",
     )
-    return suite_to_dict(suite, created="2026-11-26T00:00:00+00:00", harness_version="test")
+    return suite
+
+
+def hostile_document() -> dict:
+    return suite_to_dict(hostile_suite(), created="2026-11-26T00:00:00+00:00", harness_version="test")
 
 
 class Page(HTMLParser):
@@ -105,7 +120,7 @@ def sha(text: str) -> str:
 
 
 def test_page_is_self_contained_with_a_strict_csp() -> None:
-    html = render_html([hostile_document()], created="now")
+    html = render_documents([hostile_document()])
     page = parse(html)
     csp = next(a["content"] for tag, a in page.elements if tag == "meta" and a.get("http-equiv") == "Content-Security-Policy")
     assert csp is not None and "default-src 'none'" in csp
@@ -124,7 +139,7 @@ def test_page_is_self_contained_with_a_strict_csp() -> None:
 
 def test_embedded_json_is_the_json_report_and_hostile_text_stays_text() -> None:
     document = hostile_document()
-    html = render_html([document], created="now")
+    html = render_documents([document])
     page = parse(html)
     data = json.loads(page.scripts[0][1])
     assert data["suites"] == [json.loads(json.dumps(document))]
@@ -136,7 +151,7 @@ def test_embedded_json_is_the_json_report_and_hostile_text_stays_text() -> None:
 
 def test_report_lists_failing_gates_first_and_marks_simulated() -> None:
     document = hostile_document()
-    html = render_html([document], created="now")
+    html = render_documents([document])
     top, main = html.split("<main>")
     assert main.index("1 failing") < main.index("distilled::f&gt;=0.99")
     assert "FAILED" in top and 'class="toc-gate"' in top and "distilled::f&gt;=0.99" in top  # one click away
@@ -160,7 +175,7 @@ def test_ten_thousand_examples_stay_under_ten_megabytes(tmp_path: Path) -> None:
     document = suite_to_dict(suite, created="now", harness_version="test")
     assert document["examples"]["total"] == 10_000 and document["examples"]["included"] == 5_000
     assert all(any(item["errors"].values()) for item in document["examples"]["items"][:2_500])  # failing first
-    html = render_html([document], created="now")
+    html = render_documents([document])
     assert len(html.encode()) < 10 * 2**20
     assert "5000 of 10000 eval examples" in html and "capped at 5000" in html
 
@@ -185,17 +200,17 @@ def test_regression_verdicts_show_their_noise_p_values_and_warnings() -> None:
         warning="distilled: DISH (support 4): drops under 0.310 cannot be told <b>from noise</b>",
     )
     document["gates"].append(verdict_to_dict(verdict))
-    html = render_html([document], created="now")
+    html = render_documents([document])
     section = html[html.index("Regression vs the blessed configuration") :]
     assert "eval sample + training (6 models)" in section and "0.0048" in section and "0.310" in section
     assert "drops under 0.310 cannot be told &lt;b&gt;from noise&lt;/b&gt;" in section  # escaped, as all user text
-    assert "Regression vs the blessed configuration" not in render_html([hostile_document()], created="now")
+    assert "Regression vs the blessed configuration" not in render_documents([hostile_document()])
 
 
 def test_an_incomplete_suite_says_so_on_the_page() -> None:
     document = hostile_document()
-    document.update(passed=False, status="INCOMPLETE", incomplete="interrupted: 1 of 9 gates judged")
-    html = render_html([document], created="now")
+    document.update(passed=False, status="INCOMPLETE", incomplete="interrupted: 1 of 9 gates judged", gates=[])
+    html = render_documents([document])
     assert ">INCOMPLETE</span>" in html and "incomplete: interrupted: 1 of 9 gates judged" in html
     assert "⚠ INCOMPLETE: 0 of 1 suite passed" in html  # not FAILED: nothing failed, not all was judged
 
@@ -206,8 +221,73 @@ def test_failing_suites_come_first() -> None:
     passing["suite"] = {**passing["suite"], "name": "a-passing-suite"}
     failing = hostile_document()
     failing["suite"] = {**failing["suite"], "name": "z-failing-suite"}
-    html = render_html([passing, failing], created="now")
+    html = render_documents([passing, failing])
     body = html.split("<main>")[-1] if "<main>" in html else html
     assert body.index("z-failing-suite") < body.index("a-passing-suite")
     nav = html.split('<ul class="suite-nav">')[1].split("</ul>")[0]
     assert nav.index("z-failing-suite") < nav.index("a-passing-suite")
+
+
+def rich_suite() -> SuiteResult:
+    """A failing suite with everything the page draws: a simulated LLM and the paired
+    comparison with it, a blessed baseline with flips and regression gates, a behavioural check."""
+    exs = examples(120)
+    views = tuple(EvalExample(e.input_hash, e.text, e.spans) for e in exs)
+    worse = [tuple(s for s in e.spans if not (i < 40 and s[2] == "LOC")) for i, e in enumerate(exs)]
+    now = result(exs, worse, sha="model-b")
+    blessed = result(exs, [e.spans for e in exs])
+    stats = LLMStats("replay", True, {"name": "simulated"}, 120, 3, (("t", "r"),), 900, 300, True, None, 5.0, 9.0, 40.0, 0, 120, 0)
+    llm = replace(result(exs, [e.spans if i % 7 else () for i, e in enumerate(exs)], name="llm", wps=40.0), kind="llm", llm=stats)
+    compared = against(now, entry(blessed), exs)
+    verdicts = [
+        MicroFGate("distilled", 0.5).judge(now),
+        NoRegressionGate("distilled", -0.02).judge_baseline(now, compared, None),
+        NoRegressionGate("distilled", -0.02, label="LOC").judge_baseline(now, compared, None),
+    ]
+    case = BehaviourCase(exs[0].input_hash, exs[0].text, exs[0].text.upper(), "upper case", exs[0].spans, (), False)
+    check = BehaviourResult("distilled", "case", 50, 41, 0.82, (0.69, 0.90), 0.9, (case,), (case,), 1.5, note="time budget")
+    return SuiteResult(
+        "rich",
+        "suites/rich.toml",
+        GoldInfo("g", 2, "1" * 64, "ner", 10, len(exs)),
+        {"distilled": now, "llm": llm},
+        {},
+        verdicts,
+        comparisons=[compare(now, llm, resamples=200, seed=0)],
+        baselines={"distilled": compared},
+        examples=views,
+        behaviour=[check],
+        gates_total=3,
+        distilled="distilled",
+        llm="llm",
+    )
+
+
+def test_the_page_from_result_objects_is_the_page_from_their_json() -> None:
+    """A run draws its page from the objects in memory; `harness report` from the JSON read back
+    into objects. Both are one page, figure for figure."""
+    for suite in (rich_suite(), hostile_suite()):
+        document = suite_to_dict(suite, created="now", harness_version="test")
+        from_memory = render_html([suite], [document], created="now")
+        assert from_memory == render_documents([document])
+    page = render_html([rich_suite()], [suite_to_dict(rich_suite(), created="now", harness_version="test")], created="now")
+    assert "distilled − llm (SIMULATED): paired F difference" in page and "current − blessed baseline" in page
+    assert "newly broken" in page and "41 / 50" in page and "900 / 300" in page
+
+
+def test_a_results_file_the_page_cannot_read_is_named_by_file_and_field() -> None:
+    document = hostile_document()
+    document["pipelines"]["distilled"]["micro"]["f"] = "high"
+    with pytest.raises(InputError) as err:
+        suite_from_dict(document, "reports/x.json")
+    assert err.value.path == "reports/x.json" and err.value.field == "pipelines.distilled.micro.f"
+    for key, broken, field in (("gates", {"id": 1}, "gates"), ("pipelines", [], "pipelines"), ("gold", None, "gold")):
+        document = hostile_document()
+        document[key] = broken
+        with pytest.raises(InputError) as err:
+            suite_from_dict(document)
+        assert err.value.field == field, (key, err.value)
+    document = hostile_document()
+    del document["gates"]
+    with pytest.raises(InputError, match="missing"):
+        suite_from_dict(document)
