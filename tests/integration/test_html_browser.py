@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.reports.html_report import write_html
+from harness.reports.json_read import suite_from_dict
 
 from ..unit.test_html_report import HOSTILE, hostile_document
 
@@ -45,7 +46,7 @@ def browser() -> Iterator[object]:
 def page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     reports = tmp_path_factory.mktemp("reports")
     document = hostile_document()
-    return write_html(reports / "report.html", [document], created="2026-11-26T00:00:00+00:00"), document
+    return write_html(reports / "report.html", [suite_from_dict(document)], [document], created="2026-11-26T00:00:00+00:00"), document
 
 
 def open_page(driver, path: Path, fragment: str = ""):  # type: ignore[no-untyped-def]
@@ -156,7 +157,9 @@ def test_the_table_of_contents_stays_and_a_failing_gate_is_one_click_away(browse
         )
     )
     failing.update(passed=False, status="FAILED", gates=[*failing["gates"], gate])
-    path = write_html(tmp_path / "report.html", [passing, failing], created="2026-11-30T00:00:00+00:00")
+    path = write_html(
+        tmp_path / "report.html", [suite_from_dict(d) for d in (passing, failing)], [passing, failing], created="2026-11-30T00:00:00+00:00"
+    )
     driver = open_page(browser, path)
     chips = [a.text for a in driver.find_elements("css selector", "nav.toc .chip")]
     assert chips[0].endswith("failing-suite") and chips[1].endswith("passing-suite")  # failing suites first
