@@ -14,7 +14,7 @@ SUITES := suites/restaurant.toml suites/food.toml suites/cooking.toml
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -c constraints.txt pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,ray]'
 	@touch $@
 
 install: $(STAMP)
@@ -30,8 +30,9 @@ models: $(STAMP)
 demo: models
 	$(BIN)/pytest $(SUITES)
 
+# --dist loadgroup: the Ray tests share one local cluster on one worker (xdist_group "ray").
 test: $(STAMP)
-	$(BIN)/pytest -n 2 tests
+	$(BIN)/pytest -n 2 --dist loadgroup tests
 
 # The pure, fast tier (under a minute): metrics, gates, loaders, reports, property tests.
 test-unit: $(STAMP)

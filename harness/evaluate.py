@@ -9,8 +9,9 @@ from .core.metrics import Counts, ScoreTable
 from .core.results import EvalExample, GoldInfo, Output, PipelineResult
 from .core.tasks import task_of
 from .errors import InputError, PipelineError
-from .options import DEFAULT_RESAMPLES, DEFAULT_SEED, DEFAULT_THRESHOLD
+from .options import DEFAULT_RESAMPLES, DEFAULT_SEED, DEFAULT_THRESHOLD, EngineChoice
 from .runners import get_runner
+from .runners.engine_work import run_on_engine, runs_on_engines
 from .runners.spacy_scoring import macro_auc
 
 if TYPE_CHECKING:
@@ -68,10 +69,13 @@ def evaluate_pipeline(
     threshold: float = DEFAULT_THRESHOLD,
     llm_mode: str | None = None,
     examples: Sequence[GoldExample] | None = None,
+    engine: EngineChoice | None = None,
 ) -> PipelineResult:
     """Run ``spec`` on ``gold``'s eval split with its kind's runner and score it.
 
-    ``examples`` is the eval split when the caller has read it already. Every gold
+    ``examples`` is the eval split when the caller has read it already. ``engine``: map a
+    spaCy pipeline over the split on that engine (every core, a Ray cluster); the scores
+    are the same on every engine, the speed is the engine's throughput. Every gold
     label is scored, zero-support ones too: a label the model never
     predicts and the split never contains still shows up (as 0) in the table.
     """
@@ -81,7 +85,10 @@ def evaluate_pipeline(
             f"gold {gold.ref} has an empty eval split: there is nothing to evaluate, and no gate can pass "
             "on missing data (import with --eval-fraction > 0 or --eval FILE)"
         )
-    run = get_runner(spec.kind).run(spec, examples, task=gold.task, llm_mode=llm_mode)
+    if engine is not None and not engine.is_local and runs_on_engines(spec):
+        run = run_on_engine(spec, examples, task=gold.task, choice=engine)
+    else:
+        run = get_runner(spec.kind).run(spec, examples, task=gold.task, llm_mode=llm_mode)
     warnings = _label_warnings(spec.name, run.model_labels, gold.labels)
     train_examples = run.train_examples
     trained_on = run.training.get("gold")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 # -- choices -----------------------------------------------------------------------
@@ -29,6 +29,11 @@ CHECKPOINTS: tuple[str, ...] = ("best", "last")
 DEFAULT_CHECKPOINT = "best"
 TASKS: tuple[str, ...] = ("ner", "textcat", "textcat_multilabel")
 SPLITS: tuple[str, ...] = ("train", "eval")
+#: How pipelines are mapped over many texts (harness.engines): this process, every local
+#: core, or a Ray cluster (the optional extra distill-harness[ray]).
+ENGINES: tuple[str, ...] = ("local", "processes", "ray")
+DEFAULT_ENGINE = "local"
+DEFAULT_ENGINE_BATCH = 1000  # texts per batch a worker answers (nlp.pipe batches inside it: the pipeline's batch_size)
 #: How imported predictions are matched with gold examples.
 PREDICTION_KEYS: tuple[str, ...] = ("input_hash", "text")
 
@@ -86,12 +91,34 @@ def first_given(*values: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class EngineChoice:
+    """Which engine maps pipelines over many texts, and how (``--engine``, ``--workers``,
+    ``--ray-address``; a suite's ``engine``): see :mod:`harness.engines`."""
+
+    name: str | None = None  # None: not given here (the suite's, else local)
+    batch_size: int = DEFAULT_ENGINE_BATCH
+    workers: int | None = None  # worker processes / Ray actors (None: every core)
+    ray_address: str | None = None  # "auto", "ray://host:port"; None: start a local cluster
+    num_cpus: float = 1.0  # per Ray actor
+    num_gpus: float = 0.0  # per Ray actor
+
+    def resolved(self, suite_value: str | None = None) -> EngineChoice:
+        """This choice with its engine named: the one given, else the suite's, else local."""
+        return replace(self, name=first_given(self.name, suite_value, DEFAULT_ENGINE))
+
+    @property
+    def is_local(self) -> bool:
+        return self.name in (None, DEFAULT_ENGINE)
+
+
+@dataclass(frozen=True)
 class EvalSettings:
     """How pipelines are scored in one run. ``None`` means "the suite's own setting"."""
 
     resamples: int | None = None
     seed: int | None = None
     llm_mode: str | None = None  # None: each cassette's configured mode (replay by default)
+    engine: EngineChoice = field(default_factory=lambda: EngineChoice())  # name None: the suite's, else local
 
     def resamples_for(self, suite_value: int | None) -> int:
         return int(first_given(self.resamples, suite_value, DEFAULT_RESAMPLES))
@@ -172,3 +199,29 @@ SEED = SharedOption(
         "help": f"bootstrap seed (default: the suite's, {DEFAULT_SEED})",
     },
 )
+ENGINE = SharedOption(
+    "engine",
+    {
+        "choices": ENGINES,
+        "default": None,
+        "help": "how pipelines map over many texts: local (this process, the default), processes (every local core), "
+        "ray (a Ray cluster: pip install 'distill-harness[ray]'); default: the suite's engine, else local",
+    },
+)
+WORKERS = SharedOption(
+    "workers",
+    {"type": positive_int, "default": None, "metavar": "N", "help": "worker processes or Ray actors (default: every core)"},
+)
+RAY_ADDRESS = SharedOption(
+    "ray_address",
+    {
+        "default": None,
+        "metavar": "ADDR",
+        "help": "the Ray cluster to join (auto, ray://host:10001); default: start a local one",
+    },
+)
+
+
+def engine_choice(engine: str | None, workers: int | None, ray_address: str | None) -> EngineChoice:
+    """The engine options of a command line, as one :class:`EngineChoice`."""
+    return EngineChoice(name=engine, workers=workers, ray_address=ray_address)

@@ -58,6 +58,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     options.RESAMPLES.add_to(group.addoption, "--harness-resamples")
     options.SEED.add_to(group.addoption, "--harness-seed")
     options.LLM_MODE.add_to(group.addoption, "--llm-mode")
+    options.ENGINE.add_to(group.addoption, "--harness-engine")
+    options.WORKERS.add_to(group.addoption, "--harness-workers")
+    options.RAY_ADDRESS.add_to(group.addoption, "--harness-ray-address")
     parser.addini("harness_reports", "directory for JSON results", default=options.DEFAULT_REPORTS_DIR)
     parser.addini(
         "harness_gold_dir",

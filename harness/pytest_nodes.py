@@ -46,6 +46,9 @@ def session_of(config: pytest.Config) -> HarnessSession:
                 resamples=config.getoption("harness_resamples"),
                 seed=config.getoption("harness_seed"),
                 llm_mode=config.getoption("llm_mode"),
+                engine=options.engine_choice(
+                    config.getoption("harness_engine"), config.getoption("harness_workers"), config.getoption("harness_ray_address")
+                ),
             )
         )
         session.blessing = bool(config.getoption("harness_bless"))

@@ -151,6 +151,7 @@ class HarnessSession:
                 threshold=suite.spec.threshold,
                 llm_mode=self.settings.llm_mode,
                 examples=suite.eval_examples(),
+                engine=self.settings.engine.resolved(suite.spec.engine),
             )
         except HarnessError as err:
             self.errors[key] = str(err)

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from .errors import InputError
 from .options import (
     CHECKPOINTS,
+    ENGINES,
     DEFAULT_BASELINES_DIR,
     DEFAULT_BATCH_SIZE,
     DEFAULT_BEHAVIOUR_EXAMPLES,
@@ -58,6 +59,7 @@ def _one_of(allowed: Callable[[], Iterable[str]], what: str) -> AfterValidator:
 
 
 Checkpoint = typing.Annotated[str, _one_of(lambda: CHECKPOINTS, "checkpoint")]
+EngineName = typing.Annotated[str, _one_of(lambda: ENGINES, "engine")]
 PipelineKind = typing.Annotated[str, _one_of(lambda: kinds(), "pipeline kind")]
 PredictionKey = typing.Annotated[str, _one_of(lambda: PREDICTION_KEYS, "key")]
 
@@ -133,6 +135,7 @@ class SuiteTable(_Table):
     seed: int = DEFAULT_SEED
     pool: str | None = None
     training: str | None = Field(None, min_length=1)
+    engine: EngineName | None = None  # how pipelines map over the eval split and the pool (default local)
 
 
 class SuiteFileModel(_Table):

@@ -216,6 +216,7 @@ def parse_suite(path: str | Path) -> SuiteSpec:
         seed=suite.seed,
         pool=_parse_pool(suite.pool, path) if suite.pool else None,
         training=suite.training or f"{gold.name}-train",
+        engine=suite.engine,
     )
 
 

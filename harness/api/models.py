@@ -20,6 +20,7 @@ from ..options import (
     DEFAULT_SEED,
     DEFAULT_THRESHOLD,
     DEFAULT_TRAIN_SEED,
+    EngineChoice,
 )
 from ..runners import kind_for_path
 from ..specs import PipelineSpec
@@ -83,11 +84,13 @@ def evaluate_on_gold(
     threshold: float = DEFAULT_THRESHOLD,
     batch_size: int = DEFAULT_BATCH_SIZE,
     llm_mode: str | None = None,
+    engine: EngineChoice | None = None,
 ) -> Any:
     """Evaluate one pipeline on a gold eval split without a suite: returns a SuiteResult.
 
     ``pipeline`` is a spaCy pipeline (directory or package), a spacy-llm config
-    (``.cfg``) or imported predictions (``.jsonl``, keyed by ``_input_hash``).
+    (``.cfg``) or imported predictions (``.jsonl``, keyed by ``_input_hash``). ``engine``:
+    where a spaCy pipeline runs (:mod:`harness.engines`; scores do not depend on it).
     """
     from ..core.results import SuiteResult
     from ..evaluate import eval_views, evaluate_pipeline, gold_info
@@ -95,7 +98,9 @@ def evaluate_on_gold(
     version = GoldStore(gold_dir).resolve(gold)
     spec = PipelineSpec(name=Path(pipeline).stem or pipeline, kind=kind_for_path(pipeline), path=pipeline, batch_size=batch_size)
     examples = list(version.iter_examples("eval"))
-    result = evaluate_pipeline(version, spec, resamples=resamples, seed=seed, threshold=threshold, llm_mode=llm_mode, examples=examples)
+    result = evaluate_pipeline(
+        version, spec, resamples=resamples, seed=seed, threshold=threshold, llm_mode=llm_mode, examples=examples, engine=engine
+    )
     return SuiteResult(
         f"eval-{spec.name}",
         "",

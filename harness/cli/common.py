@@ -1,4 +1,4 @@
-"""What every command group shares: the console and the ``--gold-dir`` option."""
+"""What every command group shares: the console, the ``--gold-dir`` and the engine options."""
 
 from __future__ import annotations
 
@@ -14,4 +14,12 @@ console = Console(highlight=False)
 def with_gold_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add ``--gold-dir`` (the gold store) to a command."""
     p.add_argument("--gold-dir", default=options.DEFAULT_GOLD_DIR, help=f"gold store directory (default: {options.DEFAULT_GOLD_DIR})")
+    return p
+
+
+def add_engine_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add ``--engine``, ``--workers`` and ``--ray-address`` (see :mod:`harness.engines`)."""
+    options.ENGINE.add_to(p.add_argument, "--engine")
+    options.WORKERS.add_to(p.add_argument, "--workers")
+    options.RAY_ADDRESS.add_to(p.add_argument, "--ray-address")
     return p

@@ -16,7 +16,7 @@ from .. import api, options
 from ..core.text import printable
 from ..errors import HarnessError
 from ..history import TABLE_COLUMNS
-from .common import console, with_gold_dir
+from .common import add_engine_options, console, with_gold_dir
 
 
 def _train_cli(args: argparse.Namespace) -> int:
@@ -65,6 +65,7 @@ def _eval_cli(args: argparse.Namespace) -> int:
         threshold=args.threshold,
         batch_size=args.batch_size,
         llm_mode=args.llm_mode,
+        engine=options.engine_choice(args.engine, args.workers, args.ray_address),
     )
     render_suite(console, result)
     if args.json:
@@ -240,6 +241,7 @@ def _add_eval(commands: Any) -> None:
     p.add_argument("--threshold", type=float, default=options.DEFAULT_THRESHOLD, help="textcat decision threshold")
     p.add_argument("--batch-size", type=options.positive_int, default=options.DEFAULT_BATCH_SIZE, help="nlp.pipe batch size")
     options.LLM_MODE.add_to(p.add_argument, "--llm-mode")
+    add_engine_options(p)
     p.set_defaults(func=_eval_cli)
 
 

@@ -11,7 +11,7 @@ from rich.text import Text
 from .. import api, options
 from ..core.stats import format_interval
 from ..core.text import printable
-from .common import console
+from .common import add_engine_options, console
 
 
 def _shown_annotation(value: Any, text: str) -> str:
@@ -46,13 +46,28 @@ def _queue_show_cli(args: argparse.Namespace) -> int:
 
 
 def _queue_fill_cli(args: argparse.Namespace) -> int:
-    from ..loop.fill import fill
+    from ..loop.fill import PROBLEMS_SHOWN, fill
 
-    summary = fill(api.parse_suite(args.suite), reports_dir=args.reports, limit=args.limit, llm_mode=args.llm_mode)
+    summary = fill(
+        api.parse_suite(args.suite),
+        reports_dir=args.reports,
+        limit=args.limit,
+        llm_mode=args.llm_mode,
+        pool=args.pool,
+        engine=options.engine_choice(args.engine, args.workers, args.ray_address),
+    )
     console.print(
-        f"pool of {summary.pool}: {summary.disagreements} new disagreement(s), {summary.queued} queued "
+        f"pool of {summary.pool} new text(s): {summary.disagreements} disagreement(s), {summary.queued} queued "
         f"(most informative first) -> {summary.path}"
     )
+    console.print(
+        f"engine {summary.engine}: {summary.workers} worker(s), {summary.loads} model load(s), {summary.seconds:.1f} s", style="dim"
+    )
+    if summary.problems:
+        console.print(Text(f"{len(summary.problems)} pool line(s) could not be read (left out, the rest queued):", style="yellow"))
+        for problem in summary.problems[:PROBLEMS_SHOWN]:
+            console.print(Text(printable(f"  {problem.origin}: {problem.message}")))
+        return 1
     return 0
 
 
@@ -193,6 +208,13 @@ def _add_queue(commands: Any) -> None:
         help=f"records queued at most (default: {options.DEFAULT_QUEUE_FILL})",
     )
     options.LLM_MODE.add_to(q.add_argument, "--llm-mode")
+    q.add_argument(
+        "--pool",
+        default=None,
+        metavar="PATH",
+        help="read the pool from files: a JSONL or Parquet file, a directory or a glob of them (default: the suite's pool)",
+    )
+    add_engine_options(q)
     q.set_defaults(func=_queue_fill_cli)
     queue_parser("review", "review records in the terminal (saved after every decision)").set_defaults(func=_queue_review_cli)
     q = queue_parser("apply", "reviewed records -> new gold / training versions")

@@ -1,26 +1,126 @@
-"""``harness queue fill``: LLM/distilled disagreements on the unlabelled pool, most informative first."""
+"""``harness queue fill``: LLM/distilled disagreements on the unlabelled pool, most informative first.
+
+The pool streams through an engine (:mod:`harness.engines`): each worker loads both
+pipelines once and answers, per text, whether they disagree and by how much. The driver
+keeps an exact top-k (ties broken by input hash, then text), so its memory does not grow
+with the pool and the queue is the same on every engine: the top-k of a union is the
+top-k of the parts' top-ks.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import io
+import json
+import tarfile
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from ..engines import EngineChoice, EngineStats, Problem, build_engine
+from ..engines.base import MapTexts, Source
+from ..gold.records import GoldExample, stable_hash
 from ..options import DEFAULT_QUEUE_FILL, DEFAULT_REPORTS_DIR
-from ..specs import SuiteSpec
+from ..runners.engine_work import PipelineWork, output_from_json, output_json, row_predictor
+from ..specs import PipelineSpec, SuiteSpec
 from . import queue
-from .pool import gold_store, pool_examples, predict_outputs, training_hashes
+from .pool import eval_hashes, gold_store, pool_examples, training_hashes
+from .pool_source import PoolExamples, PoolFiles, pool_files
 from .records import disagreement_score, make_record, normalise
+
+PROBLEMS_SHOWN = 5
 
 
 @dataclass(frozen=True)
 class FillSummary:
-    """Pool size, new disagreements found, records queued, and the queue file."""
+    """Texts answered, new disagreements found, records queued, the queue file, the engine's
+    run (workers, model loads, seconds) and the pool lines that could not be read."""
 
     pool: int
     disagreements: int
     queued: int
     path: Path
+    engine: str = "local"
+    workers: int = 1
+    loads: int = 1
+    seconds: float = 0.0
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class DisagreementWork:
+    """Engine work: both pipelines loaded once per worker; per text the disagreement
+    (``null`` when they agree, else its score and both answers)."""
+
+    distilled: PipelineSpec
+    llm: PipelineSpec
+    task: str
+    threshold: float
+    llm_mode: str | None = None
+    parallel: bool = False  # run by several workers at once (any engine but local)
+
+    def load(self) -> MapTexts:
+        mine = row_predictor(self.distilled, self.task, None)
+        theirs = row_predictor(self.llm, self.task, self.llm_mode, parallel=self.parallel)
+        task, threshold = self.task, self.threshold
+
+        def answer(texts: Sequence[str]) -> list[tuple[str, int]]:
+            out = []
+            for d, m in zip(mine(texts), theirs(texts), strict=True):
+                d_out, m_out = d.output(task), m.output(task)
+                if normalise(d_out, task, threshold) == normalise(m_out, task, threshold):
+                    out.append(("null", d.n_words))
+                    continue
+                score = disagreement_score(d_out, m_out, task)
+                out.append((json.dumps({"score": score, "distilled": output_json(d_out), "llm": output_json(m_out)}), d.n_words))
+            return out
+
+        return answer
+
+    def bundle(self) -> bytes | None:
+        """The distilled pipeline's directory, packed (see :class:`PipelineWork`)."""
+        return PipelineWork(self.distilled, self.task).bundle()
+
+    def load_bundle(self, data: bytes) -> MapTexts:
+        target = Path(tempfile.mkdtemp(prefix="harness-model-"))
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
+            tar.extractall(target, filter="data")
+        return dataclasses.replace(self, distilled=dataclasses.replace(self.distilled, path=str(target / "model"))).load()
+
+
+class TopK:
+    """The ``k`` best (score, key, text) seen so far: highest score first, then lowest input
+    hash, then text. Memory O(k): trimmed whenever it holds 4k."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.kept: list[tuple[float, int, str, dict[str, Any]]] = []
+
+    @staticmethod
+    def order(entry: tuple[float, int, str, dict[str, Any]]) -> tuple[float, int, str]:
+        return (-entry[0], entry[1], entry[2])
+
+    def add(self, score: float, key: int, text: str, answers: dict[str, Any]) -> None:
+        self.kept.append((score, key, text, answers))
+        if len(self.kept) >= 4 * max(self.k, 1):
+            self.kept = sorted(self.kept, key=self.order)[: self.k]
+
+    def best(self) -> list[tuple[float, int, str, dict[str, Any]]]:
+        return sorted(self.kept, key=self.order)[: self.k]
+
+
+def pool_source(spec: SuiteSpec, known: set[int], pool: str | None) -> tuple[Source, dict[int, GoldExample]]:
+    """The pool to stream and, for a gold pool, its examples by hash (their tokens go into
+    the queue). A pool of files leaves out eval texts by hash; a gold pool that contains
+    any is refused (:func:`pool_examples`)."""
+    if pool is None:
+        examples = pool_examples(spec)
+        return PoolExamples(examples, frozenset(known)), {e.input_hash: e for e in examples}
+    evals = eval_hashes(spec)
+    exclude = frozenset(known | set(evals) | {stable_hash(text) for text in evals.values()})
+    return PoolFiles(pool_files(pool), exclude), {}
 
 
 def fill(
@@ -31,46 +131,58 @@ def fill(
     llm_mode: str | None = None,
     distilled_path: str | None = None,
     skip_trained: bool = False,
+    pool: str | None = None,
+    engine: EngineChoice | None = None,
 ) -> FillSummary:
     """Run the distilled and LLM pipelines on the pool; queue the ``limit`` most
     informative disagreements not already queued.
 
-    ``skip_trained`` leaves out texts already in the newest training version: a
-    model trained on silver labels of a text reproduces them, so disagreement
-    there says little (the loop distils from part of the pool and fills from the rest).
+    ``pool``: files to read the pool from (a JSONL or Parquet file, a directory or a glob of
+    them) instead of the suite's gold pool. ``engine``: where the pipelines run (the
+    suite's ``engine``, else local). ``skip_trained`` leaves out texts already in the newest
+    training version: a model trained on silver labels of a text reproduces them, so
+    disagreement there says little (the loop distils from part of the pool and fills from the rest).
     """
     gold = gold_store(spec).resolve(spec.gold)
-    examples = pool_examples(spec)
     path = queue.queue_path(reports_dir, spec.name)
     known = {int(r["_input_hash"]) for r in queue.load(path)}
     if skip_trained:
         known |= training_hashes(spec)
-    candidates = [e for e in examples if e.input_hash not in known]
+    source, by_hash = pool_source(spec, known, pool)
     distilled = spec.require_distilled()
     if distilled_path is not None:
         distilled = dataclasses.replace(distilled, path=distilled_path)
     llm = spec.require_llm()
-    mine = predict_outputs(distilled, candidates, gold.task)
-    theirs = predict_outputs(llm, candidates, gold.task, llm_mode)
-    scored = []
-    for example, d, m in zip(candidates, mine, theirs):
-        if normalise(d, gold.task, spec.threshold) == normalise(m, gold.task, spec.threshold):
-            continue
-        scored.append((disagreement_score(d, m, gold.task), example, d, m))
-    scored.sort(key=lambda item: (-item[0], item[1].input_hash))
-    fresh = [
-        make_record(
-            suite=spec.name,
-            scope="pool",
-            category="disagreement",
-            example=example,
-            task=gold.task,
-            best=m,
-            gold=None,
-            predictions={distilled.name: d, llm.name: m},
-            informativeness=score,
+    choice = (engine or EngineChoice()).resolved(spec.engine)
+    work = DisagreementWork(distilled, llm, gold.task, spec.threshold, llm_mode, parallel=not choice.is_local)
+    runner = build_engine(choice)
+    stats = EngineStats(runner.name)
+    best, answered, disagreements = TopK(limit), 0, 0
+    for rows in runner.run(work, source, stats):
+        answered += len(rows)
+        for row in rows:
+            found: dict[str, Any] | None = json.loads(row.answer)
+            if found is not None:
+                disagreements += 1
+                best.add(found["score"], row.key, row.text, found)
+    fresh = []
+    for score, key, text, found in best.best():
+        example = by_hash.get(key) or GoldExample(input_hash=key, text=text, split="pool")
+        d, m = output_from_json(found["distilled"], gold.task), output_from_json(found["llm"], gold.task)
+        fresh.append(
+            make_record(
+                suite=spec.name,
+                scope="pool",
+                category="disagreement",
+                example=example,
+                task=gold.task,
+                best=m,
+                gold=None,
+                predictions={distilled.name: d, llm.name: m},
+                informativeness=score,
+            )
         )
-        for score, example, d, m in scored[:limit]
-    ]
     queue.update(path, fresh, scope="pool", dataset=spec.gold.name)
-    return FillSummary(len(examples), len(scored), len(fresh), path)
+    problems = tuple(stats.problems or ())
+    return FillSummary(answered, disagreements, len(fresh), path, runner.name, stats.workers, stats.loads, stats.seconds, problems)
+

@@ -95,6 +95,8 @@ def freeze_so_far() -> None:
 
 #: A loaded pipeline as a function of texts (behavioural checks predict many small batches).
 Predict = Callable[[Sequence[str]], list[Output]]
+#: The same with each answer's word count (an engine's worker: speed needs the words).
+PredictRows = Callable[[Sequence[str]], list[Prediction]]
 
 
 class Runner(Protocol):
@@ -112,4 +114,13 @@ class Runner(Protocol):
 
     def predictor(self, spec: PipelineSpec, task: str, *, llm_mode: str | None = None) -> Predict:
         """The pipeline loaded once, as ``texts -> outputs`` (an error for a kind without a model)."""
+        ...
+
+
+class RowRunner(Runner, Protocol):
+    """A runner whose answers come with word counts (optional: engines count whitespace words
+    for a runner without it)."""
+
+    def row_predictor(self, spec: PipelineSpec, task: str, *, llm_mode: str | None = None) -> PredictRows:
+        """The pipeline loaded once, as ``texts -> predictions``; an answer it cannot give is an error."""
         ...

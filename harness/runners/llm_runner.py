@@ -12,9 +12,9 @@ from ..core.tasks import task_of
 from ..errors import InputError, PipelineError
 from ..llm import registry  # noqa: F401  (registers the harness model blocks)
 from ..llm.cassette_model import CassetteModel
-from .base import Predict, Prediction, RunOutput, long_lived
+from .base import Predict, Prediction, PredictRows, RunOutput, long_lived
 from .identity import files_identity
-from .predictor import pipe_predictor
+from .predictor import pipe_predictor, pipe_rows
 from .timing import predict_timed
 
 if TYPE_CHECKING:
@@ -195,6 +195,35 @@ class LLMRunner:
 
     def predictor(self, spec: PipelineSpec, task: str, *, llm_mode: str | None = None) -> Predict:
         return pipe_predictor(build_llm_pipeline(spec.path, mode=llm_mode), task, spec.batch_size)
+
+    def row_predictor(self, spec: PipelineSpec, task: str, *, llm_mode: str | None = None, parallel: bool = False) -> PredictRows:
+        """As :meth:`predictor`, but a prompt the cassette cannot answer (replay) or a failed
+        call is an error: a missing answer must not be taken for "no entities".
+
+        ``parallel``: one of several workers (an engine's): a cassette in record mode is
+        refused, since workers rewriting one cassette file would lose each other's answers."""
+        nlp = build_llm_pipeline(spec.path, mode=llm_mode)
+        _, component = find_llm_component(nlp)
+        model = llm_model_of(component)
+        predict = pipe_rows(nlp, task, spec.batch_size)
+        if not isinstance(model, CassetteModel):
+            return predict
+        if parallel and model.mode == "record":
+            raise PipelineError(
+                f"{spec.path}: a cassette in record mode cannot be shared by parallel workers; record it with the "
+                "local engine (harness queue fill --engine local --llm-mode record), then run any engine in replay"
+            )
+
+        def checked(texts: Sequence[str]) -> list[Prediction]:
+            model.reset_log()
+            predictions = predict(texts)
+            if model.log.missing:
+                raise PipelineError(model.miss_message())
+            if model.log.failures:
+                raise PipelineError(f"{len(model.log.failures)} LLM call(s) failed; first failure: {model.log.failures[0]}")
+            return predictions
+
+        return checked
 
     def run(
         self, spec: PipelineSpec, examples: Sequence[GoldExample], *, task: str, llm_mode: str | None = None, timed: bool = True

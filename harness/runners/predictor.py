@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..core.results import Output
-from .base import Predict
+from .base import Predict, Prediction, PredictRows
 from .timing import prediction_of
 
 
@@ -16,5 +16,15 @@ def pipe_predictor(nlp: Any, task: str, batch_size: int) -> Predict:
 
     def predict(texts: Sequence[str]) -> list[Output]:
         return [prediction_of(doc, task).output(task) for doc in nlp.pipe(list(texts), batch_size=batch_size)]
+
+    return predict
+
+
+def pipe_rows(nlp: Any, task: str, batch_size: int) -> PredictRows:
+    """``texts -> predictions`` (answers with their word counts) through a loaded ``Language``:
+    what an engine's worker runs (:mod:`harness.runners.engine_work`)."""
+
+    def predict(texts: Sequence[str]) -> list[Prediction]:
+        return [prediction_of(doc, task) for doc in nlp.pipe(list(texts), batch_size=batch_size)]
 
     return predict

@@ -10,9 +10,9 @@ from ..core.tasks import task_of
 from ..errors import PipelineError
 from ..io import model_meta
 from ..io.hashing import changed_files
-from .base import Predict, RunOutput, freeze_so_far, long_lived
+from .base import Predict, PredictRows, RunOutput, freeze_so_far, long_lived
 from .identity import spacy_identity
-from .predictor import pipe_predictor
+from .predictor import pipe_predictor, pipe_rows
 from .timing import predict_timed
 
 if TYPE_CHECKING:
@@ -124,6 +124,12 @@ class SpacyRunner:
         nlp = load_pipeline(path)
         check_task(nlp, path, task)
         return pipe_predictor(nlp, task, spec.batch_size)
+
+    def row_predictor(self, spec: PipelineSpec, task: str, *, llm_mode: str | None = None) -> PredictRows:
+        path = resolve_pipeline_path(spec.path)
+        nlp = load_pipeline(path)
+        check_task(nlp, path, task)
+        return pipe_rows(nlp, task, spec.batch_size)
 
     def run(
         self, spec: PipelineSpec, examples: Sequence[GoldExample], *, task: str, llm_mode: str | None = None, timed: bool = True
