@@ -16,7 +16,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from .errors import InputError
 from .options import (
     CHECKPOINTS,
-    ENGINES,
     DEFAULT_BASELINES_DIR,
     DEFAULT_BATCH_SIZE,
     DEFAULT_BEHAVIOUR_EXAMPLES,
@@ -30,6 +29,7 @@ from .options import (
     DEFAULT_SEED,
     DEFAULT_THRESHOLD,
     DEFAULT_TRAIN_SEED,
+    ENGINES,
     PREDICTION_KEYS,
 )
 from .runners.registry import kinds

@@ -11,7 +11,16 @@ spaCy nor pydantic nor polars. (Elsewhere imports sit at the top of the module.)
 from .baselines import BlessSummary, bless, history, history_notices, history_prune, noise, report
 from .gold import gold_diff, gold_import, gold_list, gold_show, gold_verify
 from .loop import queue_counts, queue_records, queue_show, retrain_and_compare
-from .models import RecordSummary, evaluate_on_gold, extract_versions, record, suite_training_jobs, train
+from .models import (
+    RecordSummary,
+    evaluate_on_gold,
+    extract_versions,
+    import_batch_results,
+    record,
+    record_batch_file,
+    suite_training_jobs,
+    train,
+)
 from .suite import parse_suite
 
 __all__ = [
@@ -28,6 +37,8 @@ __all__ = [
     "history",
     "history_notices",
     "history_prune",
+    "import_batch_results",
+    "record_batch_file",
     "noise",
     "parse_suite",
     "queue_counts",

@@ -173,13 +173,16 @@ def record(
     concurrency: int | None = None,
     mode: str = "record",
     progress: Callable[[str, int], Callable[[bool], None]] | None = None,
+    engine: EngineChoice | None = None,
 ) -> list[RecordSummary]:
     """Fill the cassettes of a suite's LLM pipelines; one summary per pipeline.
 
     Only prompts missing from a cassette are sent (so an interrupted recording
     resumes without paying twice); backend failures are counted, never a crash.
     ``progress(pipeline, total)`` may return a callback called once per prompt with
-    whether it failed, so failures show as they happen.
+    whether it failed, so failures show as they happen. ``engine``: record with several
+    workers (a cassette directory only: each worker appends under a lock); there a backend
+    failure stops the run, and what was recorded stays.
     """
     from ..runners.llm_runner import build_llm_pipeline, cassette_of
 
@@ -188,7 +191,11 @@ def record(
     targets = [p for p in spec.pipelines.values() if p.is_llm and (pipeline is None or p.name == pipeline)]
     if not targets:
         raise HarnessError(f"{suite_path}: no llm pipeline{f' named {pipeline!r}' if pipeline else ''} to record")
-    texts = [e.text for split in splits for e in gold.iter_examples(split)]
+    examples = [e for split in splits for e in gold.iter_examples(split)]
+    texts = [e.text for e in examples]
+    choice = (engine or EngineChoice()).resolved(spec.engine)
+    if not choice.is_local:
+        return [_record_on_engine(target, examples, gold.task, mode, choice) for target in targets]
     summaries = []
     for target in targets:
         nlp = build_llm_pipeline(target.path, mode=mode)
@@ -215,7 +222,70 @@ def record(
                 first_failure=log.failures[0] if log.failures else None,
                 seconds=time.perf_counter() - started,
                 simulated=model.simulated,
-                records=len(model.cassette.records),
+                records=len(model.cassette),
             )
         )
     return summaries
+
+
+def _one_llm(suite_path: str, pipeline: str | None) -> Any:
+    spec = parse_suite(suite_path)
+    targets = [p for p in spec.pipelines.values() if p.is_llm and (pipeline is None or p.name == pipeline)]
+    if len(targets) != 1:
+        named = f" named {pipeline!r}" if pipeline else ""
+        raise HarnessError(f"{suite_path}: a batch file is for one llm pipeline{named}; found {len(targets)} (choose with --pipeline)")
+    return spec, targets[0]
+
+
+def record_batch_file(suite_path: str, output: str, *, splits: Sequence[str] = ("eval",), pipeline: str | None = None) -> Any:
+    """Write the OpenAI Batch API input (``custom_id`` = cassette key) for every prompt of the
+    suite's texts that the LLM pipeline's cassette lacks; returns a :class:`~harness.llm.batch.BatchWritten`."""
+    from ..llm.batch import pending_path, request_body, write_batch
+    from ..runners.llm_runner import build_llm_pipeline, cassette_of
+
+    spec, target = _one_llm(suite_path, pipeline)
+    gold = GoldStore(spec.gold_dir).resolve(spec.gold)
+    nlp = build_llm_pipeline(target.path, mode="replay")  # misses are collected, nothing is called
+    _, model = cassette_of(nlp)
+    model.reset_log()
+    for _ in nlp.pipe([e.text for split in splits for e in gold.iter_examples(split)]):
+        pass
+    body = request_body(model.inner_name, model.inner_config, None)
+    return write_batch(model.log.missing, model.identity, body, Path(output), pending_path(model.path, model.sharded))
+
+
+def import_batch_results(suite_path: str, results: str, *, pipeline: str | None = None) -> Any:
+    """Put a Batch API results file's answers into the LLM pipeline's cassette; returns a
+    :class:`~harness.llm.batch.BatchImported` (failed lines are left as misses)."""
+    from ..llm.batch import import_batch, pending_path
+    from ..runners.llm_runner import build_llm_pipeline, cassette_of
+
+    _, target = _one_llm(suite_path, pipeline)
+    _, model = cassette_of(build_llm_pipeline(target.path, mode="replay"))
+    return import_batch(Path(results), model.cassette, pending_path(model.path, model.sharded), simulated=model.simulated)
+
+
+def _record_on_engine(target: PipelineSpec, examples: Sequence[Any], task: str, mode: str, choice: EngineChoice) -> RecordSummary:
+    """One LLM pipeline's texts answered by an engine's workers, each recording into the
+    (sharded) cassette; the cassette is read again afterwards for its size."""
+    from ..engines import EngineStats, build_engine
+    from ..runners.engine_work import ExamplesSource, PipelineWork
+    from ..runners.llm_runner import build_llm_pipeline, cassette_of
+
+    engine = build_engine(choice)
+    stats = EngineStats(engine.name)
+    started = time.perf_counter()
+    answered = sum(len(rows) for rows in engine.run(PipelineWork(target, task, mode, parallel=True), ExamplesSource(examples), stats))
+    _, model = cassette_of(build_llm_pipeline(target.path, mode="replay"))
+    return RecordSummary(
+        pipeline=target.name,
+        cassette=str(model.path),
+        prompts=answered,
+        calls_made=-1,  # made in the workers: not counted here
+        cached=-1,
+        failed=0,
+        first_failure=None,
+        seconds=time.perf_counter() - started,
+        simulated=model.simulated,
+        records=len(model.cassette),
+    )

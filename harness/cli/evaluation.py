@@ -174,10 +174,30 @@ def _predictions_cli(args: argparse.Namespace) -> int:
     return 0
 
 
+def _record_batch_cli(args: argparse.Namespace, splits: tuple[str, ...]) -> int:
+    if args.batch_file:
+        written = api.record_batch_file(args.suite, args.batch_file, splits=splits, pipeline=args.pipeline)
+        console.print(
+            f"{written.requests} request(s) -> {written.path} (OpenAI Batch API input; "
+            f"{written.pending} prompt(s) waiting in {written.pending_path})"
+        )
+        return 0
+    done = api.import_batch_results(args.suite, args.import_batch, pipeline=args.pipeline)
+    console.print(
+        f"{done.recorded} answer(s) recorded, {done.already} already in the cassette, "
+        f"{len(done.failed)} failed; {done.still_pending} still pending"
+    )
+    for line, why in done.failed[:10]:
+        console.print(Text(printable(f"  {args.import_batch}:{line}: {why} (left a miss)")))
+    return 1 if done.failed else 0
+
+
 def _record_cli(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     splits = ("train", "eval") if args.split == "all" else (args.split,)
+    if args.batch_file or args.import_batch:
+        return _record_batch_cli(args, splits)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, disable=args.no_progress
     ) as bar:
@@ -193,13 +213,18 @@ def _record_cli(args: argparse.Namespace) -> int:
 
             return step
 
-        summaries = api.record(args.suite, splits=splits, pipeline=args.pipeline, concurrency=args.concurrency, progress=progress)
+        summaries = api.record(
+            args.suite,
+            splits=splits,
+            pipeline=args.pipeline,
+            concurrency=args.concurrency,
+            progress=progress,
+            engine=options.engine_choice(args.engine, args.workers, args.ray_address),
+        )
     for s in summaries:
         kind = " (simulated teacher)" if s.simulated else ""
-        console.print(
-            f"{s.pipeline}{kind}: {s.prompts} prompts, {s.calls_made} calls made, {s.cached} cached, "
-            f"{s.failed} failed in {s.seconds:.1f} s -> {s.cassette} ({s.records} records)"
-        )
+        calls = f"{s.calls_made} calls made, {s.cached} cached, {s.failed} failed" if s.calls_made >= 0 else "answered by the engine's workers"
+        console.print(f"{s.pipeline}{kind}: {s.prompts} prompts, {calls} in {s.seconds:.1f} s -> {s.cassette} ({s.records} records)")
         if s.first_failure:
             console.print(f"  first failure: {s.first_failure}")
     return 1 if any(s.failed for s in summaries) else 0
@@ -331,6 +356,17 @@ def _add_record(commands: Any) -> None:
     p.add_argument("--pipeline", default=None, help="only this llm pipeline")
     p.add_argument("--concurrency", type=options.positive_int, default=None, help="concurrent requests (OpenAI-compatible backends)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    batch = p.add_mutually_exclusive_group()
+    batch.add_argument(
+        "--batch-file",
+        default=None,
+        metavar="REQUESTS.jsonl",
+        help="write the OpenAI Batch API input for every cassette miss instead of calling (custom_id = cassette key)",
+    )
+    batch.add_argument(
+        "--import-batch", default=None, metavar="RESULTS.jsonl", help="put a batch's results into the cassette (failed lines stay misses)"
+    )
+    add_engine_options(p)
     p.set_defaults(func=_record_cli)
 
 

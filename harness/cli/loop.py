@@ -60,9 +60,7 @@ def _queue_fill_cli(args: argparse.Namespace) -> int:
         f"pool of {summary.pool} new text(s): {summary.disagreements} disagreement(s), {summary.queued} queued "
         f"(most informative first) -> {summary.path}"
     )
-    console.print(
-        f"engine {summary.engine}: {summary.workers} worker(s), {summary.loads} model load(s), {summary.seconds:.1f} s", style="dim"
-    )
+    console.print(f"engine {summary.engine}: {summary.workers} worker(s), {summary.loads} model load(s), {summary.seconds:.1f} s", style="dim")
     if summary.problems:
         console.print(Text(f"{len(summary.problems)} pool line(s) could not be read (left out, the rest queued):", style="yellow"))
         for problem in summary.problems[:PROBLEMS_SHOWN]:

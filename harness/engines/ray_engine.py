@@ -153,7 +153,14 @@ class RayEngine:
                     stats.problems.append(Problem(str(batch["origin"][i]), str(batch["problem"][i])))
                     continue
                 rows.append(
-                    Row(int(batch["key"][i]), int(batch["position"][i]), str(batch["text"][i]), str(batch["answer"][i]), int(batch["words"][i]), int(batch["worker"][i]))
+                    Row(
+                        int(batch["key"][i]),
+                        int(batch["position"][i]),
+                        str(batch["text"][i]),
+                        str(batch["answer"][i]),
+                        int(batch["words"][i]),
+                        int(batch["worker"][i]),
+                    )
                 )
             stats.batches += 1
             stats.rows += len(rows)

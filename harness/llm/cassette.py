@@ -21,7 +21,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,7 +131,7 @@ def _typed(obj: Mapping[str, Any], name: str, types: tuple[type, ...], path: Pat
     return value
 
 
-def _record_from_json(obj: Mapping[str, Any], path: Path, line: int) -> CassetteRecord:
+def record_from_json(obj: Mapping[str, Any], path: Path, line: int) -> CassetteRecord:
     usage = _typed(obj, "usage", (dict,), path, line, required=False)
     if usage is not None and not all(isinstance(v, int) and not isinstance(v, bool) for v in usage.values()):
         raise InputError("token counts must be integers", path=path, line=line, field="usage")
@@ -181,6 +181,17 @@ class Cassette:
     path: Path
     records: dict[str, CassetteRecord] = field(default_factory=dict)
     dirty: bool = False
+    shared_writes = False  # rewritten whole on flush: one writer at a time
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def lookup(self, identity: Mapping[str, Any]) -> Callable[[str], CassetteRecord | None]:
+        """``prompt -> record`` for one model identity (None: not recorded)."""
+        return self.index(identity).get
+
+    def has(self, key: str) -> bool:
+        return key in self.records
 
     @classmethod
     def load(cls, path: str | Path) -> Cassette:
@@ -190,7 +201,7 @@ class Cassette:
         if not path.exists():
             return cassette
         for number, obj in read_jsonl(path):
-            record = _record_from_json(obj, path, number)
+            record = record_from_json(obj, path, number)
             if cassette_key(record.prompt, record.model) != record.key:
                 raise InputError(
                     "cassette record's key does not match its prompt and model (edited by hand?)", path=path, line=number, field="key"

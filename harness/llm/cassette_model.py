@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import typing  # spacy-llm validates model signatures against typing.Iterable specifically
@@ -14,6 +15,7 @@ from ..errors import InputError
 from ..options import DEFAULT_LLM_MODE, LLM_MODES
 from .backend import BackendError, Completion
 from .cassette import Cassette, CassetteRecord, model_identity
+from .sharded_cassette import open_cassette
 
 # Our own blocks know their identity (it includes e.g. the gold sha256 for the
 # simulated teacher) and are cheap to build (no network at construction).
@@ -66,6 +68,7 @@ class CassetteModel:
         if mode not in LLM_MODES:
             raise InputError(f"unknown cassette mode {mode!r}; expected one of {', '.join(LLM_MODES)}", field="mode")
         self.path = Path(path)
+        self.sharded = str(path).endswith(("/", os.sep)) or self.path.is_dir()  # a cassette directory (10^5+ calls)
         self.inner_name = inner_model
         self.inner_config = dict(inner_config or {})
         self.mode = mode
@@ -73,11 +76,13 @@ class CassetteModel:
         self.flush_every = max(1, flush_every)
         self._context_length = context_length
         # A live logger never reads or writes a file.
-        self.cassette = Cassette(self.path) if _inner is not None else Cassette.load(self.path)
+        self.cassette: Any = Cassette(self.path) if _inner is not None else open_cassette(f"{self.path}/" if self.sharded else self.path)
         self._inner: Any = _inner
         self.identity = self._identity()
-        # Replay looks prompts up in a prompt -> record index of this identity's records.
-        self._by_prompt: dict[str, CassetteRecord] = self.cassette.index(self.identity)
+        # Replay looks prompts up through the cassette (a dict for one file, shard offsets for a
+        # directory); what this run records is kept here too.
+        self._lookup = self.cassette.lookup(self.identity)
+        self._by_prompt: dict[str, CassetteRecord] = {}
         self.log = CallLog()
         # Called once per prompt as it is answered: progress(failed).
         self.progress: Callable[[bool], None] | None = None
@@ -199,7 +204,7 @@ class CassetteModel:
             self.log.calls_made += len(flat)
             it = iter(answers)
             return [[next(it) for _ in group] for group in nested]
-        found: dict[str, CassetteRecord | None] = {p: self._by_prompt.get(p) for p in flat}
+        found: dict[str, CassetteRecord | None] = {p: self._by_prompt.get(p) or self._lookup(p) for p in flat}
         misses = list(dict.fromkeys(p for p, r in found.items() if r is None))
         hits = [p for p in flat if found[p] is not None]
         self.log.cached += len(hits)

@@ -14,9 +14,8 @@ from typing import Any
 
 from ..core.tasks import TASKS, task_of
 from ..errors import InputError
-from ..gold.records import GoldExample
+from ..gold.by_text import ExamplesByText
 from ..gold.store import GoldStore
-from ..options import SPLITS
 from .backend import BackendError, Completion, OnDone
 from .cassette import model_identity
 from .simulated_answers import ErrorRates, simulate_ner_answer, simulate_textcat_answer, text_from_prompt
@@ -58,7 +57,9 @@ class SimulatedTeacherModel:
         self.latency_s_per_token = latency_s_per_token
         version = GoldStore(gold_dir).resolve(gold)
         self.labels = version.labels
-        self._by_text: dict[str, GoldExample] = {e.text: e for s in SPLITS for e in version.iter_examples(s)}
+        # Found by text and read when asked for: a teacher over 10^5+ examples loads in seconds
+        # and holds an index of offsets, not every example, in each worker.
+        self._by_text = ExamplesByText(version.path)
         self.identity = model_identity(
             self.registry_name,
             {

@@ -185,4 +185,3 @@ def fill(
     queue.update(path, fresh, scope="pool", dataset=spec.gold.name)
     problems = tuple(stats.problems or ())
     return FillSummary(answered, disagreements, len(fresh), path, runner.name, stats.workers, stats.loads, stats.seconds, problems)
-

@@ -84,9 +84,10 @@ class PipelineWork:
     spec: PipelineSpec
     task: str
     llm_mode: str | None = None
+    parallel: bool = False  # one of several workers (an LLM's cassette must take parallel writes)
 
     def load(self) -> MapTexts:
-        return predictions_to_rows(row_predictor(self.spec, self.task, self.llm_mode), self.task)
+        return predictions_to_rows(row_predictor(self.spec, self.task, self.llm_mode, parallel=self.parallel), self.task)
 
     def bundle(self) -> bytes | None:
         """The pipeline directory packed (None: not a directory pipeline; it loads by path)."""

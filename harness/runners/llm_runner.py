@@ -31,7 +31,8 @@ def _prepare(config: Any, base: Path, mode: str | None) -> None:
 
     def absolute(node: dict[str, Any], key: str) -> None:
         if key in node and not Path(str(node[key])).is_absolute():
-            node[key] = str((base / str(node[key])).resolve())
+            # A trailing "/" says "a cassette directory" (harness.llm.sharded_cassette): kept.
+            node[key] = str((base / str(node[key])).resolve()) + ("/" if str(node[key]).endswith("/") else "")
 
     def walk(node: Any) -> None:
         if not isinstance(node, dict):
@@ -208,10 +209,11 @@ class LLMRunner:
         predict = pipe_rows(nlp, task, spec.batch_size)
         if not isinstance(model, CassetteModel):
             return predict
-        if parallel and model.mode == "record":
+        if parallel and model.mode == "record" and not model.cassette.shared_writes:
             raise PipelineError(
-                f"{spec.path}: a cassette in record mode cannot be shared by parallel workers; record it with the "
-                "local engine (harness queue fill --engine local --llm-mode record), then run any engine in replay"
+                f"{spec.path}: a one-file cassette in record mode cannot be shared by parallel workers; record it "
+                "with the local engine (harness queue fill --engine local --llm-mode record), or make it a cassette "
+                "directory (path ending in '/': appended to under a lock), then run any engine"
             )
 
         def checked(texts: Sequence[str]) -> list[Prediction]:

@@ -81,6 +81,10 @@ def _synopsis_problem(words: list[str], pytest_help: str) -> str | None:
         return None if all(e in extras for e in wanted) else f"unknown extra(s) {wanted}"
     if tool == "make":
         return None if words[1] in _make_targets() else f"no Makefile target {words[1]}"
+    if tool == "ray":  # the Ray CLI (the ray extra): the sub-command's --help lists every option used
+        shown = subprocess.run([str(Path(sys.executable).parent / "ray"), words[1], "--help"], capture_output=True, text=True, timeout=120)
+        unknown = [w for w in words[2:] if w.startswith("--") and w not in shown.stdout]
+        return f"ray {words[1]}: exit {shown.returncode}, unknown option(s) {unknown}" if shown.returncode or unknown else None
     return None if tool in EXTERNAL_TOOLS else f"unknown command {tool!r}"
 
 

@@ -55,12 +55,16 @@ def ray_cluster() -> Iterator[None]:
 def big_gold(tmp_path_factory: pytest.TempPathFactory) -> GoldVersion:
     """4,000 synthetic restaurant queries (real texts, numbered copies), half of them eval."""
     root = tmp_path_factory.mktemp("big")
-    records = [json.loads(line) for split in ("train", "eval") for line in (SHIPPED_GOLD / "restaurant-reviews" / "v1" / f"{split}.jsonl").open()]
+    records = [
+        json.loads(line) for split in ("train", "eval") for line in (SHIPPED_GOLD / "restaurant-reviews" / "v1" / f"{split}.jsonl").open()
+    ]
     with (root / "synthetic.jsonl").open("w", encoding="utf-8") as handle:
         for record in synthetic_copies(records, 4000):
             handle.write(json.dumps(record) + "\n")
     store = GoldStore(root / "gold")
-    import_examples(store, [root / "synthetic.jsonl"], name="big", tokenizer=spacy_tokenizer("en"), eval_fraction=0.5, seed=0, notes=SYNTHETIC_NOTE)
+    import_examples(
+        store, [root / "synthetic.jsonl"], name="big", tokenizer=spacy_tokenizer("en"), eval_fraction=0.5, seed=0, notes=SYNTHETIC_NOTE
+    )
     return store.resolve("big@v1")
 
 
@@ -128,7 +132,9 @@ def without_times(path: Path) -> list[dict]:
     return records
 
 
-def test_the_queue_is_the_same_on_every_engine_and_bad_pool_lines_are_named(ray_cluster: None, pool_suite: Path, big_gold: GoldVersion, tmp_path: Path) -> None:
+def test_the_queue_is_the_same_on_every_engine_and_bad_pool_lines_are_named(
+    ray_cluster: None, pool_suite: Path, big_gold: GoldVersion, tmp_path: Path
+) -> None:
     spec = parse_suite(pool_suite)
     texts = [e.text for e in big_gold.iter_examples("train")]
     readable, bad = write_pool(tmp_path / "pool", texts)
@@ -139,7 +145,12 @@ def test_the_queue_is_the_same_on_every_engine_and_bad_pool_lines_are_named(ray_
     for engine in ENGINES:
         # The cassette is recorded once, by the local engine; the others replay it.
         summary = fill(
-            spec, reports_dir=tmp_path / engine, limit=150, pool=str(tmp_path / "pool"), engine=choice(engine), llm_mode="record" if engine == "local" else "replay"
+            spec,
+            reports_dir=tmp_path / engine,
+            limit=150,
+            pool=str(tmp_path / "pool"),
+            engine=choice(engine),
+            llm_mode="record" if engine == "local" else "replay",
         )
         assert summary.pool == readable and summary.engine == engine, engine  # every readable text answered, the eval one not
         assert [f"{p.origin}" for p in summary.problems] == bad, engine
@@ -223,3 +234,19 @@ def test_an_engine_names_what_a_worker_raised(ray_cluster: None, tmp_path: Path)
     for engine in ("processes", "ray"):
         with pytest.raises(Exception, match="pipeline not found"):
             list(build_engine(choice(engine)).run(PipelineWork(spec, "ner"), ExamplesSource(examples), EngineStats(engine)))
+
+
+def test_pytest_runs_a_suite_on_another_engine_with_the_same_verdicts(project: pytest.Pytester) -> None:
+    """`--harness-engine processes`: the same scores, CIs and verdicts in the JSON report; the
+    speed is the engine's (its method says so)."""
+    local = project.runpytest("suites", "--harness-reports", "local")
+    assert local.ret == 0
+    other = project.runpytest("suites", "--harness-reports", "other", "--harness-engine", "processes", "--harness-workers", "2")
+    assert other.ret == 0
+    a = json.loads((project.path / "local" / "mini-ner.json").read_text())
+    b = json.loads((project.path / "other" / "mini-ner.json").read_text())
+    pa, pb = a["pipelines"]["distilled"], b["pipelines"]["distilled"]
+    assert (pa["micro"], pa["labels"], pa["macro"]) == (pb["micro"], pb["labels"], pb["macro"])
+    assert [(g["id"], g["passed"]) for g in a["gates"]] == [(g["id"], g["passed"]) for g in b["gates"]]
+    assert a["examples"] == b["examples"]
+    assert "processes engine, 2 worker(s)" in pb["speed"]["method"] and "processes engine" not in pa["speed"]["method"]

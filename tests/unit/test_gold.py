@@ -230,3 +230,29 @@ def test_split_is_a_pure_function_of_hash_and_seed(hashes: list[int], fraction: 
 
 def test_canonical_json_is_key_order_independent() -> None:
     assert canonical_json({"b": 1, "a": [1, "é"]}) == canonical_json({"a": [1, "é"], "b": 1}) == '{"a":[1,"é"],"b":1}'
+
+
+def test_examples_by_text_are_the_examples_read_when_asked_for(tmp_path: Path) -> None:
+    """The simulated teacher's index over a version: the same examples as a dict of all of
+    them (a text in both splits: the eval one), an offset per text instead of the example."""
+    from harness.gold.by_text import ExamplesByText
+    from harness.gold.synthetic import synthetic_copies
+
+    records = [{"text": f"sushi place {i}", "spans": [{"start": 0, "end": 5, "label": "Dish"}], "versions": [{"old": 1}]} for i in range(40)]
+    source = tmp_path / "s.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in synthetic_copies(records, 120)) + "\n")
+    copies = [json.loads(line) for line in source.read_text().splitlines()]
+    assert len({c["text"] for c in copies}) == 120 and "versions" not in copies[0] and copies[41]["text"] == "sushi place 1 #1"
+    version = import_examples(GoldStore(tmp_path / "gold"), [source], name="s", tokenizer=whitespace_tokenizer, eval_fraction=0.3, seed=0)
+    expected = {e.text: e for split in ("train", "eval") for e in version.iter_examples(split)}
+    index = ExamplesByText(version.path)
+    assert len(index) == 120 and index.get("not there") is None
+    for text, example in expected.items():
+        found = index.get(text)
+        assert found is not None and (found.input_hash, found.spans, found.tokens, found.split) == (
+            example.input_hash,
+            example.spans,
+            example.tokens,
+            example.split,
+        )
+        assert found.source == example.source  # file:line, as the store names it
