@@ -59,6 +59,7 @@ bench: models
 	$(BIN)/python bench/baseline_overhead.py
 	$(BIN)/python bench/history_scale.py
 	$(BIN)/python bench/html_scale.py
+	$(BIN)/python bench/cassette_scale.py
 
 # The package as a wheel, to install into another project's environment (README, "Your own project").
 # Uses the interpreter's own pip (PYTHON=... to choose it); needs no virtualenv of ours.

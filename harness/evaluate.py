@@ -10,7 +10,7 @@ from .core.results import EvalExample, GoldInfo, Output, PipelineResult
 from .core.tasks import task_of
 from .errors import InputError, PipelineError
 from .options import DEFAULT_RESAMPLES, DEFAULT_SEED, DEFAULT_THRESHOLD, EngineChoice
-from .runners import get_runner
+from .runners import RunOutput, get_runner
 from .runners.engine_work import run_on_engine, runs_on_engines
 from .runners.spacy_scoring import macro_auc
 
@@ -85,10 +85,7 @@ def evaluate_pipeline(
             f"gold {gold.ref} has an empty eval split: there is nothing to evaluate, and no gate can pass "
             "on missing data (import with --eval-fraction > 0 or --eval FILE)"
         )
-    if engine is not None and not engine.is_local and runs_on_engines(spec):
-        run = run_on_engine(spec, examples, task=gold.task, choice=engine)
-    else:
-        run = get_runner(spec.kind).run(spec, examples, task=gold.task, llm_mode=llm_mode)
+    run = _run(spec, examples, gold.task, llm_mode, engine)
     warnings = _label_warnings(spec.name, run.model_labels, gold.labels)
     train_examples = run.train_examples
     trained_on = run.training.get("gold")
@@ -122,6 +119,13 @@ def evaluate_pipeline(
         warnings=tuple(warnings),
         identity=run.identity,
     )
+
+
+def _run(spec: PipelineSpec, examples: Sequence[GoldExample], task: str, llm_mode: str | None, engine: EngineChoice | None) -> RunOutput:
+    """The kind's runner, or an engine for a spaCy pipeline when one is chosen."""
+    if engine is not None and not engine.is_local and runs_on_engines(spec):
+        return run_on_engine(spec, examples, task=task, choice=engine)
+    return get_runner(spec.kind).run(spec, examples, task=task, llm_mode=llm_mode)
 
 
 def _label_warnings(name: str, predicted: Sequence[str] | None, gold: Sequence[str]) -> list[str]:

@@ -186,11 +186,8 @@ def record(
     """
     from ..runners.llm_runner import build_llm_pipeline, cassette_of
 
-    spec = parse_suite(suite_path)
+    spec, targets = _llm_targets(suite_path, pipeline)
     gold = GoldStore(spec.gold_dir).resolve(spec.gold)
-    targets = [p for p in spec.pipelines.values() if p.is_llm and (pipeline is None or p.name == pipeline)]
-    if not targets:
-        raise HarnessError(f"{suite_path}: no llm pipeline{f' named {pipeline!r}' if pipeline else ''} to record")
     examples = [e for split in splits for e in gold.iter_examples(split)]
     texts = [e.text for e in examples]
     choice = (engine or EngineChoice()).resolved(spec.engine)
@@ -228,9 +225,17 @@ def record(
     return summaries
 
 
-def _one_llm(suite_path: str, pipeline: str | None) -> Any:
+def _llm_targets(suite_path: str, pipeline: str | None) -> tuple[Any, list[PipelineSpec]]:
+    """The suite and its llm pipelines (the one named ``pipeline``); none is an error."""
     spec = parse_suite(suite_path)
     targets = [p for p in spec.pipelines.values() if p.is_llm and (pipeline is None or p.name == pipeline)]
+    if not targets:
+        raise HarnessError(f"{suite_path}: no llm pipeline{f' named {pipeline!r}' if pipeline else ''} to record")
+    return spec, targets
+
+
+def _one_llm(suite_path: str, pipeline: str | None) -> Any:
+    spec, targets = _llm_targets(suite_path, pipeline)
     if len(targets) != 1:
         named = f" named {pipeline!r}" if pipeline else ""
         raise HarnessError(f"{suite_path}: a batch file is for one llm pipeline{named}; found {len(targets)} (choose with --pipeline)")

@@ -188,7 +188,7 @@ def _record_batch_cli(args: argparse.Namespace, splits: tuple[str, ...]) -> int:
         f"{len(done.failed)} failed; {done.still_pending} still pending"
     )
     for line, why in done.failed[:10]:
-        console.print(Text(printable(f"  {args.import_batch}:{line}: {why} (left a miss)")))
+        console.print(Text(printable(f"  {args.import_batch}:{line}: {why} (left a miss)")), soft_wrap=True)
     return 1 if done.failed else 0
 
 

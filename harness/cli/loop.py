@@ -64,7 +64,7 @@ def _queue_fill_cli(args: argparse.Namespace) -> int:
     if summary.problems:
         console.print(Text(f"{len(summary.problems)} pool line(s) could not be read (left out, the rest queued):", style="yellow"))
         for problem in summary.problems[:PROBLEMS_SHOWN]:
-            console.print(Text(printable(f"  {problem.origin}: {problem.message}")))
+            console.print(Text(printable(f"  {problem.origin}: {problem.message}")), soft_wrap=True)
         return 1
     return 0
 

@@ -95,7 +95,8 @@ class Engine(Protocol):
     """Maps ``work`` over ``source``; yields row batches (any order). ``stats`` is filled as
     the rows come: problems (unreadable source lines) are collected there, not raised."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def run(self, work: Work, source: Source, stats: EngineStats) -> Iterator[list[Row]]: ...
 

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -43,7 +44,7 @@ def _columns(items: list[Item | Problem]) -> dict[str, list[Any]]:
     return out
 
 
-def _read_shards(batch: dict[str, Any], source: Source) -> Iterator[dict[str, list[Any]]]:
+def _read_shards(batch: Any, source: Source) -> Iterator[dict[str, list[Any]]]:
     """A cluster task: read each shard named in ``batch``, in blocks of READ_ROWS."""
     for shard in batch["shard"]:
         block: list[Item | Problem] = []
@@ -123,7 +124,7 @@ class RayEngine:
         if shards:
             listing = ray.data.from_items([{"shard": s} for s in shards], override_num_blocks=len(shards))
             # Reading is I/O: it takes no CPU from the actors (they hold every core).
-            dataset = listing.map_batches(_read_shards, batch_size=1, fn_kwargs={"source": source}, num_cpus=0)
+            dataset = listing.map_batches(functools.partial(_read_shards, source=source), batch_size=1, num_cpus=0)
         else:
             dataset = ray.data.from_items([{c: v[0] for c, v in _columns([item]).items()} for item in source.items()])
         bundled = getattr(work, "bundle", None)
@@ -173,7 +174,7 @@ def _cause(err: BaseException) -> str:
     """What a worker raised: the first harness error in ``err``'s chain, or named in the text
     of one (Ray passes a dead actor's traceback as text), else the innermost message."""
     seen: BaseException | None = err
-    messages = []
+    messages: list[str] = []
     while seen is not None and len(messages) < 20:
         if isinstance(seen, HarnessError):
             return str(seen)

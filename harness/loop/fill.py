@@ -123,6 +123,28 @@ def pool_source(spec: SuiteSpec, known: set[int], pool: str | None) -> tuple[Sou
     return PoolFiles(pool_files(pool), exclude), {}
 
 
+def _records(suite: str, task: str, best: TopK, by_hash: dict[int, GoldExample], distilled: str, llm: str) -> list[dict[str, Any]]:
+    """The queue records of the best disagreements, the LLM's answer pre-filled."""
+    fresh = []
+    for score, key, text, found in best.best():
+        example = by_hash.get(key) or GoldExample(input_hash=key, text=text, split="pool")
+        d, m = output_from_json(found["distilled"], task), output_from_json(found["llm"], task)
+        fresh.append(
+            make_record(
+                suite=suite,
+                scope="pool",
+                category="disagreement",
+                example=example,
+                task=task,
+                best=m,
+                gold=None,
+                predictions={distilled: d, llm: m},
+                informativeness=score,
+            )
+        )
+    return fresh
+
+
 def fill(
     spec: SuiteSpec,
     *,
@@ -165,23 +187,7 @@ def fill(
             if found is not None:
                 disagreements += 1
                 best.add(found["score"], row.key, row.text, found)
-    fresh = []
-    for score, key, text, found in best.best():
-        example = by_hash.get(key) or GoldExample(input_hash=key, text=text, split="pool")
-        d, m = output_from_json(found["distilled"], gold.task), output_from_json(found["llm"], gold.task)
-        fresh.append(
-            make_record(
-                suite=spec.name,
-                scope="pool",
-                category="disagreement",
-                example=example,
-                task=gold.task,
-                best=m,
-                gold=None,
-                predictions={distilled.name: d, llm.name: m},
-                informativeness=score,
-            )
-        )
+    fresh = _records(spec.name, gold.task, best, by_hash, distilled.name, llm.name)
     queue.update(path, fresh, scope="pool", dataset=spec.gold.name)
     problems = tuple(stats.problems or ())
     return FillSummary(answered, disagreements, len(fresh), path, runner.name, stats.workers, stats.loads, stats.seconds, problems)

@@ -18,6 +18,8 @@ FORBIDDEN = {
     "runners": ("heap", "session", "plugin", "cli", "api", "outputs", "reports", "loop"),
     "io": ("core", "gold", "runners", "llm", "loop", "reports", "session", "plugin", "cli", "api"),
     "gold": ("runners", "llm", "loop", "reports", "session", "plugin", "cli", "api"),
+    # engines map work over texts and know nothing of tasks, pipelines or gold
+    "engines": ("core", "gold", "runners", "llm", "loop", "reports", "history", "session", "plugin", "cli", "api", "heap"),
 }
 
 
