@@ -19,8 +19,8 @@ from .sharded_cassette import open_cassette
 
 # Our own blocks know their identity (it includes e.g. the gold sha256 for the
 # simulated teacher) and are cheap to build (no network at construction).
-OWN_BLOCKS = ("harness.SimulatedTeacher.v1", "harness.OpenAICompatible.v1")
-SIMULATED_TEACHER = "harness.SimulatedTeacher.v1"
+SIMULATED_TEACHERS = ("harness.SimulatedTeacher.v1", "harness.SimulatedTeacher.v2")
+OWN_BLOCKS = (*SIMULATED_TEACHERS, "harness.OpenAICompatible.v1")
 
 
 @dataclass
@@ -92,7 +92,10 @@ class CassetteModel:
     def live_logger(cls, inner: Any) -> CassetteModel:
         """A file-less wrapper in ``live`` mode around an already built model block: it
         only logs the calls, so an LLM run without a cassette reports like one with."""
-        model = cls(path=Path(".live-logger-never-written.jsonl"), inner_model=type(inner).__name__, mode="live", _inner=inner)
+        # Named by its registry name when it has one: the harness's own blocks then report their
+        # full identity (model, settings), as they do inside a cassette.
+        name = getattr(inner, "registry_name", None) or type(inner).__name__
+        model = cls(path=Path(".live-logger-never-written.jsonl"), inner_model=name, mode="live", _inner=inner)
         return model
 
     def miss_message(self) -> str:
@@ -130,7 +133,8 @@ class CassetteModel:
 
     @property
     def simulated(self) -> bool:
-        return self.inner_name == SIMULATED_TEACHER
+        # A live logger wraps an already built block: ask the block itself.
+        return self.inner_name in SIMULATED_TEACHERS or getattr(self._inner, "registry_name", None) in SIMULATED_TEACHERS
 
     def reset_log(self) -> None:
         self.log = CallLog()

@@ -15,7 +15,7 @@ from spacy_llm.registry import registry
 from ..options import DEFAULT_LLM_MODE
 from .cassette_model import CassetteModel
 from .openai_compatible import OpenAICompatibleModel
-from .simulated_teacher import SimulatedTeacherModel
+from .simulated_teacher import SimulatedTeacherModel, SimulatedTeacherV2Model
 
 
 @registry.llm_models(CassetteModel.registry_name)
@@ -85,6 +85,33 @@ def make_simulated_teacher(
         rates=rates,
         seed=seed,
         exclusive_classes=exclusive_classes,
+        base_latency_s=base_latency_s,
+        latency_s_per_token=latency_s_per_token,
+    )
+
+
+@registry.llm_models(SimulatedTeacherV2Model.registry_name)
+def make_simulated_teacher_v2(
+    gold: str,
+    gold_dir: str = "gold",
+    task: str = "ner",
+    rates: dict[str, Any] | None = None,
+    seed: int = 0,
+    exclusive_classes: bool = False,
+    mix: float = 0.3,
+    base_latency_s: float = 0.5,
+    latency_s_per_token: float = 0.004,
+) -> SimulatedTeacherV2Model:
+    """``harness.SimulatedTeacher.v2``: the simulated teacher with systematic errors (per surface
+    form, a boundary convention per label, misses rising with rarity and length, a spurious lexicon)."""
+    return SimulatedTeacherV2Model(
+        gold=gold,
+        gold_dir=gold_dir,
+        task=task,
+        rates=rates,
+        seed=seed,
+        exclusive_classes=exclusive_classes,
+        mix=mix,
         base_latency_s=base_latency_s,
         latency_s_per_token=latency_s_per_token,
     )

@@ -15,10 +15,13 @@ from typing import Any
 from ..core.tasks import TASKS, task_of
 from ..errors import InputError
 from ..gold.by_text import ExamplesByText
+from ..gold.records import GoldExample
 from ..gold.store import GoldStore
+from ..options import SPLITS
 from .backend import BackendError, Completion, OnDone
 from .cassette import model_identity
 from .simulated_answers import ErrorRates, simulate_ner_answer, simulate_textcat_answer, text_from_prompt
+from .simulated_answers_v2 import DEFAULT_MIX, SystematicProfile, simulate_ner_answer_v2, simulate_textcat_answer_v2
 
 
 class SimulatedTeacherModel:
@@ -88,13 +91,16 @@ class SimulatedTeacherModel:
         example = self._by_text.get(text)
         if example is None:
             return Completion("", None, None, f"simulated teacher has no gold for text {text[:60]!r}", simulated=True)
-        if task_of(self.task).has_spans:
-            answer = simulate_ner_answer(example, self.labels, self.rates, self.seed)
-        else:
-            answer = simulate_textcat_answer(example, self.labels, self.rates, self.seed, exclusive=self.exclusive)
+        answer = self.answer(example)
         # Simulated latency (nothing sleeps): a fixed cost plus a cost per (estimated) token.
         tokens = (len(prompt) + len(answer)) / 4
         return Completion(answer, self.base_latency_s + self.latency_s_per_token * tokens, None, simulated=True)
+
+    def answer(self, example: GoldExample) -> str:
+        """The simulated answer for one gold example (v1: errors drawn independently per span)."""
+        if task_of(self.task).has_spans:
+            return simulate_ner_answer(example, self.labels, self.rates, self.seed)
+        return simulate_textcat_answer(example, self.labels, self.rates, self.seed, exclusive=self.exclusive)
 
     def complete_many(self, prompts: Sequence[str], on_done: OnDone | None = None) -> list[Completion]:
         results = []
@@ -115,3 +121,30 @@ class SimulatedTeacherModel:
                 answers.append(completion.text)
             out.append(answers)
         return out
+
+
+class SimulatedTeacherV2Model(SimulatedTeacherModel):
+    """``harness.SimulatedTeacher.v2``: the simulated teacher with systematic errors (the same
+    surface form gets the same mistake in every text; see :mod:`.simulated_answers_v2`)."""
+
+    registry_name = "harness.SimulatedTeacher.v2"
+
+    def __init__(self, *, mix: float = DEFAULT_MIX, **settings: Any) -> None:
+        if not 0.0 <= mix <= 1.0:
+            raise InputError(f"mix must be between 0 and 1, got {mix}", field="mix")
+        super().__init__(**settings)
+        self.mix = mix
+        self.identity = model_identity(self.registry_name, {**{k: v for k, v in self.identity.items() if k != "registry"}, "mix": mix})
+        version = GoldStore(settings["gold_dir"]).resolve(settings["gold"])
+        # Label counts and span lengths of the whole version: misses rise with rarity and length.
+        self.profile = SystematicProfile.of(
+            (label, len([t for t in (e.tokens or ()) if s <= t[0] and t[1] <= end]))
+            for split in SPLITS
+            for e in version.iter_examples(split)
+            for s, end, label in e.spans
+        )
+
+    def answer(self, example: GoldExample) -> str:
+        if task_of(self.task).has_spans:
+            return simulate_ner_answer_v2(example, self.labels, self.rates, self.seed, self.profile, self.mix)
+        return simulate_textcat_answer_v2(example, self.labels, self.rates, self.seed, exclusive=self.exclusive, mix=self.mix)

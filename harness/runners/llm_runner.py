@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..specs import PipelineSpec
 
 CASSETTE = "harness.Cassette.v1"
-TEACHER = "harness.SimulatedTeacher.v1"
+TEACHERS = ("harness.SimulatedTeacher.v1", "harness.SimulatedTeacher.v2")
 
 
 def _prepare(config: Any, base: Path, mode: str | None) -> None:
@@ -45,9 +45,9 @@ def _prepare(config: Any, base: Path, mode: str | None) -> None:
             # default, for plain spacy-llm use, is to refuse an unrecorded prompt at once).
             node["strict_missing"] = False
             inner = node.get("inner_config")
-            if node.get("inner_model") == TEACHER and isinstance(inner, dict):
+            if node.get("inner_model") in TEACHERS and isinstance(inner, dict):
                 absolute(inner, "gold_dir")
-        if node.get("@llm_models") == TEACHER:
+        if node.get("@llm_models") in TEACHERS:
             absolute(node, "gold_dir")
         for value in node.values():
             walk(value)

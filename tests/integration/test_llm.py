@@ -18,6 +18,7 @@ from harness.llm.simulated_teacher import SimulatedTeacherModel
 from harness.specs import PipelineSpec
 
 from ..helpers.chat_server import ChatServer
+from .conftest import SHIPPED_GOLD
 
 LABELS = ["Amenity", "Cuisine", "Dish", "Hours", "Location", "Price", "Rating", "Restaurant_Name"]
 
@@ -404,3 +405,17 @@ def test_plain_spacy_llm_loads_harness_blocks_through_entry_points(teacher_confi
     )
     out = subprocess.run([sys.executable, "-c", code, str(teacher_config)], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "CassetteModel"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "gold"), [("restaurant", "restaurant-reviews@v1"), ("food", "food-ingredients@v1"), ("cooking", "cooking-questions@v1")]
+)
+def test_teacher_v2_is_calibrated_to_v1(name: str, gold: str) -> None:
+    """SimulatedTeacher.v2 (systematic errors, suites/llm/*-llm-v2.cfg) is within 0.02 micro F of
+    v1 (the shipped cassettes) on each shipped eval split, and reports itself as simulated."""
+    version = GoldStore(SHIPPED_GOLD).resolve(gold)
+    v1 = evaluate_pipeline(version, llm_spec(SHIPPED_GOLD.parent / "suites" / "llm" / f"{name}-llm.cfg"), resamples=10)
+    v2 = evaluate_pipeline(version, llm_spec(SHIPPED_GOLD.parent / "suites" / "llm" / f"{name}-llm-v2.cfg"), resamples=10)
+    assert abs(v2.scores.micro.f - v1.scores.micro.f) <= 0.02, (v1.scores.micro.f, v2.scores.micro.f)
+    assert v2.llm is not None and v2.llm.simulated and v2.llm.model["registry"] == "harness.SimulatedTeacher.v2"
