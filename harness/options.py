@@ -34,6 +34,10 @@ SPLITS: tuple[str, ...] = ("train", "eval")
 ENGINES: tuple[str, ...] = ("local", "processes", "ray")
 DEFAULT_ENGINE = "local"
 DEFAULT_ENGINE_BATCH = 1000  # texts per batch a worker answers (nlp.pipe batches inside it: the pipeline's batch_size)
+#: How `harness queue fill` ranks pool texts: by the size of the distilled/LLM disagreement,
+#: or at random (every pool text alike: the baseline any ranking must beat).
+RANKS: tuple[str, ...] = ("disagreement", "random")
+DEFAULT_RANK = "disagreement"
 #: How imported predictions are matched with gold examples.
 PREDICTION_KEYS: tuple[str, ...] = ("input_hash", "text")
 

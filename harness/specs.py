@@ -77,6 +77,7 @@ class SuiteSpec:
     seed: int = DEFAULT_SEED
     pool: tuple[GoldRef, str] | None = None  # unlabelled pool: (gold ref, split), e.g. the gold's train split
     engine: str | None = None  # harness.engines: local (None), processes or ray
+    rank: str | None = None  # queue fill: disagreement (None) or random
     training: str = ""  # dataset name of the training versions (default: "<gold>-train")
     baselines_dir: Path | None = None  # where baselines/<suite>.json lives (default: ../baselines)
     behaviour: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # pipeline -> check -> suites.CheckTable

@@ -31,6 +31,7 @@ from .options import (
     DEFAULT_TRAIN_SEED,
     ENGINES,
     PREDICTION_KEYS,
+    RANKS,
 )
 from .runners.registry import kinds
 
@@ -60,6 +61,7 @@ def _one_of(allowed: Callable[[], Iterable[str]], what: str) -> AfterValidator:
 
 Checkpoint = typing.Annotated[str, _one_of(lambda: CHECKPOINTS, "checkpoint")]
 EngineName = typing.Annotated[str, _one_of(lambda: ENGINES, "engine")]
+RankName = typing.Annotated[str, _one_of(lambda: RANKS, "rank")]
 PipelineKind = typing.Annotated[str, _one_of(lambda: kinds(), "pipeline kind")]
 PredictionKey = typing.Annotated[str, _one_of(lambda: PREDICTION_KEYS, "key")]
 
@@ -136,6 +138,7 @@ class SuiteTable(_Table):
     pool: str | None = None
     training: str | None = Field(None, min_length=1)
     engine: EngineName | None = None  # how pipelines map over the eval split and the pool (default local)
+    rank: RankName | None = None  # how queue fill ranks the pool (default disagreement)
 
 
 class SuiteFileModel(_Table):

@@ -217,6 +217,7 @@ def parse_suite(path: str | Path) -> SuiteSpec:
         pool=_parse_pool(suite.pool, path) if suite.pool else None,
         training=suite.training or f"{gold.name}-train",
         engine=suite.engine,
+        rank=suite.rank,
     )
 
 

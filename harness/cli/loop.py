@@ -55,10 +55,11 @@ def _queue_fill_cli(args: argparse.Namespace) -> int:
         llm_mode=args.llm_mode,
         pool=args.pool,
         engine=options.engine_choice(args.engine, args.workers, args.ray_address),
+        rank=args.rank,
     )
     console.print(
         f"pool of {summary.pool} new text(s): {summary.disagreements} disagreement(s), {summary.queued} queued "
-        f"(most informative first) -> {summary.path}"
+        f"({summary.rank} ranking) -> {summary.path}"
     )
     console.print(f"engine {summary.engine}: {summary.workers} worker(s), {summary.loads} model load(s), {summary.seconds:.1f} s", style="dim")
     if summary.problems:
@@ -211,6 +212,12 @@ def _add_queue(commands: Any) -> None:
         default=None,
         metavar="PATH",
         help="read the pool from files: a JSONL or Parquet file, a directory or a glob of them (default: the suite's pool)",
+    )
+    q.add_argument(
+        "--rank",
+        choices=options.RANKS,
+        default=None,
+        help=f"how pool texts are ranked: {', '.join(options.RANKS)} (default: the suite's rank, else {options.DEFAULT_RANK})",
     )
     add_engine_options(q)
     q.set_defaults(func=_queue_fill_cli)

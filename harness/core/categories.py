@@ -10,9 +10,9 @@ from .results import PipelineResult, SuiteResult
 from .tasks import task_of
 
 #: What a queue record can be, in review priority order (CATEGORY_ORDER).
-QUEUE_CATEGORIES = ("regression", "train_signal", "hard_case", "gold_suspect", "disagreement", "behaviour")
-#: Review order: what most needs a human first.
-CATEGORY_ORDER = {"regression": 0, "gold_suspect": 1, "train_signal": 2, "disagreement": 3, "hard_case": 4, "behaviour": 5}
+QUEUE_CATEGORIES = ("regression", "train_signal", "hard_case", "gold_suspect", "disagreement", "sampled", "behaviour")
+#: Review order: what most needs a human first ("sampled": a pool text picked at random, --rank random).
+CATEGORY_ORDER = {"regression": 0, "gold_suspect": 1, "train_signal": 2, "disagreement": 3, "sampled": 3, "hard_case": 4, "behaviour": 5}
 
 
 def categorize(gold: Any, distilled: Any, llm: Any | None, task: str, threshold: float = DEFAULT_THRESHOLD) -> str | None:

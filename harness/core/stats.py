@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 
 
@@ -52,3 +53,9 @@ def json_number(value: float | None) -> float | None:
 def json_interval(interval: tuple[float, float] | None) -> list[float | None] | None:
     """An interval for JSON: ``[low, high]`` with undefined bounds as null."""
     return None if interval is None else [json_number(interval[0]), json_number(interval[1])]
+
+
+def keyed_uniform(*key: object) -> float:
+    """A uniform draw in [0, 1) that depends only on ``key`` (stable across runs, processes and
+    machines: ``random`` hashes a string seed with SHA-512)."""
+    return random.Random(":".join(map(str, key))).random()

@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ..core.stats import keyed_uniform
 from ..gold.records import GoldExample
 from ..options import GOLD_POSITIVE
 from .simulated_answers import REASON, UNPARSEABLE_ANSWER, ErrorRates
@@ -48,7 +49,7 @@ WORD = re.compile(r"[^\W\d_]+")
 
 def keyed(seed: int, *parts: object) -> float:
     """A uniform draw that depends only on its key (stable across runs and machines)."""
-    return random.Random(":".join(map(str, (seed, "v2", *parts)))).random()
+    return keyed_uniform(seed, "v2", *parts)
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.stats import keyed_uniform
 from ..engines import EngineChoice, EngineStats, Problem, build_engine
 from ..engines.base import MapTexts, Source
+from ..errors import InputError
 from ..gold.records import GoldExample, stable_hash
-from ..options import DEFAULT_QUEUE_FILL, DEFAULT_REPORTS_DIR
+from ..options import DEFAULT_QUEUE_FILL, DEFAULT_RANK, DEFAULT_REPORTS_DIR, RANKS, first_given
 from ..runners.engine_work import PipelineWork, output_from_json, output_json, row_predictor
 from ..specs import PipelineSpec, SuiteSpec
 from . import queue
@@ -47,6 +49,7 @@ class FillSummary:
     loads: int = 1
     seconds: float = 0.0
     problems: tuple[Problem, ...] = ()
+    rank: str = DEFAULT_RANK
 
 
 @dataclass(frozen=True)
@@ -60,21 +63,24 @@ class DisagreementWork:
     threshold: float
     llm_mode: str | None = None
     parallel: bool = False  # run by several workers at once (any engine but local)
+    keep_agreements: bool = False  # answer every text (--rank random), not only disagreements
 
     def load(self) -> MapTexts:
         mine = row_predictor(self.distilled, self.task, None)
         theirs = row_predictor(self.llm, self.task, self.llm_mode, parallel=self.parallel)
-        task, threshold = self.task, self.threshold
+        task, threshold, keep = self.task, self.threshold, self.keep_agreements
 
         def answer(texts: Sequence[str]) -> list[tuple[str, int]]:
             out = []
             for d, m in zip(mine(texts), theirs(texts), strict=True):
                 d_out, m_out = d.output(task), m.output(task)
-                if normalise(d_out, task, threshold) == normalise(m_out, task, threshold):
+                agree = normalise(d_out, task, threshold) == normalise(m_out, task, threshold)
+                if agree and not keep:
                     out.append(("null", d.n_words))
                     continue
-                score = disagreement_score(d_out, m_out, task)
-                out.append((json.dumps({"score": score, "distilled": output_json(d_out), "llm": output_json(m_out)}), d.n_words))
+                score = 0.0 if agree else disagreement_score(d_out, m_out, task)
+                found = {"score": score, "distilled": output_json(d_out), "llm": output_json(m_out)}
+                out.append((json.dumps({**found, "agree": True} if agree else found), d.n_words))
             return out
 
         return answer
@@ -124,22 +130,22 @@ def pool_source(spec: SuiteSpec, known: set[int], pool: str | None) -> tuple[Sou
 
 
 def _records(suite: str, task: str, best: TopK, by_hash: dict[int, GoldExample], distilled: str, llm: str) -> list[dict[str, Any]]:
-    """The queue records of the best disagreements, the LLM's answer pre-filled."""
+    """The queue records of the best-ranked texts, the LLM's answer pre-filled."""
     fresh = []
-    for score, key, text, found in best.best():
+    for _, key, text, found in best.best():
         example = by_hash.get(key) or GoldExample(input_hash=key, text=text, split="pool")
         d, m = output_from_json(found["distilled"], task), output_from_json(found["llm"], task)
         fresh.append(
             make_record(
                 suite=suite,
                 scope="pool",
-                category="disagreement",
+                category="sampled" if found.get("agree") or found.get("sampled") else "disagreement",
                 example=example,
                 task=task,
                 best=m,
                 gold=None,
                 predictions={distilled: d, llm: m},
-                informativeness=score,
+                informativeness=found["score"],
             )
         )
     return fresh
@@ -155,6 +161,7 @@ def fill(
     skip_trained: bool = False,
     pool: str | None = None,
     engine: EngineChoice | None = None,
+    rank: str | None = None,
 ) -> FillSummary:
     """Run the distilled and LLM pipelines on the pool; queue the ``limit`` most
     informative disagreements not already queued.
@@ -164,6 +171,8 @@ def fill(
     suite's ``engine``, else local). ``skip_trained`` leaves out texts already in the newest
     training version: a model trained on silver labels of a text reproduces them, so
     disagreement there says little (the loop distils from part of the pool and fills from the rest).
+    ``rank``: ``disagreement`` (the suite's ``rank``, else the default) or ``random``: every
+    pool text alike, in a seeded order of input hashes (the baseline a ranking must beat).
     """
     gold = gold_store(spec).resolve(spec.gold)
     path = queue.queue_path(reports_dir, spec.name)
@@ -176,7 +185,12 @@ def fill(
         distilled = dataclasses.replace(distilled, path=distilled_path)
     llm = spec.require_llm()
     choice = (engine or EngineChoice()).resolved(spec.engine)
-    work = DisagreementWork(distilled, llm, gold.task, spec.threshold, llm_mode, parallel=not choice.is_local)
+    ranking = first_given(rank, spec.rank, DEFAULT_RANK)
+    if ranking not in RANKS:
+        raise InputError(f"unknown rank {ranking!r} (one of {', '.join(RANKS)})", field="rank")
+    work = DisagreementWork(
+        distilled, llm, gold.task, spec.threshold, llm_mode, parallel=not choice.is_local, keep_agreements=ranking == "random"
+    )
     runner = build_engine(choice)
     stats = EngineStats(runner.name)
     best, answered, disagreements = TopK(limit), 0, 0
@@ -184,10 +198,14 @@ def fill(
         answered += len(rows)
         for row in rows:
             found: dict[str, Any] | None = json.loads(row.answer)
-            if found is not None:
-                disagreements += 1
+            if found is None:
+                continue
+            disagreements += not found.get("agree")
+            if ranking == "random":  # the order does not depend on the answers (or the engine)
+                best.add(keyed_uniform(spec.seed, "sample", row.key), row.key, row.text, {**found, "sampled": True})
+            else:
                 best.add(found["score"], row.key, row.text, found)
     fresh = _records(spec.name, gold.task, best, by_hash, distilled.name, llm.name)
     queue.update(path, fresh, scope="pool", dataset=spec.gold.name)
     problems = tuple(stats.problems or ())
-    return FillSummary(answered, disagreements, len(fresh), path, runner.name, stats.workers, stats.loads, stats.seconds, problems)
+    return FillSummary(answered, disagreements, len(fresh), path, runner.name, stats.workers, stats.loads, stats.seconds, problems, ranking)

@@ -289,3 +289,26 @@ def test_loop_ranks_distilled_texts_with_a_held_out_student_once_unseen_ones_are
     final = store.resolve(rows[2].training)
     assert {e.input_hash for e in final.iter_examples("train")} == silver | unseen
     assert (workdir / "models" / "round-2-held-out" / "meta.json").exists()
+
+
+def test_random_rank_samples_the_whole_pool_in_a_seeded_order(suite: Path, tmp_path: Path) -> None:
+    """--rank random: every pool text alike (agreements too), the order a function of the
+    suite's seed and the input hashes only; the same on another engine."""
+    from harness.core.stats import keyed_uniform
+    from harness.options import EngineChoice
+
+    spec = parse_suite(suite)
+    fill(spec, reports_dir=tmp_path / "warm", limit=1)  # the cassette records every pool text once
+    sampled = fill(spec, reports_dir=tmp_path / "a", limit=40, rank="random", llm_mode="replay")
+    records = queue.load(sampled.path)
+    assert sampled.rank == "random" and sampled.queued == 40 and {r["harness"]["category"] for r in records} == {"sampled"}
+    hashes = [r["_input_hash"] for r in records]
+    pool = [e.input_hash for e in GoldStore(spec.gold_dir).resolve("mini-restaurant@v1").iter_examples("train")]
+    # The sample: the 40 pool texts with the highest keyed draw (the queue file then orders them for review).
+    assert set(hashes) == set(sorted(pool, key=lambda h: (-keyed_uniform(spec.seed, "sample", h), h))[:40])
+    agreeing = [r for r in records if r["harness"]["predictions"]["distilled"] == r["harness"]["predictions"]["llm"]]
+    assert agreeing  # not only disagreements: a random sample of the pool
+    ranked = fill(spec, reports_dir=tmp_path / "b", limit=40, llm_mode="replay")
+    assert ranked.rank == "disagreement" and hashes != [r["_input_hash"] for r in queue.load(ranked.path)]
+    other = fill(spec, reports_dir=tmp_path / "c", limit=40, rank="random", llm_mode="replay", engine=EngineChoice(name="processes", workers=2))
+    assert [r["_input_hash"] for r in queue.load(other.path)] == hashes
