@@ -99,6 +99,22 @@ class CassetteRecord:
     recorded_at: str
     simulated: bool = False
 
+    @classmethod
+    def made(
+        cls,
+        prompt: str,
+        identity: Mapping[str, Any],
+        response: str,
+        *,
+        latency_s: float | None,
+        usage: Mapping[str, int] | None,
+        simulated: bool,
+    ) -> CassetteRecord:
+        """A record of a call made now (keyed on its prompt and model identity)."""
+        return cls(
+            cassette_key(prompt, identity), dict(identity), prompt, response, latency_s, dict(usage) if usage else None, now_iso(), simulated
+        )
+
     def to_json(self) -> str:
         return json.dumps(
             {
@@ -228,16 +244,7 @@ class Cassette:
         usage: Mapping[str, int] | None,
         simulated: bool,
     ) -> CassetteRecord:
-        record = CassetteRecord(
-            key=cassette_key(prompt, identity),
-            model=dict(identity),
-            prompt=prompt,
-            response=response,
-            latency_s=latency_s,
-            usage=dict(usage) if usage else None,
-            recorded_at=now_iso(),
-            simulated=simulated,
-        )
+        record = CassetteRecord.made(prompt, identity, response, latency_s=latency_s, usage=usage, simulated=simulated)
         self.records[record.key] = record
         self.dirty = True
         return record

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..io.clock import now_iso
 from .cassette import CassetteRecord, MissReport, cassette_key, identity_json, record_from_json
 
 SHARD_DIGITS = 2  # 256 shards
@@ -128,9 +127,7 @@ class ShardedCassette:
         simulated: bool,
     ) -> CassetteRecord:
         """Append one record to its shard (locked: workers may append at once)."""
-        record = CassetteRecord(
-            cassette_key(prompt, identity), dict(identity), prompt, response, latency_s, dict(usage) if usage else None, now_iso(), simulated
-        )
+        record = CassetteRecord.made(prompt, identity, response, latency_s=latency_s, usage=usage, simulated=simulated)
         self.path.mkdir(parents=True, exist_ok=True)
         data = (record.to_json() + "\n").encode("utf-8")
         shard = shard_name(record.key)

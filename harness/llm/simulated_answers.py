@@ -60,17 +60,58 @@ def _rng(seed: int, example: GoldExample) -> random.Random:
     return random.Random(f"{seed}:{example.input_hash}")
 
 
+@dataclass(frozen=True)
+class TokenView:
+    """A gold example's tokens as both teachers use them: character offset -> token index,
+    and the tokens inside a gold span (``covered``, grown as spurious spans are added)."""
+
+    tokens: list[tuple[int, int, str, bool]]
+    starts: dict[int, int]
+    ends: dict[int, int]
+    covered: set[int]
+
+    @classmethod
+    def of(cls, example: GoldExample) -> TokenView:
+        tokens = list(example.tokens or ())
+        starts = {t[0]: i for i, t in enumerate(tokens)}
+        ends = {t[1]: i for i, t in enumerate(tokens)}
+        covered: set[int] = set()
+        for start, end, _ in example.spans:
+            covered.update(range(starts[start], ends[end] + 1))
+        return cls(tokens, starts, ends, covered)
+
+    def free(self, text: str, answer: Sequence[tuple[int, int, str]]) -> list[int]:
+        """Tokens a spurious span may take: a word outside every gold and answered span, once in the text."""
+        lowered = text.lower()
+        return [
+            i
+            for i, t in enumerate(self.tokens)
+            if i not in self.covered and t[2].isalpha() and lowered.count(t[2].lower()) == 1 and all(not (s <= t[0] < e) for s, e, _ in answer)
+        ]
+
+
+def ner_answer_text(example: GoldExample, answer: list[tuple[int, int, str]]) -> str:
+    """The ``spacy.NER.v3`` answer lines for the spans of ``answer`` (sorted here)."""
+    answer.sort()
+    lines: list[str] = []
+    for start, end, label in answer:
+        text = example.text[start:end]
+        if "\n" in text or "|" in text:
+            continue  # cannot be written in the answer format: the span is lost, as with a real LLM
+        lines.append(f"{len(lines) + 1}. {text} | True | {label} | {REASON}")
+    if not lines:
+        first_word = next((t[2] for t in example.tokens or () if t[2].isalpha()), "")
+        return f"1. {first_word} | False | ==NONE== | {REASON}: no entities" if first_word else ""
+    return "\n".join(lines)
+
+
 def simulate_ner_answer(example: GoldExample, labels: Sequence[str], rates: ErrorRates, seed: int) -> str:
     """A ``spacy.NER.v3`` chain-of-thought answer for ``example`` with injected errors."""
     rng = _rng(seed, example)
     if rng.random() < rates.unparseable:
         return UNPARSEABLE_ANSWER
-    tokens = list(example.tokens or ())
-    starts = {t[0]: i for i, t in enumerate(tokens)}
-    ends = {t[1]: i for i, t in enumerate(tokens)}
-    covered: set[int] = set()
-    for start, end, _ in example.spans:
-        covered.update(range(starts[start], ends[end] + 1))
+    view = TokenView.of(example)
+    tokens, starts, ends, covered = view.tokens, view.starts, view.ends, view.covered
     answer: list[tuple[int, int, str]] = []
     spurious_labels: list[str] = []
     for start, end, label in example.spans:
@@ -92,28 +133,13 @@ def simulate_ner_answer(example: GoldExample, labels: Sequence[str], rates: Erro
         elif roll < m + b + w and len(labels) > 1:
             label = rng.choice([x for x in labels if x != label])
         answer.append((tokens[first][0], tokens[last][1], label))
-    lowered = example.text.lower()
     for label in spurious_labels:
-        free = [
-            i
-            for i, t in enumerate(tokens)
-            if i not in covered and t[2].isalpha() and lowered.count(t[2].lower()) == 1 and all(not (s <= t[0] < e) for s, e, _ in answer)
-        ]
+        free = view.free(example.text, answer)
         if free:
             i = rng.choice(free)
             covered.add(i)
             answer.append((tokens[i][0], tokens[i][1], label))
-    answer.sort()
-    lines: list[str] = []
-    for start, end, label in answer:
-        text = example.text[start:end]
-        if "\n" in text or "|" in text:
-            continue  # cannot be written in the answer format: the span is lost, as with a real LLM
-        lines.append(f"{len(lines) + 1}. {text} | True | {label} | {REASON}")
-    if not lines:
-        first_word = next((t[2] for t in tokens if t[2].isalpha()), "")
-        return f"1. {first_word} | False | ==NONE== | {REASON}: no entities" if first_word else ""
-    return "\n".join(lines)
+    return ner_answer_text(example, answer)
 
 
 def simulate_textcat_answer(example: GoldExample, labels: Sequence[str], rates: ErrorRates, seed: int, *, exclusive: bool) -> str:

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from ..core.stats import keyed_uniform
 from ..gold.records import GoldExample
 from ..options import GOLD_POSITIVE
-from .simulated_answers import REASON, UNPARSEABLE_ANSWER, ErrorRates
+from .simulated_answers import UNPARSEABLE_ANSWER, ErrorRates, TokenView, ner_answer_text
 
 CONVENTIONS = ("extend_right", "drop_last", "extend_left")
 FATES = 2  # keyed draws per key (see _draw)
@@ -111,12 +111,8 @@ def simulate_ner_answer_v2(
     rng = random.Random(f"{seed}:v2:{example.input_hash}")
     if rng.random() < rates.unparseable:
         return UNPARSEABLE_ANSWER
-    tokens = list(example.tokens or ())
-    starts = {t[0]: i for i, t in enumerate(tokens)}
-    ends = {t[1]: i for i, t in enumerate(tokens)}
-    covered: set[int] = set()
-    for start, end, _ in example.spans:
-        covered.update(range(starts[start], ends[end] + 1))
+    view = TokenView.of(example)
+    tokens, starts, ends, covered = view.tokens, view.starts, view.ends, view.covered
     answer: list[tuple[int, int, str]] = []
     spurious: list[str] = []
     for start, end, label in example.spans:
@@ -137,30 +133,15 @@ def simulate_ner_answer_v2(
             others = [x for x in labels if x != label]
             label = others[int(keyed(seed, "confusion", label, surface) * len(others))]
         answer.append((tokens[first][0], tokens[last][1], label))
-    lowered = example.text.lower()
     for label in spurious:
-        free = [
-            i
-            for i, t in enumerate(tokens)
-            if i not in covered and t[2].isalpha() and lowered.count(t[2].lower()) == 1 and all(not (s <= t[0] < e) for s, e, _ in answer)
-        ]
+        free = view.free(example.text, answer)
         if not free:
             continue
         favourites = [i for i in free if keyed(seed, "lexicon", label, tokens[i][2].lower()) < LEXICON_SHARE]
         i = favourites[0] if favourites else rng.choice(free)
         covered.add(i)
         answer.append((tokens[i][0], tokens[i][1], label))
-    answer.sort()
-    lines: list[str] = []
-    for start, end, label in answer:
-        text = example.text[start:end]
-        if "\n" in text or "|" in text:
-            continue
-        lines.append(f"{len(lines) + 1}. {text} | True | {label} | {REASON}")
-    if not lines:
-        first_word = next((t[2] for t in tokens if t[2].isalpha()), "")
-        return f"1. {first_word} | False | ==NONE== | {REASON}: no entities" if first_word else ""
-    return "\n".join(lines)
+    return ner_answer_text(example, answer)
 
 
 def phrasing(text: str) -> str:

@@ -96,3 +96,17 @@ def test_the_loop_has_one_set_of_defaults() -> None:
     assert (defaults["rounds"].default, defaults["per_round"].default, defaults["max_steps"].default) == expected
     makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
     assert "LOOP_ROUNDS ?=" not in makefile and "--rounds $(LOOP_ROUNDS)" in makefile  # no second set of numbers
+
+
+def test_the_scaffold_suite_shows_every_suite_key() -> None:
+    """`harness init`'s suites/example.toml says it shows every key: each [suite] key of the
+    schema is there (set or commented), so a new key cannot be forgotten in it."""
+    import re
+    from importlib import resources
+
+    from harness.suite_schema import SuiteTable
+
+    text = (resources.files("harness.scaffold") / "templates" / "example.toml").read_text(encoding="utf-8")
+    suite = text[text.index("[suite]") : text.index("[pipelines.")]
+    shown = set(re.findall(r"^#? ?(\w+) =", suite, flags=re.M))
+    assert set(SuiteTable.model_fields) - shown == set()
