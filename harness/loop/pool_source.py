@@ -91,7 +91,7 @@ class PoolFiles:
                     continue
                 except json.JSONDecodeError as err:
                     if raw.strip():
-                        yield Problem(origin, f"not valid JSON ({err.msg} at column {err.colno})")
+                        yield Problem(origin, f"not valid JSON ({err.msg.removesuffix(' at')} at column {err.colno})")
                     continue
                 if not isinstance(record, dict):
                     yield Problem(origin, f"expected a JSON object, got {type(record).__name__}")
