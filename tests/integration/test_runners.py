@@ -106,3 +106,21 @@ def test_installed_package_name_resolves_to_its_data_dir(ner_model: Path, tmp_pa
     assert resolve_pipeline_path("en_pipeline") == package / "en_pipeline-0.0.0"
     run = run_spacy_pipeline("en_pipeline", ["a table for two"], task="ner")
     assert run.path == str(package / "en_pipeline-0.0.0")
+
+
+def test_span_probabilities_come_from_the_beam_as_character_offsets(ner_model: Path, mini_restaurant: GoldVersion) -> None:
+    import spacy
+
+    from harness.runners.span_probabilities import span_probabilities
+
+    texts = [e.text for e in mini_restaurant.iter_examples("eval")][:40]
+    probabilities = span_probabilities(ner_model, texts, batch_size=16)
+    assert len(probabilities) == len(texts)
+    nlp = spacy.load(ner_model)
+    found, total = 0, 0
+    for text, spans, doc in zip(texts, probabilities, nlp.pipe(texts), strict=True):
+        assert all(0 < p <= 1 + 1e-6 and 0 <= s < e <= len(text) for (s, e, _), p in spans.items())
+        total += len(doc.ents)
+        found += sum((ent.start_char, ent.end_char, ent.label_) in spans for ent in doc.ents)
+    # The greedy answer is (nearly always) among the beam's parses; the beam may prefer another.
+    assert total and found / total >= 0.8
