@@ -1,0 +1,53 @@
+"""The effort forecast: the learning-curve fit, its crossing, and the shared bootstrap."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from harness.core.forecast import Curve, fit_curve, forecast, micro_f_replicates
+
+TRUE = Curve(0.80, 0.35, 0.3)
+ROUNDS = [0, 250, 500, 750, 1000]
+
+
+def test_the_fit_recovers_a_known_curve_and_its_crossing() -> None:
+    curve = fit_curve(ROUNDS, [TRUE.f(c) for c in ROUNDS])
+    assert abs(curve.f(5000) - TRUE.f(5000)) < 0.01
+    assert curve.crossing(0.74) == pytest.approx(TRUE.crossing(0.74), rel=0.15)
+    assert curve.asymptote <= 1.0 and curve.scale >= 0
+
+
+def test_a_target_above_the_plateau_is_not_reachable_and_one_below_is_reached() -> None:
+    flat = [0.60, 0.66, 0.69, 0.70, 0.705]
+    assert math.isinf(fit_curve(ROUNDS, flat).crossing(0.80))
+    assert fit_curve(ROUNDS, flat).crossing(0.50) == 0.0
+    replicates = np.array([[f + d for d in np.linspace(-0.01, 0.01, 50)] for f in flat])
+    assert forecast(ROUNDS, replicates, 0.80).median is None
+    assert "not reachable" in forecast(ROUNDS, replicates, 0.80).text()
+    assert forecast(ROUNDS, replicates, 0.50).median == 0.0
+
+
+def test_the_interval_covers_the_truth_on_noisy_rounds() -> None:
+    rng = np.random.default_rng(0)
+    truth = TRUE.crossing(0.77) - ROUNDS[-1]
+    # 200 replicates: the true curve plus eval noise shared by the rounds of a replicate.
+    shared = rng.normal(0, 0.008, size=200)
+    replicates = np.array([[TRUE.f(c) + s + rng.normal(0, 0.004) for s in shared] for c in ROUNDS])
+    result = forecast(ROUNDS, replicates, 0.77)
+    assert result.median is not None and result.low is not None
+    assert result.low <= truth <= (result.high if result.high is not None else math.inf)
+    assert result.reachable > 0.5 and "more corrections to F 0.770" in result.text()
+
+
+def test_replicates_share_one_resample_across_rounds() -> None:
+    rng = np.random.default_rng(1)
+    first = rng.integers(0, 3, size=(300, 3)).astype(float)
+    same = micro_f_replicates([first, first.copy()], resamples=100, seed=7)
+    assert same.shape == (2, 100) and np.array_equal(same[0], same[1])
+    whole = 2 * first[:, 0].sum() / (2 * first[:, 0].sum() + first[:, 1].sum() + first[:, 2].sum())
+    assert abs(same[0].mean() - whole) < 0.01
+    with pytest.raises(ValueError, match="same eval examples"):
+        micro_f_replicates([first, first[:10]], resamples=5, seed=0)
