@@ -138,7 +138,7 @@ def _retrain_cli(args: argparse.Namespace) -> int:
 
 
 def _loop_cli(args: argparse.Namespace) -> int:
-    from ..loop.demo import LoopRound, loop
+    from ..loop.demo import LoopRound, backtest, loop
 
     table = Table(
         title=f"demo loop on {args.suite} (corrections by a SIMULATED reviewer: the pool's real gold labels)",
@@ -154,6 +154,8 @@ def _loop_cli(args: argparse.Namespace) -> int:
             f"{format_interval(row.distilled_f_ci)}, LLM F {row.llm_f:.3f}, "
             f"{row.words_per_second:,.0f} words/s ({row.training})"
         )
+        if row.forecast is not None:
+            console.print(f"  forecast: {row.forecast.text()}", soft_wrap=True)
 
     rows = loop(
         api.parse_suite(args.suite),
@@ -181,6 +183,11 @@ def _loop_cli(args: argparse.Namespace) -> int:
         f"after {last.round} round(s) and {last.corrected} corrected examples the distilled F is {verdict} "
         f"the (simulated) LLM's: {last.distilled_f:.3f} vs {last.llm_f:.3f}"
     )
+    for end, predicted, actual in backtest(rows, api.parse_suite(args.suite).seed):
+        said = f"{predicted:,.0f}" if predicted is not None else "not reachable"
+        happened = f"{actual:,.0f}" if actual is not None else "not yet"
+        error = f" (error {predicted - actual:+,.0f})" if predicted is not None and actual is not None else ""
+        console.print(f"backtest: fitted on rounds 0-{end}, the crossing predicted at {said} corrections; it happened at {happened}{error}")
     return 0
 
 

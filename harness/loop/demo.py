@@ -5,9 +5,14 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from ..core.forecast import Forecast, forecast, micro_f_replicates
+from ..core.metrics import count_matrix
+from ..core.results import PipelineResult
 from ..errors import InputError
 from ..gold.store import GoldStore
 from ..options import DEFAULT_DISTILL_FRACTION, DEFAULT_LOOP_PER_ROUND, DEFAULT_LOOP_ROUNDS, DEFAULT_LOOP_STEPS
@@ -18,10 +23,14 @@ from .fill import fill
 from .pool import gold_store, pool_examples, training_hashes
 from .retrain import RetrainSummary, retrain, train_distilled
 
+FORECAST_RESAMPLES = 200
+FORECAST_MIN_ROUNDS = 3  # a curve through fewer points says nothing
+
 
 @dataclass(frozen=True)
 class LoopRound:
-    """One row of the demo loop's table."""
+    """One row of the demo loop's table, with the forecast of the corrections still needed
+    to reach the LLM's F (from round 2 on: :mod:`harness.core.forecast`)."""
 
     round: int
     corrected: int
@@ -30,6 +39,40 @@ class LoopRound:
     llm_f: float
     words_per_second: float
     training: str
+    forecast: Forecast | None = None
+    # Per eval example: true positives, false positives, false negatives (the forecast's bootstrap).
+    counts: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+
+def micro_counts(result: PipelineResult) -> np.ndarray:
+    """(examples x 3) true positives, false positives, false negatives per eval example, all labels together."""
+    labels = [s.label for s in result.scores.labels]
+    matrix = count_matrix(result.counts, labels, result.eval_examples)
+    return np.stack([matrix[:, k::3].sum(axis=1) for k in range(3)], axis=1)
+
+
+def round_forecast(rows: list[LoopRound], target: float, seed: int) -> Forecast | None:
+    """The corrections still needed to reach ``target``, fitted on the rounds so far (None:
+    too few rounds, or rounds scored on different eval examples)."""
+    counts = [r.counts for r in rows]
+    if len(rows) < FORECAST_MIN_ROUNDS or any(c is None or c.shape != counts[0].shape for c in counts):  # type: ignore[union-attr]
+        return None
+    replicates = micro_f_replicates(counts, FORECAST_RESAMPLES, seed)  # type: ignore[arg-type]
+    return forecast([r.corrected for r in rows], replicates, target)
+
+
+def backtest(rows: list[LoopRound], seed: int) -> list[tuple[int, float | None, float | None]]:
+    """For each prefix of rounds (0-2, 0-3, ...) before the loop reached the LLM's F: (last
+    round of the prefix, predicted corrections at the crossing, corrections where it happened)."""
+    crossed = next((r for r in rows if r.distilled_f >= r.llm_f), None)
+    out = []
+    for end in range(FORECAST_MIN_ROUNDS, len(rows) + 1):
+        if crossed is not None and rows[end - 1].round >= crossed.round:
+            break
+        predicted = round_forecast(rows[:end], rows[0].llm_f, seed)
+        at = None if predicted is None or predicted.median is None else rows[end - 1].corrected + predicted.median
+        out.append((rows[end - 1].round, at, float(crossed.corrected) if crossed is not None else None))
+    return out
 
 
 def corrected_count(version_ref: str, store: GoldStore) -> int:
@@ -131,7 +174,9 @@ def loop(
             llm_f,
             summary.result.words_per_second,
             summary.training,
+            counts=micro_counts(summary.result),
         )
+        row = dataclasses.replace(row, forecast=round_forecast([*rows, row], llm_f, scratch.seed))
         rows.append(row)
         if on_round is not None:
             on_round(row)

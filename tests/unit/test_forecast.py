@@ -51,3 +51,29 @@ def test_replicates_share_one_resample_across_rounds() -> None:
     assert abs(same[0].mean() - whole) < 0.01
     with pytest.raises(ValueError, match="same eval examples"):
         micro_f_replicates([first, first[:10]], resamples=5, seed=0)
+
+
+def rounds_towards(f_values: list[float], llm_f: float) -> list:
+    """Loop rows whose per-example counts give each round's micro F (400 eval examples)."""
+    from harness.loop.demo import LoopRound
+
+    rows = []
+    for i, f in enumerate(f_values):
+        tp = round(400 * f)  # one gold span per example; the rest missed (fn), no false positives
+        counts = np.array([[1.0, 0.0, 0.0]] * tp + [[0.0, 0.0, 1.0]] * (400 - tp))
+        rows.append(LoopRound(i, 250 * i, 2 * tp / (2 * tp + 400 - tp), (0.0, 1.0), llm_f, 1000.0, f"t@v{i + 1}", counts=counts))
+    return rows
+
+
+def test_the_loop_forecasts_from_round_two_and_backtests_its_crossing() -> None:
+    from harness.loop.demo import backtest, round_forecast
+
+    # Recall 0.55 .. 0.80 with no false positives: micro F 0.710, 0.810, 0.851, 0.873, 0.889.
+    rows = rounds_towards([0.55, 0.68, 0.74, 0.775, 0.80], llm_f=0.92)
+    assert round_forecast(rows[:2], 0.92, seed=0) is None
+    ahead = round_forecast(rows[:3], 0.92, seed=0)
+    assert ahead is not None and ahead.rounds == 3
+    tested = backtest(rows, seed=0)
+    assert [end for end, _, _ in tested] == [2, 3, 4] and all(actual is None for _, _, actual in tested)  # never crossed
+    crossed = rounds_towards([0.55, 0.68, 0.74, 0.775, 0.92], llm_f=0.95)  # round 4: F 0.958
+    assert [(end, actual) for end, _, actual in backtest(crossed, seed=0)] == [(2, 1000.0), (3, 1000.0)]  # prefixes before it
