@@ -1,9 +1,9 @@
 """Unlabelled pools as engine sources (:mod:`harness.engines`): a gold split held in memory,
 or files of any size (JSONL or Parquet shards) streamed, never loaded whole.
 
-A pool file holds one text per line (JSONL: ``{"text": ..., "_input_hash": ..., "meta":
-...}``, only ``text`` required) or per row (Parquet: a ``text`` column, optionally
-``_input_hash``). Texts already known (queued, in the newest training version) and texts
+A pool file holds one text per line (JSONL: ``{"text": ..., "_input_hash": ...}``, only
+``text`` required; other fields are ignored) or per row (Parquet: a ``text`` column,
+optionally ``_input_hash``). Texts already known (queued, in the newest training version) and texts
 of the eval split are left out by input hash while reading, so the pool's size never
 decides the memory used. A line that cannot be read is a :class:`Problem` naming the file
 and line: counted and reported, the rest of the pool still read.
