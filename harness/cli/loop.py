@@ -184,10 +184,10 @@ def _loop_cli(args: argparse.Namespace) -> int:
         f"the (simulated) LLM's: {last.distilled_f:.3f} vs {last.llm_f:.3f}"
     )
     for end, predicted, actual in backtest(rows, api.parse_suite(args.suite).seed):
-        said = f"{predicted:,.0f}" if predicted is not None else "not reachable"
-        happened = f"{actual:,.0f}" if actual is not None else "not yet"
+        said = f"at {predicted:,.0f} corrections" if predicted is not None else "not reachable"
+        happened = f"at {actual:,.0f}" if actual is not None else "not yet"
         error = f" (error {predicted - actual:+,.0f})" if predicted is not None and actual is not None else ""
-        console.print(f"backtest: fitted on rounds 0-{end}, the crossing predicted at {said} corrections; it happened at {happened}{error}")
+        console.print(f"backtest: fitted on rounds 0-{end}, the crossing was predicted {said}; it happened {happened}{error}")
     return 0
 
 

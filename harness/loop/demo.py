@@ -53,9 +53,9 @@ def micro_counts(result: PipelineResult) -> np.ndarray:
 
 def round_forecast(rows: list[LoopRound], target: float, seed: int) -> Forecast | None:
     """The corrections still needed to reach ``target``, fitted on the rounds so far (None:
-    too few rounds, or rounds scored on different eval examples)."""
+    too few rounds, the target reached already, or rounds scored on different eval examples)."""
     counts = [r.counts for r in rows]
-    if len(rows) < FORECAST_MIN_ROUNDS or any(c is None or c.shape != counts[0].shape for c in counts):  # type: ignore[union-attr]
+    if len(rows) < FORECAST_MIN_ROUNDS or rows[-1].distilled_f >= target or any(c is None or c.shape != counts[0].shape for c in counts):  # type: ignore[union-attr]
         return None
     replicates = micro_f_replicates(counts, FORECAST_RESAMPLES, seed)  # type: ignore[arg-type]
     return forecast([r.corrected for r in rows], replicates, target)

@@ -77,3 +77,10 @@ def test_the_loop_forecasts_from_round_two_and_backtests_its_crossing() -> None:
     assert [end for end, _, _ in tested] == [2, 3, 4] and all(actual is None for _, _, actual in tested)  # never crossed
     crossed = rounds_towards([0.55, 0.68, 0.74, 0.775, 0.92], llm_f=0.95)  # round 4: F 0.958
     assert [(end, actual) for end, _, actual in backtest(crossed, seed=0)] == [(2, 1000.0), (3, 1000.0)]  # prefixes before it
+
+
+def test_no_forecast_once_the_target_is_reached() -> None:
+    from harness.loop.demo import round_forecast
+
+    rows = rounds_towards([0.55, 0.68, 0.80], llm_f=0.85)  # round 2: F 0.889, past the LLM
+    assert round_forecast(rows, 0.85, seed=0) is None
