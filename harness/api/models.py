@@ -273,14 +273,14 @@ def import_batch_results(suite_path: str, results: str, *, pipeline: str | None 
 def _record_on_engine(target: PipelineSpec, examples: Sequence[Any], task: str, mode: str, choice: EngineChoice) -> RecordSummary:
     """One LLM pipeline's texts answered by an engine's workers, each recording into the
     (sharded) cassette; the cassette is read again afterwards for its size."""
-    from ..engines import EngineStats, build_engine
-    from ..runners.engine_work import ExamplesSource, PipelineWork
+    from ..engines import EngineStats, InMemory, build_engine
+    from ..runners.engine_work import PipelineWork
     from ..runners.llm_runner import build_llm_pipeline, cassette_of
 
     engine = build_engine(choice)
     stats = EngineStats(engine.name)
     started = time.perf_counter()
-    answered = sum(len(rows) for rows in engine.run(PipelineWork(target, task, mode, parallel=True), ExamplesSource(examples), stats))
+    answered = sum(len(rows) for rows in engine.run(PipelineWork(target, task, mode, parallel=True), InMemory(examples), stats))
     _, model = cassette_of(build_llm_pipeline(target.path, mode="replay"))
     return RecordSummary(
         pipeline=target.name,

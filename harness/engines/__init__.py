@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..errors import InputError
 from ..options import ENGINES, EngineChoice
-from .base import Engine, EngineStats, Item, Problem, Row, Source, Work
+from .base import Engine, EngineStats, InMemory, Item, Problem, Row, Source, Work
 
 
 def build_engine(choice: EngineChoice) -> Engine:
@@ -31,4 +31,4 @@ def build_engine(choice: EngineChoice) -> Engine:
     return RayEngine(choice.batch_size, choice.workers, choice.num_cpus, choice.num_gpus, choice.ray_address)
 
 
-__all__ = ["Engine", "EngineChoice", "build_engine", "EngineStats", "Item", "Problem", "Row", "Source", "Work"]
+__all__ = ["Engine", "EngineChoice", "build_engine", "EngineStats", "InMemory", "Item", "Problem", "Row", "Source", "Work"]

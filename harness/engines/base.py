@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 #: What a worker's loaded function does: texts -> (answer as JSON, words) per text, in order.
 MapTexts = Callable[[Sequence[str]], list[tuple[str, int]]]
@@ -71,6 +71,27 @@ class Source(Protocol):
     def read(self, shard: str) -> Iterator[Item | Problem]: ...
 
     def items(self) -> Iterator[Item | Problem]: ...
+
+
+@dataclass(frozen=True)
+class InMemory:
+    """Texts held in memory (a gold split), in their order: each item's position is its
+    index (eval order), those whose key is in ``exclude`` are left out. They travel from the
+    driver (no shards). ``examples``: anything with ``input_hash`` and ``text``."""
+
+    examples: Sequence[Any]
+    exclude: frozenset[int] = frozenset()
+
+    def shards(self) -> Sequence[str]:
+        return ()
+
+    def read(self, shard: str) -> Iterator[Item | Problem]:
+        raise NotImplementedError("texts held in memory have no shards")
+
+    def items(self) -> Iterator[Item | Problem]:
+        for position, example in enumerate(self.examples):
+            if example.input_hash not in self.exclude:
+                yield Item(example.input_hash, example.text, position, getattr(example, "source", ""))
 
 
 @dataclass

@@ -10,26 +10,23 @@ top-k of the parts' top-ks.
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
-import tarfile
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..core.stats import keyed_uniform
-from ..engines import EngineChoice, EngineStats, Problem, build_engine
+from ..engines import EngineChoice, EngineStats, InMemory, Problem, build_engine
 from ..engines.base import MapTexts, Source
 from ..errors import InputError
 from ..gold.records import GoldExample, stable_hash
 from ..options import DEFAULT_QUEUE_FILL, DEFAULT_RANK, DEFAULT_REPORTS_DIR, RANKS, first_given
-from ..runners.engine_work import PipelineWork, output_from_json, output_json, row_predictor
+from ..runners.engine_work import PipelineWork, load_unpacked, output_from_json, output_json, row_predictor
 from ..specs import PipelineSpec, SuiteSpec
 from . import queue
 from .pool import eval_hashes, gold_store, pool_examples, training_hashes
-from .pool_source import PoolExamples, PoolFiles, pool_files
+from .pool_source import PoolFiles, pool_files
 from .records import disagreement_score, make_record, normalise
 
 PROBLEMS_SHOWN = 5
@@ -90,10 +87,7 @@ class DisagreementWork:
         return PipelineWork(self.distilled, self.task).bundle()
 
     def load_bundle(self, data: bytes) -> MapTexts:
-        target = Path(tempfile.mkdtemp(prefix="harness-model-"))
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
-            tar.extractall(target, filter="data")
-        return dataclasses.replace(self, distilled=dataclasses.replace(self.distilled, path=str(target / "model"))).load()
+        return load_unpacked(data, lambda path: dataclasses.replace(self, distilled=dataclasses.replace(self.distilled, path=path)).load())
 
 
 class TopK:
@@ -123,7 +117,7 @@ def pool_source(spec: SuiteSpec, known: set[int], pool: str | None) -> tuple[Sou
     any is refused (:func:`pool_examples`)."""
     if pool is None:
         examples = pool_examples(spec)
-        return PoolExamples(examples, frozenset(known)), {e.input_hash: e for e in examples}
+        return InMemory(examples, frozenset(known)), {e.input_hash: e for e in examples}
     evals = eval_hashes(spec)
     exclude = frozenset(known | set(evals) | {stable_hash(text) for text in evals.values()})
     return PoolFiles(pool_files(pool), exclude), {}

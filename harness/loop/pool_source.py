@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..engines import Item, Problem
 from ..errors import InputError
-from ..gold.records import GoldExample, stable_hash
+from ..gold.records import stable_hash
 
 POOL_SUFFIXES = (".jsonl", ".parquet")
 PARQUET_ROWS = 20_000  # rows of a Parquet shard read at a time
@@ -124,22 +124,3 @@ class PoolFiles:
                 if item is not None:
                     yield item
             offset += chunk.height
-
-
-@dataclass(frozen=True)
-class PoolExamples:
-    """A pool held in memory (a gold split), in its order; ``exclude`` as for files."""
-
-    examples: Sequence[GoldExample]
-    exclude: frozenset[int] = frozenset()
-
-    def shards(self) -> Sequence[str]:
-        return ()
-
-    def read(self, shard: str) -> Iterator[Item | Problem]:
-        raise NotImplementedError("a pool held in memory has no shards")
-
-    def items(self) -> Iterator[Item | Problem]:
-        for e in self.examples:
-            if e.input_hash not in self.exclude:
-                yield Item(e.input_hash, e.text, -1, e.source)

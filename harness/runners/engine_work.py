@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.results import Output, SpeedStats
 from ..core.tasks import task_of
-from ..engines import EngineChoice, EngineStats, Item, Problem, build_engine
+from ..engines import EngineChoice, EngineStats, InMemory, build_engine
 from ..engines.base import MapTexts
 from ..errors import PipelineError
 from .base import Prediction, RunOutput
@@ -99,28 +100,20 @@ class PipelineWork:
         return buffer.getvalue()
 
     def load_bundle(self, data: bytes) -> MapTexts:
-        """Unpack the bundle in this worker's own temporary directory, then load from there."""
-        target = Path(tempfile.mkdtemp(prefix="harness-model-"))
+        """Load the pipeline from its bundle (see :func:`load_unpacked`)."""
+        return load_unpacked(data, lambda path: replace(self, spec=replace(self.spec, path=path)).load())
+
+
+def load_unpacked(data: bytes, load: Callable[[str], MapTexts]) -> MapTexts:
+    """Unpack a bundled pipeline directory into a temporary directory of this worker, ``load``
+    from its path, then remove the directory (it was made here; the model is in memory)."""
+    target = Path(tempfile.mkdtemp(prefix="harness-model-"))
+    try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
             tar.extractall(target, filter="data")
-        return replace(self, spec=replace(self.spec, path=str(target / "model"))).load()
-
-
-@dataclass(frozen=True)
-class ExamplesSource:
-    """Gold examples held in memory, in eval order (positions kept)."""
-
-    examples: Sequence[GoldExample]
-
-    def shards(self) -> Sequence[str]:
-        return ()
-
-    def read(self, shard: str) -> Iterator[Item | Problem]:
-        raise NotImplementedError("examples held in memory have no shards")
-
-    def items(self) -> Iterator[Item | Problem]:
-        for position, example in enumerate(self.examples):
-            yield Item(example.input_hash, example.text, position)
+        return load(str(target / "model"))
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
 
 
 def runs_on_engines(spec: PipelineSpec) -> bool:
@@ -150,7 +143,7 @@ def run_on_engine(spec: PipelineSpec, examples: Sequence[GoldExample], *, task: 
     answers: list[Output | None] = [None] * len(examples)
     words = 0
     work = PipelineWork(replace(spec, path=str(path)), task)
-    for rows in engine.run(work, ExamplesSource(examples), stats):
+    for rows in engine.run(work, InMemory(examples), stats):
         for row in rows:
             answers[row.position] = output_from_json(row.answer, task)
             words += row.words

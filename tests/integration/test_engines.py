@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from harness.engines import EngineStats, build_engine
+from harness.engines import EngineStats, InMemory, build_engine
 from harness.engines.base import MapTexts
 from harness.errors import PipelineError
 from harness.evaluate import evaluate_pipeline
@@ -24,7 +24,6 @@ from harness.gold import GoldStore, GoldVersion, import_examples
 from harness.gold.synthetic import SYNTHETIC_NOTE, synthetic_copies
 from harness.loop.fill import fill
 from harness.options import EngineChoice
-from harness.runners.engine_work import ExamplesSource
 from harness.runners.spacy_data import spacy_tokenizer
 from harness.specs import PipelineSpec
 from harness.suites import parse_suite
@@ -197,7 +196,7 @@ def run_texts(engine: str, work: CountingWork, n: int = 2000) -> tuple[dict[int,
 
     examples = [GoldExample(input_hash=i, text=f"text {i}" + (" die" if i == n // 2 else "")) for i in range(n)]
     stats = EngineStats(engine)
-    rows = [row for batch in build_engine(choice(engine)).run(work, ExamplesSource(examples), stats) for row in batch]
+    rows = [row for batch in build_engine(choice(engine)).run(work, InMemory(examples), stats) for row in batch]
     return {row.position: row.answer for row in rows}, stats
 
 
@@ -233,7 +232,7 @@ def test_an_engine_names_what_a_worker_raised(ray_cluster: None, tmp_path: Path)
     examples = [GoldExample(input_hash=i, text=f"text {i}") for i in range(10)]
     for engine in ("processes", "ray"):
         with pytest.raises(Exception, match="pipeline not found"):
-            list(build_engine(choice(engine)).run(PipelineWork(spec, "ner"), ExamplesSource(examples), EngineStats(engine)))
+            list(build_engine(choice(engine)).run(PipelineWork(spec, "ner"), InMemory(examples), EngineStats(engine)))
 
 
 def test_pytest_runs_a_suite_on_another_engine_with_the_same_verdicts(project: pytest.Pytester) -> None:

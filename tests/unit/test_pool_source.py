@@ -14,12 +14,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.engines import EngineStats, Item, Problem, build_engine
+from harness.engines import EngineStats, InMemory, Item, Problem, build_engine
 from harness.engines.base import MapTexts
 from harness.errors import InputError
 from harness.gold.records import GoldExample, stable_hash
 from harness.loop.fill import TopK
-from harness.loop.pool_source import PoolExamples, PoolFiles, pool_files
+from harness.loop.pool_source import PoolFiles, pool_files
 from harness.options import EngineChoice
 
 
@@ -72,7 +72,7 @@ def test_known_and_eval_texts_are_left_out_by_hash(tmp_path: Path) -> None:
     source = PoolFiles((str(shard),), frozenset({stable_hash("a b"), 5}))
     assert [i.text for i in source.items() if isinstance(i, Item)] == ["c d", "e f"]
     examples = [GoldExample(input_hash=i, text=f"t{i}") for i in range(5)]
-    assert [i.key for i in PoolExamples(examples, frozenset({1, 3})).items()] == [0, 2, 4]  # type: ignore[union-attr]
+    assert [i.key for i in InMemory(examples, frozenset({1, 3})).items()] == [0, 2, 4]  # type: ignore[union-attr]
 
 
 def test_parquet_shards_are_read_in_chunks_with_their_rows_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
