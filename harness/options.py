@@ -35,9 +35,14 @@ ENGINES: tuple[str, ...] = ("local", "processes", "ray")
 DEFAULT_ENGINE = "local"
 DEFAULT_ENGINE_BATCH = 1000  # texts per batch a worker answers (nlp.pipe batches inside it: the pipeline's batch_size)
 #: How `harness queue fill` ranks pool texts: by the size of the distilled/LLM disagreement,
+#: by the expected number of LLM errors (cross-fitted students, harness.loop.error_rank),
 #: or at random (every pool text alike: the baseline any ranking must beat).
-RANKS: tuple[str, ...] = ("disagreement", "random")
+RANKS: tuple[str, ...] = ("disagreement", "expected-error", "random")
 DEFAULT_RANK = "disagreement"
+DEFAULT_FOLDS = 2  # cross-fitted students of `queue fill --rank expected-error` (each text scored by one that never saw it)
+DEFAULT_AUDIT_FOLDS = 5  # out-of-fold students of `harness gold audit`
+DIVERSITY_SHARE = 0.1  # share of an expected-error queue one confusion (surface form, label) may take
+DEFAULT_AUDIT_CONFIDENT = 0.8  # `harness gold audit`: how sure a student must be to doubt the gold
 #: How imported predictions are matched with gold examples.
 PREDICTION_KEYS: tuple[str, ...] = ("input_hash", "text")
 

@@ -9,7 +9,7 @@ spaCy nor pydantic nor polars. (Elsewhere imports sit at the top of the module.)
 """
 
 from .baselines import BlessSummary, bless, history, history_notices, history_prune, noise, report
-from .gold import gold_diff, gold_import, gold_list, gold_show, gold_verify
+from .gold import gold_audit, gold_diff, gold_import, gold_list, gold_show, gold_verify
 from .loop import queue_counts, queue_records, queue_show, retrain_and_compare
 from .models import (
     RecordSummary,
@@ -30,6 +30,7 @@ __all__ = [
     "evaluate_on_gold",
     "extract_versions",
     "gold_diff",
+    "gold_audit",
     "gold_import",
     "gold_list",
     "gold_show",

@@ -5,17 +5,23 @@ Imports inside functions: this package loads with every command (see :mod:`harne
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import InputError
 from ..gold.store import GoldDiff, GoldStore, GoldVersion
 from ..options import (
+    DEFAULT_AUDIT_CONFIDENT,
+    DEFAULT_AUDIT_FOLDS,
     DEFAULT_EVAL_FRACTION,
     DEFAULT_GOLD_DIR,
+    DEFAULT_QUEUE_FILL,
+    DEFAULT_REPORTS_DIR,
     DEFAULT_SEED,
 )
 
 if TYPE_CHECKING:
-    pass
+    from ..loop.audit import AuditResult
 
 
 def gold_import(
@@ -101,3 +107,34 @@ def gold_diff(old: str, new: str, gold_dir: str = DEFAULT_GOLD_DIR) -> GoldDiff:
 def gold_verify(name: str | None = None, gold_dir: str = DEFAULT_GOLD_DIR) -> list[tuple[str, str | None]]:
     """``[(ref, error or None)]`` for every version (or those of ``name``)."""
     return GoldStore(gold_dir).verify_all(name)
+
+
+def gold_audit(
+    ref: str,
+    *,
+    gold_dir: str = DEFAULT_GOLD_DIR,
+    suite: str | None = None,
+    folds: int = DEFAULT_AUDIT_FOLDS,
+    max_steps: int | None = None,
+    confident: float = DEFAULT_AUDIT_CONFIDENT,
+    limit: int = DEFAULT_QUEUE_FILL,
+    reports_dir: str = DEFAULT_REPORTS_DIR,
+) -> tuple[AuditResult, Path | None]:
+    """Audit a gold version with out-of-fold students (``harness gold audit``). With a suite,
+    its distilled pipeline's training settings train the students, its gold dir holds the
+    version, and the ``limit`` most suspect examples go to its queue (the path is returned);
+    without one, students use the task's default config and nothing is written."""
+    from ..loop.audit import audit, queue_suspects
+    from ..specs import PipelineSpec
+    from ..suites import parse_suite
+
+    spec = parse_suite(suite) if suite else None
+    store = GoldStore(spec.gold_dir if spec else gold_dir)
+    version = store.resolve(ref)
+    if spec is not None and version.name != spec.gold.name:
+        raise InputError(f"{ref} is not the suite's gold dataset ({spec.gold.name}): its queue can only check that one", field="ref")
+    student = spec.require_distilled() if spec else PipelineSpec(name="student", kind="spacy", path="")
+    result = audit(version, student, folds=folds, max_steps=max_steps, confident=confident, seed=spec.seed if spec else DEFAULT_SEED)
+    if spec is None:
+        return result, None
+    return result, queue_suspects(spec, result, version.task, limit=limit, reports_dir=reports_dir)

@@ -91,6 +91,35 @@ def _gold_verify_cli(args: argparse.Namespace) -> int:
     return 1 if any(error for _, error in results) else 0
 
 
+def _gold_audit_cli(args: argparse.Namespace) -> int:
+    result, path = api.gold_audit(
+        args.ref,
+        gold_dir=args.gold_dir,
+        suite=args.suite,
+        folds=args.folds,
+        max_steps=args.max_steps,
+        confident=args.confident,
+        limit=args.limit,
+        reports_dir=args.reports,
+    )
+    console.print(
+        f"{result.version}: {result.examples} examples judged by {result.folds} out-of-fold students; "
+        f"{len(result.suspects)} suspect(s) at confidence >= {args.confident}",
+        markup=False,
+    )
+    table = Table(title=f"most suspect {min(args.limit, len(result.suspects))}")
+    for column in ("suspicion", "split", "text", "findings"):
+        table.add_column(column, overflow="fold")
+    for item in result.suspects[: args.limit]:
+        findings = "; ".join(f.describe() for f in item.suspect.findings)
+        table.add_row(f"{item.suspect.suspicion:.2f}", item.example.split, Text(printable(item.example.text[:100])), Text(printable(findings)))
+    console.print(table)
+    if path is not None:
+        console.print(Text(printable(f"queued the {min(args.limit, len(result.suspects))} most suspect as gold_suspect records -> {path}")))
+        console.print("review with `harness queue review SUITE`; `harness queue apply SUITE` writes corrections as a new gold version")
+    return 0
+
+
 def _init_cli(args: argparse.Namespace) -> int:
     from ..scaffold import init
 
@@ -120,8 +149,39 @@ def add_init_command(commands: Any) -> None:
     p.set_defaults(func=_init_cli)
 
 
+def _add_audit(gold: Any) -> None:
+    p = with_gold_dir(gold.add_parser("audit", help="likely annotation errors, from out-of-fold students (optionally queued for review)"))
+    p.add_argument("ref", metavar="NAME[@vN]", help="dataset and version (default: the latest)")
+    p.add_argument(
+        "--folds",
+        type=options.positive_int,
+        default=options.DEFAULT_AUDIT_FOLDS,
+        help=f"students, each trained without one fold (default: {options.DEFAULT_AUDIT_FOLDS})",
+    )
+    p.add_argument(
+        "--suite", default=None, metavar="SUITE.toml", help="train students with its distilled settings and queue the suspects for review"
+    )
+    p.add_argument(
+        "--max-steps", type=options.positive_int, default=None, help="training steps per student (default: the suite's, else the config's)"
+    )
+    p.add_argument(
+        "--confident",
+        type=float,
+        default=options.DEFAULT_AUDIT_CONFIDENT,
+        help=f"how sure a student must be to doubt the gold (default: {options.DEFAULT_AUDIT_CONFIDENT})",
+    )
+    p.add_argument(
+        "--limit",
+        type=options.positive_int,
+        default=options.DEFAULT_QUEUE_FILL,
+        help=f"suspects shown and queued (default: {options.DEFAULT_QUEUE_FILL})",
+    )
+    p.add_argument("--reports", default=options.DEFAULT_REPORTS_DIR, metavar="DIR", help="reports directory (queue under reports/queue/)")
+    p.set_defaults(func=_gold_audit_cli)
+
+
 def add_commands(commands: Any) -> None:
-    """``harness gold import|list|show|diff|verify``."""
+    """``harness gold import|list|show|diff|audit|verify``."""
     gold = commands.add_parser("gold", help="versioned gold fixtures").add_subparsers(dest="gold_command", required=True)
     p = with_gold_dir(gold.add_parser("import", help="import Prodigy JSONL or spaCy .spacy as a new version"))
     p.add_argument("paths", nargs="+", metavar="PATH", help="Prodigy JSONL or spaCy .spacy files (duplicates merged)")
@@ -152,6 +212,7 @@ def add_commands(commands: Any) -> None:
     p.add_argument("old", metavar="NAME@vA", help="the older version")
     p.add_argument("new", metavar="NAME@vB", help="the newer version")
     p.set_defaults(func=_gold_diff_cli)
+    _add_audit(gold)
     p = with_gold_dir(gold.add_parser("verify", help="check every version against its manifest (exit 1 if not)"))
     p.add_argument("name", nargs="?", default=None, help="only this dataset (default: all)")
     p.set_defaults(func=_gold_verify_cli)

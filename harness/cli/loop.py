@@ -56,11 +56,16 @@ def _queue_fill_cli(args: argparse.Namespace) -> int:
         pool=args.pool,
         engine=options.engine_choice(args.engine, args.workers, args.ray_address),
         rank=args.rank,
+        folds=args.folds,
     )
-    console.print(
-        f"pool of {summary.pool} new text(s): {summary.disagreements} disagreement(s), {summary.queued} queued "
-        f"({summary.rank} ranking) -> {summary.path}"
-    )
+    if summary.rank == "expected-error":
+        console.print(f"pool of {summary.pool} new text(s): {summary.queued} queued (expected-error ranking) -> {summary.path}")
+        console.print(f"{args.folds or options.DEFAULT_FOLDS} cross-fitted students; {summary.calibration}", style="dim")
+    else:
+        console.print(
+            f"pool of {summary.pool} new text(s): {summary.disagreements} disagreement(s), {summary.queued} queued "
+            f"({summary.rank} ranking) -> {summary.path}"
+        )
     console.print(f"engine {summary.engine}: {summary.workers} worker(s), {summary.loads} model load(s), {summary.seconds:.1f} s", style="dim")
     if summary.problems:
         console.print(Text(f"{len(summary.problems)} pool line(s) could not be read (left out, the rest queued):", style="yellow"))
@@ -225,6 +230,12 @@ def _add_queue(commands: Any) -> None:
         choices=options.RANKS,
         default=None,
         help=f"how pool texts are ranked: {', '.join(options.RANKS)} (default: the suite's rank, else {options.DEFAULT_RANK})",
+    )
+    q.add_argument(
+        "--folds",
+        type=options.positive_int,
+        default=None,
+        help=f"--rank expected-error: cross-fitted students, each trained without one fold of the texts (default: {options.DEFAULT_FOLDS})",
     )
     add_engine_options(q)
     q.set_defaults(func=_queue_fill_cli)

@@ -20,6 +20,9 @@ from . import queue
 from .pool import gold_store
 from .records import ACCEPTING
 
+#: Records that check the gold: eval-split failures and `harness gold audit` suspects (any split).
+GOLD_CHECK_SCOPES = ("eval", "gold")
+
 REVIEWER_SIMULATED = "simulated reviewer (applies the pool's real gold labels)"
 
 
@@ -212,9 +215,9 @@ def _write_training(store: GoldStore, spec: SuiteSpec, gold: GoldVersion, to_tra
 def apply(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR) -> ApplySummary:
     """Reviewed records -> new versions (never overwriting one).
 
-    Eval-split records are gold checks: an answer other than the gold goes into a new
-    gold version (split unchanged), the gold's own answer confirms it; neither is ever
-    training data. Pool and behaviour records go into a new training version; one whose
+    Eval-split records and gold-audit suspects are gold checks: an answer other than the
+    gold goes into a new gold version (split unchanged), the gold's own answer confirms it;
+    neither is ever training data. Pool and behaviour records go into a new training version; one whose
     text is in the eval split is refused (train/eval leakage) and named.
     """
     store = gold_store(spec)
@@ -226,7 +229,7 @@ def apply(spec: SuiteSpec, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR) -> 
         if not pending:
             return ApplySummary(None, None, 0, 0, nothing_to_do=True)
         evals = {e.input_hash for e in gold.iter_examples("eval")}
-        fixes, confirmed = _gold_checks(store, spec, gold.task, [r for r in pending if r["harness"].get("scope") == "eval"])
+        fixes, confirmed = _gold_checks(store, spec, gold.task, [r for r in pending if r["harness"].get("scope") in GOLD_CHECK_SCOPES])
         for record in confirmed:
             record["harness"]["applied_to"] = f"{store.resolve(spec.gold.name).ref} (gold confirmed)"
         # Reviewed pool texts and behavioural cases (perturbed eval texts) become training data.

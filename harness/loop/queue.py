@@ -5,7 +5,7 @@
     {"text": ..., "tokens": [...], "spans": [...] | "cats": {...},   # pre-filled best answer
      "meta": {"suite": ..., "category": ..., "score": ...},
      "_input_hash": ..., "_task_hash": ...,
-     "harness": {"suite", "scope": "eval" | "pool", "category", "status": "open" | "resolved",
+     "harness": {"suite", "scope": "eval" | "pool" | "behaviour" | "gold", "category", "status": "open" | "resolved",
                  "decision": null | "gold" | "llm" | "distilled" | "edited" | "reject" | "flag" | "skip",
                  "answer": <spans or cats chosen by the reviewer>, "gold": ..., "predictions": {name: ...},
                  "informativeness": float, "first_seen", "last_seen", "applied_to": null | "dataset@vN"}}
@@ -13,7 +13,10 @@
 Categories (eval scope): ``regression`` (the blessed baseline got it right, the distilled
 model now does not), ``train_signal`` (distilled wrong, LLM right), ``hard_case``
 (both wrong, differently), ``gold_suspect`` (LLM and distilled agree against the gold).
-Pool scope: ``disagreement`` (LLM and distilled differ on an unlabelled text).
+Pool scope: ``disagreement`` (LLM and distilled differ on an unlabelled text),
+``expected_error`` (``--rank expected-error``: many expected LLM errors), ``sampled``
+(``--rank random``). Gold scope: ``gold_suspect`` from ``harness gold audit`` (an
+out-of-fold student confidently contradicts the gold, in either split).
 
 Exports are idempotent: one record per input hash; re-exporting keeps reviewers'
 decisions, updates predictions, and marks records that now pass ``resolved``

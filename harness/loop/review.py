@@ -35,14 +35,17 @@ from . import queue
 COLOURS = ("bold green", "bold cyan", "bold magenta", "bold yellow", "bold blue")
 
 #: Review order by scope: records whose answers become training data first (pool texts,
-#: behavioural cases), then eval-split records, which can only check the gold.
-SCOPE_ORDER = {"pool": 0, "behaviour": 1, "eval": 2}
+#: behavioural cases), then eval-split records and gold-audit suspects, which can only check the gold.
+SCOPE_ORDER = {"pool": 0, "behaviour": 1, "eval": 2, "gold": 3}
 
 #: What a decision on a record of each scope turns into (shown with the record).
 SCOPE_OUTCOME = {
     "pool": "training data: your answer goes into the next training version",
     "behaviour": "training data: your answer goes into the next training version",
     "eval": ("gold check (eval split): an answer other than the gold corrects the gold in a new gold version; it never becomes training data"),
+    "gold": (
+        "gold check (harness gold audit): an answer other than the gold corrects the gold in a new gold version; it never becomes training data"
+    ),
 }
 
 

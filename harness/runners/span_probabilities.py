@@ -44,3 +44,17 @@ def span_probabilities(
                 }
             )
     return out
+
+
+def category_probabilities(path: str | Path, texts: Sequence[str], *, batch_size: int = 128) -> list[dict[str, float]]:
+    """For each text, the pipeline's score per category (``doc.cats``: softmax for exclusive
+    categories, independent sigmoids for multi-label ones)."""
+    nlp = load_pipeline(resolve_pipeline_path(path))
+    return [{str(k): float(v) for k, v in doc.cats.items()} for doc in nlp.pipe(texts, batch_size=batch_size)]
+
+
+def probabilities(path: str | Path, texts: Sequence[str], *, spans: bool) -> list[dict[Any, float]]:
+    """Span probabilities (NER) or category probabilities (textcat) of a spaCy pipeline."""
+    if spans:
+        return list(span_probabilities(path, texts))
+    return list(category_probabilities(path, texts))
