@@ -60,7 +60,7 @@ def train_and_score(gold_dir: str, version_ref: str, eval_ref: str, model_dir: s
     """Train on ``version_ref`` with ``seed``; per eval example (tp, fp, fn), all labels together."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from harness.evaluate import evaluate_pipeline
-    from harness.loop.demo import micro_counts
+    from harness.loop.learning import micro_counts
     from harness.training import train
 
     spec = parse_suite(suite)

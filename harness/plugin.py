@@ -307,7 +307,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.section("distill-harness")
     # CI logs are not terminals (80 columns); tables need a little more to stay readable.
     width = max(120, min(terminalreporter._tw.fullwidth, 160))
-    terminalreporter.write(render_to_string(results, width=width, color=terminalreporter.hasmarkup))
+    terminalreporter.write(render_to_string(results, width=width, color=terminalreporter.hasmarkup, curves=harness.learning_curves))
     from .core.text import printable
 
     for problem in harness.report_problems:

@@ -65,6 +65,8 @@ class HarnessSession:
     verdicts: dict[str, dict[str, Verdict]] = field(default_factory=dict)
     comparisons: dict[tuple[str, str, str], Comparison] = field(default_factory=dict)
     report_problems: list[str] = field(default_factory=list)  # shown at the end of the run
+    # suite -> its learning curve and effort forecast (reports/learning/, read when the reports are written)
+    learning_curves: dict[str, Any] = field(default_factory=dict)
     # pipeline -> its comparison with the blessed baseline (None: no usable baseline)
     baseline_comparisons: dict[tuple[str, str], BaselineComparison | None] = field(default_factory=dict)
     blessing: bool = False  # --harness-bless: regression gates report but do not fail; baselines rewritten

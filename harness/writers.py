@@ -20,6 +20,7 @@ from .history import append_run, history_for, new_context, run_rows, take_notice
 from .io import atomic
 from .io.clock import now_iso
 from .loop import queue
+from .loop.learning import load_points, suite_forecast
 from .loop.records import behaviour_records, eval_records
 from .options import HISTORY_DIRNAME, HTML_REPORT_NAME
 from .reports.html_report import write_html as write_page
@@ -94,6 +95,7 @@ def write_reports(session: HarnessSession, results: list[SuiteResult], reports_d
     written += export_queue(session, reports_dir, categories)
     if root is not None:
         written += write_history(session, results, reports_dir, root)
+    read_learning_curves(session, results, reports_dir)
     if documents:
         written += write_html(session, reports_dir, results, documents, created)
     return written
@@ -111,8 +113,21 @@ def write_html(
         history = {}
     finally:
         session.report_problems.extend(take_notices())
-    page = write_page(reports_dir / HTML_REPORT_NAME, results, documents, created=created, history=history)
+    page = write_page(reports_dir / HTML_REPORT_NAME, results, documents, created=created, history=history, curves=session.learning_curves)
     return [("report (open in a browser)", page)]
+
+
+def read_learning_curves(session: HarnessSession, results: list[SuiteResult], reports_dir: Path) -> None:
+    """Each suite's learning curve and effort forecast, from the points ``harness retrain``
+    left in ``reports/learning/`` (none: nothing shown); kept on the session for the page
+    and the terminal summary."""
+    for result in results:
+        try:
+            points = load_points(reports_dir, result.name)
+            if points:
+                session.learning_curves[result.name] = suite_forecast(result.name, points)
+        except (OSError, HarnessError) as err:  # a nicety: it must not cost the run its reports
+            session.report_problems.append(f"learning curve of {result.name} not read: {err}")
 
 
 def write_history(session: HarnessSession, results: list[SuiteResult], reports_dir: Path, root: Path) -> list[Written]:

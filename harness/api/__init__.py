@@ -10,7 +10,7 @@ spaCy nor pydantic nor polars. (Elsewhere imports sit at the top of the module.)
 
 from .baselines import BlessSummary, bless, history, history_notices, history_prune, noise, report
 from .gold import gold_audit, gold_diff, gold_import, gold_list, gold_show, gold_verify
-from .loop import queue_counts, queue_records, queue_show, retrain_and_compare
+from .loop import learning_forecast, queue_counts, queue_records, queue_show, retrain_and_compare
 from .models import (
     RecordSummary,
     evaluate_on_gold,
@@ -42,6 +42,7 @@ __all__ = [
     "record_batch_file",
     "noise",
     "parse_suite",
+    "learning_forecast",
     "queue_counts",
     "queue_records",
     "queue_show",

@@ -17,7 +17,7 @@ from ..options import (
 from ..specs import SuiteSpec
 
 if TYPE_CHECKING:
-    pass
+    from ..core.forecast import LearningCurve
 
 
 from .suite import parse_suite
@@ -55,6 +55,7 @@ def retrain_and_compare(
     promote: bool = False,
     max_steps: int | None = None,
     force: bool = False,
+    reports_dir: str | Path = DEFAULT_REPORTS_DIR,
 ) -> tuple[Any, Any, SuiteSpec]:
     """Retrain the distilled model (``harness retrain``) and evaluate it beside the LLM:
     (retrain summary, suite result of the new model, the suite)."""
@@ -64,7 +65,7 @@ def retrain_and_compare(
     from ..loop.retrain import retrain
 
     spec = parse_suite(suite)
-    summary = retrain(spec, pipeline=pipeline, output=output, promote=promote, max_steps=max_steps, force=force)
+    summary = retrain(spec, pipeline=pipeline, output=output, promote=promote, max_steps=max_steps, force=force, reports_dir=reports_dir)
     pipelines = {summary.result.name: summary.result}
     comparisons = []
     if summary.llm is not None:
@@ -91,3 +92,13 @@ def retrain_and_compare(
 
 
 # -- baselines and history ------------------------------------------------------------
+
+
+def learning_forecast(suite: str, *, reports_dir: str | Path = DEFAULT_REPORTS_DIR, target: float | None = None) -> LearningCurve:
+    """The suite's learning curve (one point per ``harness retrain``, in ``reports/learning/``)
+    and the corrections still needed to reach ``target`` (default: the LLM's F recorded
+    with the points)."""
+    from ..loop.learning import load_points, suite_forecast
+
+    spec = parse_suite(suite)
+    return suite_forecast(spec.name, load_points(reports_dir, spec.name), target=target, seed=spec.seed)

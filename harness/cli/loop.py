@@ -124,7 +124,13 @@ def _retrain_cli(args: argparse.Namespace) -> int:
 
     with console.status("retraining …"):
         summary, result, spec = api.retrain_and_compare(
-            args.suite, pipeline=args.pipeline, output=args.output, promote=args.promote, max_steps=args.max_steps, force=args.force
+            args.suite,
+            pipeline=args.pipeline,
+            output=args.output,
+            promote=args.promote,
+            max_steps=args.max_steps,
+            force=args.force,
+            reports_dir=args.reports,
         )
     render_suite(console, result)
     if summary.refused:
@@ -273,7 +279,33 @@ def _add_retrain(commands: Any) -> None:
         "threshold gates or is significantly worse than the current one)",
     )
     p.add_argument("--force", action="store_true", help="with --promote: promote even a model that is worse")
+    p.add_argument(
+        "--reports", default=options.DEFAULT_REPORTS_DIR, metavar="DIR", help="reports directory (learning curve under reports/learning/)"
+    )
     p.set_defaults(func=_retrain_cli)
+
+
+def _forecast_cli(args: argparse.Namespace) -> int:
+    from ..reports.learning_view import render_learning
+
+    curve = api.learning_forecast(args.suite, reports_dir=args.reports, target=args.target)
+    if not curve.points:
+        console.print(
+            Text(
+                printable(f"no learning curve for {curve.suite} in {args.reports}/learning: `harness retrain` adds a point per retrained model")
+            )
+        )
+        return 1
+    render_learning(console, curve)
+    return 0
+
+
+def _add_forecast(commands: Any) -> None:
+    p = commands.add_parser("forecast", help="corrections still needed to reach the LLM's F, from the retrained models' learning curve")
+    p.add_argument("suite", metavar="SUITE.toml", help="suite whose learning curve (reports/learning/<suite>.jsonl) is read")
+    p.add_argument("--target", type=float, default=None, help="the F to reach (default: the LLM's F recorded with the curve)")
+    p.add_argument("--reports", default=options.DEFAULT_REPORTS_DIR, metavar="DIR", help="reports directory")
+    p.set_defaults(func=_forecast_cli)
 
 
 def _add_loop(commands: Any) -> None:
@@ -312,4 +344,5 @@ def add_commands(commands: Any) -> None:
     _add_queue(commands)
     _add_distill(commands)
     _add_retrain(commands)
+    _add_forecast(commands)
     _add_loop(commands)

@@ -11,8 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from ..core.forecast import Forecast, forecast, micro_f_replicates
-from ..core.metrics import count_matrix
-from ..core.results import PipelineResult
 from ..errors import InputError
 from ..gold.store import GoldStore
 from ..options import DEFAULT_DISTILL_FRACTION, DEFAULT_LOOP_PER_ROUND, DEFAULT_LOOP_ROUNDS, DEFAULT_LOOP_STEPS
@@ -20,11 +18,10 @@ from ..specs import SuiteSpec
 from .apply import apply, corrected_examples, simulated_review
 from .distill import distill
 from .fill import fill
+from .learning import FORECAST_MIN_POINTS as FORECAST_MIN_ROUNDS
+from .learning import FORECAST_RESAMPLES, micro_counts
 from .pool import gold_store, pool_examples, training_hashes
 from .retrain import RetrainSummary, retrain, train_distilled
-
-FORECAST_RESAMPLES = 200
-FORECAST_MIN_ROUNDS = 3  # a curve through fewer points says nothing
 
 
 @dataclass(frozen=True)
@@ -42,13 +39,6 @@ class LoopRound:
     forecast: Forecast | None = None
     # Per eval example: true positives, false positives, false negatives (the forecast's bootstrap).
     counts: np.ndarray | None = field(default=None, repr=False, compare=False)
-
-
-def micro_counts(result: PipelineResult) -> np.ndarray:
-    """(examples x 3) true positives, false positives, false negatives per eval example, all labels together."""
-    labels = [s.label for s in result.scores.labels]
-    matrix = count_matrix(result.counts, labels, result.eval_examples)
-    return np.stack([matrix[:, k::3].sum(axis=1) for k in range(3)], axis=1)
 
 
 def round_forecast(rows: list[LoopRound], target: float, seed: int) -> Forecast | None:
@@ -182,7 +172,7 @@ def loop(
             on_round(row)
 
     distill(scratch, pool_fraction=distill_fraction)
-    first = retrain(scratch, output=workdir / "models" / "round-0", max_steps=max_steps)
+    first = retrain(scratch, output=workdir / "models" / "round-0", max_steps=max_steps, reports_dir=reports)
     assert first.llm is not None
     llm_f = first.llm.scores.micro.f
     record_round(0, first, llm_f)
@@ -191,7 +181,7 @@ def loop(
         _fill_round(scratch, reports, model, per_round, workdir / "models" / f"round-{number}-held-out", max_steps)
         simulated_review(scratch, reports_dir=reports)
         apply(scratch, reports_dir=reports)
-        summary = retrain(scratch, output=workdir / "models" / f"round-{number}", max_steps=max_steps, evaluate_llm=False)
+        summary = retrain(scratch, output=workdir / "models" / f"round-{number}", max_steps=max_steps, evaluate_llm=False, reports_dir=reports)
         record_round(number, summary, llm_f)
         model = summary.model
     return rows

@@ -20,6 +20,8 @@ from ..options import CONFIDENCE
 from ..specs import PipelineSpec, SuiteSpec
 from ..suites import build_gates
 from ..training import check_replaceable, train
+from .apply import corrected_examples
+from .learning import record_point
 from .pool import gold_store
 
 
@@ -93,9 +95,11 @@ def retrain(
     evaluate_llm: bool = True,
     resamples: int | None = None,
     force: bool = False,
+    reports_dir: str | Path | None = None,
 ) -> RetrainSummary:
     """Train the distilled pipeline on the newest training version, evaluate it on the
-    suite's gold eval split, record the scores in its meta; ``promote`` installs it
+    suite's gold eval split, record the scores in its meta (and, given ``reports_dir``, as a
+    point of the suite's learning curve: :mod:`harness.loop.learning`); ``promote`` installs it
     as the suite's distilled model, unless :func:`promotion_refusal` says it is worse
     (``force`` installs it all the same)."""
 
@@ -123,6 +127,9 @@ def retrain(
     llm_result = None
     if evaluate_llm and any(p.is_llm for p in spec.pipelines.values()):
         llm_result = evaluate_pipeline(gold, spec.require_llm(), resamples=n, seed=spec.seed, threshold=spec.threshold)
+    if reports_dir is not None:
+        llm_f = llm_result.scores.micro.f if llm_result is not None else None
+        record_point(reports_dir, spec.name, version.ref, len(corrected_examples(version)), result, llm_f, gold.sha256)
     refused = None
     if promote and not force:
         target = Path(distilled.path)

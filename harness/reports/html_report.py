@@ -21,12 +21,16 @@ import math
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.results import BaselineComparison, Comparison, Difference, PipelineResult, SuiteResult
 from ..core.text import annotation_text, human_bytes
 from ..io import atomic
 from .format import number
+from .learning_view import learning_svg
+
+if TYPE_CHECKING:
+    from ..core.forecast import LearningCurve
 
 TEMPLATES = "templates"
 #: Span colours, one class per label position (``.l0`` ..), in the style of displaCy.
@@ -228,7 +232,9 @@ def _forests(result: SuiteResult, vs_llm: Comparison | None, baseline: BaselineC
     return [f for f in forests if f]
 
 
-def _suite_view(result: SuiteResult, document: Mapping[str, Any], index: int, history: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def _suite_view(
+    result: SuiteResult, document: Mapping[str, Any], index: int, history: Sequence[Mapping[str, Any]], curve: LearningCurve | None = None
+) -> dict[str, Any]:
     """What the template draws for one suite: figures from the result objects; the example
     browser's data (confusions, examples) as the JSON document holds them, since the page
     embeds that document."""
@@ -264,6 +270,7 @@ def _suite_view(result: SuiteResult, document: Mapping[str, Any], index: int, hi
         "task": result.gold.task,
         "examples": document.get("examples", {}),
         "history_runs": len(mine),
+        "learning": learning_svg(curve),
     }
 
 
@@ -273,6 +280,7 @@ def render_html(
     *,
     created: str,
     history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    curves: Mapping[str, LearningCurve] | None = None,
 ) -> str:
     """The page for ``results``; ``documents`` are their JSON reports, embedded as they are
     (the example browser reads them)."""
@@ -286,7 +294,10 @@ def render_html(
     environment.globals["annotation"] = annotation_text
     template = environment.from_string(_resource("report.html.j2"))
     history = history or {}
-    views = [_suite_view(r, doc, i, history.get(r.name, [])) for i, (r, doc) in enumerate(zip(results, documents, strict=True))]
+    curves = curves or {}
+    views = [
+        _suite_view(r, doc, i, history.get(r.name, []), curves.get(r.name)) for i, (r, doc) in enumerate(zip(results, documents, strict=True))
+    ]
     # What a reviewer came for comes first: failing suites, then incomplete, then passing (each
     # keeps its index: the embedded documents stay in their order, anchors stay stable).
     views.sort(key=lambda v: ({"FAILED": 0, "INCOMPLETE": 1}.get(v["status"], 2), v["index"]))
@@ -311,8 +322,9 @@ def write_html(
     *,
     created: str,
     history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    curves: Mapping[str, LearningCurve] | None = None,
 ) -> Path:
     """Atomically write the page; returns its path."""
     target = Path(path)
-    atomic.write_text(target, render_html(results, documents, created=created, history=history))
+    atomic.write_text(target, render_html(results, documents, created=created, history=history, curves=curves))
     return target

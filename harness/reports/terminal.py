@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -16,6 +17,10 @@ from ..core.stats import format_interval
 from ..core.text import annotation_text, human_bytes, printable
 from ..options import DEFAULT_SHOWN_FLIPS
 from .format import Justify, ascii_number, plain
+from .learning_view import render_learning
+
+if TYPE_CHECKING:
+    from ..core.forecast import LearningCurve
 
 
 def _size(p: PipelineResult) -> str:
@@ -387,10 +392,15 @@ def render_suite(console: Console, result: SuiteResult) -> None:
 SHOWN_PASSING_TESTS = 5  # more passing Python tests than this fold into one row
 
 
-def render_to_string(results: Iterable[SuiteResult], *, width: int = 120, color: bool = False) -> str:
-    """Render suites into a string (pytest's terminal reporter writes it out)."""
+def render_to_string(
+    results: Iterable[SuiteResult], *, width: int = 120, color: bool = False, curves: Mapping[str, LearningCurve] | None = None
+) -> str:
+    """Render suites into a string (pytest's terminal reporter writes it out), each with its
+    learning curve and effort forecast when ``curves`` has one."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, force_terminal=color, color_system="standard" if color else None, highlight=False)
     for result in results:
         render_suite(console, result)
+        if curves and result.name in curves:
+            render_learning(console, curves[result.name])
     return buffer.getvalue()

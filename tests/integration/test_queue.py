@@ -312,3 +312,33 @@ def test_random_rank_samples_the_whole_pool_in_a_seeded_order(suite: Path, tmp_p
     assert ranked.rank == "disagreement" and hashes != [r["_input_hash"] for r in queue.load(ranked.path)]
     other = fill(spec, reports_dir=tmp_path / "c", limit=40, rank="random", llm_mode="replay", engine=EngineChoice(name="processes", workers=2))
     assert [r["_input_hash"] for r in queue.load(other.path)] == hashes
+
+
+def test_retrained_models_feed_the_effort_forecast_everywhere(suite: Path, tmp_path: Path, pytester: pytest.Pytester) -> None:
+    """Each loop round's retrain adds a learning-curve point; `harness forecast`, the pytest
+    terminal summary and the HTML page show the curve and the forecast from them."""
+    from harness.loop.demo import loop
+    from harness.loop.learning import learning_path, load_points
+
+    from .test_cli import run
+
+    spec = parse_suite(suite)
+    workdir = tmp_path / "loop"
+    rows = loop(spec, rounds=2, per_round=10, workdir=workdir, max_steps=20)
+    reports = workdir / "reports"
+    points = load_points(reports, spec.name)
+    assert [p.training for p in points] == [r.training for r in rows] and [p.corrected for p in points] == [r.corrected for r in rows]
+    assert points[0].llm_f == rows[0].llm_f and points[1].llm_f is None  # later rounds do not re-score the LLM
+    assert [p.micro_f for p in points] == [r.distilled_f for r in rows] and points[0].counts.shape[1] == 3
+    out = run("forecast", str(suite), "--reports", str(reports), cwd=tmp_path).stdout
+    assert "effort forecast:" in out and "learning curve (q)" in out and f"{rows[0].llm_f:.3f}" in out
+    missing = run("forecast", str(suite), "--reports", str(tmp_path / "none"), cwd=tmp_path, ok=False)
+    assert missing.returncode == 1 and "harness retrain" in missing.stdout
+    result = pytester.runpytest(str(suite), f"--harness-reports={reports}")
+    result.stdout.fnmatch_lines(["*effort forecast:*", "*learning curve (q)*"])
+    page = (reports / "report.html").read_text(encoding="utf-8")
+    assert '<svg class="learning"' in page and page.count('class="measured"') == 3
+    # a damaged learning file is named by file and line, and costs the run nothing else
+    learning_path(reports, spec.name).write_text("{not json\n", encoding="utf-8")
+    result = pytester.runpytest(str(suite), f"--harness-reports={reports}")
+    result.stdout.fnmatch_lines(["*learning curve of q not read:*q.jsonl:1*"])

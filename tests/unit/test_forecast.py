@@ -84,3 +84,42 @@ def test_no_forecast_once_the_target_is_reached() -> None:
 
     rows = rounds_towards([0.55, 0.68, 0.80], llm_f=0.85)  # round 2: F 0.889, past the LLM
     assert round_forecast(rows, 0.85, seed=0) is None
+
+
+def test_the_offset_is_fitted_so_a_loop_that_starts_from_silver_still_forecasts() -> None:
+    """A curve whose round 0 already stands on silver data (worth c0 = 600 corrections) is
+    recovered with its offset; a curve through c + 1 would saturate early."""
+    shifted = Curve(0.85, 3.0, 0.5, offset=600.0)
+    rounds = [0, 250, 500, 750]
+    curve = fit_curve(rounds, [shifted.f(c) for c in rounds])
+    assert curve.crossing(0.78) == pytest.approx(shifted.crossing(0.78), rel=0.1)
+    assert abs(curve.f(3000) - shifted.f(3000)) < 0.01
+
+
+def test_all_replicates_fit_at_once_as_one_by_one() -> None:
+    from harness.core.forecast import fit_curves
+
+    rng = np.random.default_rng(3)
+    replicates = np.array([[TRUE.f(c) + rng.normal(0, 0.01) for _ in range(20)] for c in ROUNDS])
+    together = fit_curves(ROUNDS, replicates)
+    alone = [fit_curve(ROUNDS, replicates[:, r]) for r in range(20)]
+    assert [(c.alpha, c.offset) for c in together] == [(c.alpha, c.offset) for c in alone]
+    assert [x for c in together for x in (c.asymptote, c.scale)] == pytest.approx([x for c in alone for x in (c.asymptote, c.scale)], rel=1e-9)
+    assert all(c.asymptote <= 1.0 and c.scale >= 0.0 and 0.2 <= c.alpha <= 2.0 and c.offset >= 1.0 for c in together)
+
+
+def test_the_band_brackets_the_median_and_reaches_past_the_forecast() -> None:
+    rng = np.random.default_rng(0)
+    shared = rng.normal(0, 0.008, size=100)
+    replicates = np.array([[TRUE.f(c) + s for s in shared] for c in ROUNDS])
+    result = forecast(ROUNDS, replicates, 0.77)
+    assert result.band and all(lo <= mid <= hi for _, lo, mid, hi in result.band)
+    assert result.median is not None and result.band[-1][0] >= ROUNDS[-1] + result.median
+
+
+def test_the_learning_curve_says_why_there_is_no_forecast() -> None:
+    from harness.core.forecast import LearningCurve
+
+    assert "no target" in LearningCurve("s", ((0, 0.5),), None, None).text()
+    assert "reached" in LearningCurve("s", ((0, 0.5), (100, 0.8)), 0.7, None).text()
+    assert "too few points" in LearningCurve("s", ((0, 0.5), (100, 0.6)), 0.7, None).text()

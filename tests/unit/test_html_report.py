@@ -291,3 +291,24 @@ def test_a_results_file_the_page_cannot_read_is_named_by_file_and_field() -> Non
     del document["gates"]
     with pytest.raises(InputError, match="missing"):
         suite_from_dict(document)
+
+
+def test_the_learning_curve_is_drawn_with_its_band_and_the_suite_name_stays_text() -> None:
+    import numpy as np
+
+    from harness.core.forecast import LearningCurve, forecast
+    from harness.reports.learning_view import learning_svg
+
+    rounds = [0, 250, 500]
+    replicates = np.array([[f + d for d in np.linspace(-0.01, 0.01, 40)] for f in (0.46, 0.59, 0.66)])
+    curve = LearningCurve("hostile<i>suite", tuple(zip(rounds, (0.46, 0.59, 0.66), strict=True)), 0.74, forecast(rounds, replicates, 0.74))
+    drawn = learning_svg(curve)
+    assert drawn is not None and len(drawn["points"]) == 3 and drawn["band"] and drawn["target"] is not None
+    # every measured point and the target inside the plot box
+    assert all(drawn["left"] <= p["x"] <= drawn["right"] and 0 <= p["y"] <= drawn["bottom"] for p in drawn["points"])
+    page = render_html([hostile_suite()], [hostile_document()], created="now", curves={"hostile<i>suite": curve})
+    assert '<svg class="learning"' in page and page.count('class="measured"') == 3
+    assert "learning curve of hostile&lt;i&gt;suite" in page and "hostile<i>suite" not in page
+    assert curve.text() in page
+    # no curve: no section
+    assert '<svg class="learning"' not in render_html([hostile_suite()], [hostile_document()], created="now")
