@@ -46,10 +46,12 @@ lint: $(STAMP)
 
 # The human-in-the-loop demo on restaurant-reviews (scratch copy under build/loop):
 # distil from the simulated LLM -> evaluate -> queue -> simulated reviewer -> retrain.
-# Defaults are harness loop's own (harness/options.py); set LOOP_ROUNDS, LOOP_PER_ROUND or LOOP_STEPS to change them.
+# Defaults are harness loop's own (harness/options.py); set LOOP_ROUNDS, LOOP_PER_ROUND or LOOP_STEPS to change them,
+# LOOP_LLM=suites/llm/restaurant-llm-v2.cfg for the SIMULATED teacher with systematic errors.
 loop: $(STAMP)
 	$(BIN)/harness loop suites/restaurant.toml $(if $(LOOP_ROUNDS),--rounds $(LOOP_ROUNDS)) \
-		$(if $(LOOP_PER_ROUND),--per-round $(LOOP_PER_ROUND)) $(if $(LOOP_STEPS),--max-steps $(LOOP_STEPS))
+		$(if $(LOOP_PER_ROUND),--per-round $(LOOP_PER_ROUND)) $(if $(LOOP_STEPS),--max-steps $(LOOP_STEPS)) \
+		$(if $(LOOP_LLM),--llm-config $(LOOP_LLM))
 
 bench: models
 	$(BIN)/python bench/eval_vs_spacy.py

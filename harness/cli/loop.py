@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+from pathlib import Path
 from typing import Any
 
 from rich.table import Table
@@ -168,8 +170,15 @@ def _loop_cli(args: argparse.Namespace) -> int:
         if row.forecast is not None:
             console.print(f"  forecast: {row.forecast.text()}", soft_wrap=True)
 
+    spec = api.parse_suite(args.suite)
+    if args.llm_config:  # another (simulated) teacher for the same suite, e.g. SimulatedTeacher.v2
+        llm = spec.require_llm()
+        spec = dataclasses.replace(
+            spec, pipelines={**spec.pipelines, llm.name: dataclasses.replace(llm, path=str(Path(args.llm_config).resolve()))}
+        )
+        console.print(f"LLM pipeline {llm.name}: {args.llm_config}")
     rows = loop(
-        api.parse_suite(args.suite),
+        spec,
         rounds=args.rounds,
         per_round=args.per_round,
         workdir=args.workdir,
@@ -194,7 +203,7 @@ def _loop_cli(args: argparse.Namespace) -> int:
         f"after {last.round} round(s) and {last.corrected} corrected examples the distilled F is {verdict} "
         f"the (simulated) LLM's: {last.distilled_f:.3f} vs {last.llm_f:.3f}"
     )
-    for end, predicted, actual in backtest(rows, api.parse_suite(args.suite).seed):
+    for end, predicted, actual in backtest(rows, spec.seed):
         said = f"at {predicted:,.0f} corrections" if predicted is not None else "not reachable"
         happened = f"at {actual:,.0f}" if actual is not None else "not yet"
         error = f" (error {predicted - actual:+,.0f})" if predicted is not None and actual is not None else ""
@@ -330,6 +339,12 @@ def _add_loop(commands: Any) -> None:
         help=f"training steps of each round's model (default: {options.DEFAULT_LOOP_STEPS})",
     )
     p.add_argument("--workdir", default="build/loop", help="scratch directory (default: build/loop)")
+    p.add_argument(
+        "--llm-config",
+        default=None,
+        metavar="CONFIG.cfg",
+        help="the LLM pipeline's config instead of the suite's (e.g. suites/llm/restaurant-llm-v2.cfg, the SIMULATED teacher v2)",
+    )
     p.add_argument(
         "--distill-fraction",
         type=float,

@@ -94,3 +94,17 @@ def test_folds_are_per_text_and_do_not_depend_on_the_others(keys: set, k: int, s
     folds = Folds(k, seed)
     assert all(0 <= folds.of(key) < k for key in keys)
     assert {key: folds.of(key) for key in keys} == {key: Folds(k, seed).of(key) for key in sorted(keys, reverse=True)}
+
+
+def test_rank_one_scores_spans_and_categories_with_their_evidence() -> None:
+    from harness.loop.error_rank import rank_one
+
+    text = "cheap pizza near me"
+    found = {(0, 5, "Price"): 0.9, (6, 11, "Dish"): 0.3, (6, 11, "Cuisine"): 0.6}
+    ranked = rank_one(7, text, [(6, 11, "Dish")], found, "ner", 0.5)
+    # the LLM's Dish is doubted (0.7), the Price it missed is likely (0.9), the Cuisine too (0.6)
+    assert ranked.score == pytest.approx(0.7 + 0.9 + 0.6)
+    assert ranked.evidence[0] == "missed 0-5 Price 'cheap' (0.90)" and ranked.confusion == ("cheap", "Price")
+    assert ranked.student == ((0, 5, "Price"), (6, 11, "Cuisine"))
+    cats = rank_one(8, "how long to boil eggs", {"eggs": 1.0, "baking": 0.0}, {"eggs": 0.8, "baking": 0.7}, "textcat_multilabel", 0.5)
+    assert cats.score == pytest.approx(0.2 + 0.7) and cats.evidence[0] == "missed baking (0.70)" and cats.confusion == ("", "baking")
