@@ -198,12 +198,13 @@ def run_teacher(teacher: str, args: argparse.Namespace, tmp: Path, pool_exec: Pr
     return results
 
 
-def report(teacher: str, results: dict[tuple[str, int], Any], ks: list[int]) -> bool:
+def report(teacher: str, results: dict[tuple[str, int], Any], ks: list[int]) -> tuple[bool, bool]:
+    """Print the teacher's table; (target met on the point estimates, expected-error's CI above 0 at the largest k)."""
     rng = np.random.default_rng(0)
     print(f"\nteacher {teacher} (SIMULATED): paired dF vs random, mean over seeds [95% CI over seeds x eval documents]")
     print("| k | arm | F mean | dF vs random [95% CI] | LLM errors fixed / correction | share of oracle gain |")
     print("|---|---|---|---|---|---|")
-    met = False
+    met, resolved = False, False
     for k in ks:
         base = [c for _, c, _ in sorted(results[("random", k)], key=lambda t: t[0])]
         oracle_gain = None
@@ -223,7 +224,8 @@ def report(teacher: str, results: dict[tuple[str, int], Any], ks: list[int]) -> 
             print(f"| {k} | {arm} | {mean_f:.3f} | {shown} | {per:.2f} | {share} |")
             if arm == "expected-error" and k == max(ks):
                 met = (delta[0] >= 0.02 and delta[1] > 0) or bool(oracle_gain and oracle_gain < 0.02 and delta[0] >= 0.6 * oracle_gain)
-    return met
+                resolved = delta[1] > 0
+    return met, resolved
 
 
 def main() -> None:
@@ -243,9 +245,11 @@ def main() -> None:
     print(f"\nrestaurant-reviews, max_steps {args.max_steps}, seeds {args.seeds}, {args.folds} cross-fitted students")
     for teacher, results in all_results.items():
         outcome[teacher] = report(teacher, results, args.ks)
-    target = outcome.get("v2")
+    target, resolved = outcome.get("v2", (None, False))
     verdict = "OK" if target else "NOT MET" if target is not None else "not measured (teacher v2 not run)"
     print(f"\ntarget (v2, k={max(args.ks)}: expected-error >= +0.02 F over random with CI above 0, or >= 60% of the oracle's gain): {verdict}")
+    if target and not resolved:
+        print("  on the point estimates only: expected-error's 95% CI includes 0 (more seeds are needed to resolve a gain of this size)")
     print(f"took {time.perf_counter() - started:.0f} s")
     sys.exit(0 if target else 1)
 

@@ -167,6 +167,8 @@ def _expected_error_best(
     items = list(source.items())
     texts = {item.key: item.text for item in items if isinstance(item, Item)}
     problems = tuple(item for item in items if isinstance(item, Problem))
+    if not texts:  # nothing new to rank: no students to train
+        return [], 0, problems, "no pool texts to score"
     keys = list(texts)
     answers = row_predictor(llm, gold.task, llm_mode)([texts[k] for k in keys]) if keys else []
     llm_outputs = {k: a.output(gold.task) for k, a in zip(keys, answers, strict=True)}
