@@ -47,11 +47,16 @@ from harness.suites import parse_suite  # noqa: E402
 KINDS = ("label", "boundary", "delete", "insert")
 
 
+def _tokens(example: GoldExample) -> list[tuple[int, int]]:
+    """(start, end) character offsets of the example's tokens, in order."""
+    starts, ends = token_boundaries(example.tokens or ())
+    return sorted(zip(sorted(starts), sorted(ends), strict=True))
+
+
 def _corrupt(example: GoldExample, labels: list[str], rng: random.Random) -> GoldExample | None:
     """One corruption of one span (or one inserted span); None when this example cannot take the drawn kind."""
     spans = list(example.spans)
-    starts, ends = token_boundaries(example.tokens or ())
-    tokens = sorted(zip(sorted(starts), sorted(ends), strict=True))
+    tokens = _tokens(example)
     kind = rng.choice(KINDS)
     if kind == "insert":
         free = [(s, e) for s, e in tokens if all(e <= a or s >= b for a, b, _ in spans)]
@@ -101,8 +106,7 @@ def plant(examples: list[GoldExample], labels: list[str], share: float, seed: in
 
 def token_view(example: GoldExample, found: dict[Any, float], labels: list[str]) -> tuple[list[int], np.ndarray]:
     """Per token: the given class (0 = no entity, 1 + label index) and the student's class probabilities."""
-    starts, ends = token_boundaries(example.tokens or ())
-    tokens = sorted(zip(sorted(starts), sorted(ends), strict=True))
+    tokens = _tokens(example)
     given = [0] * len(tokens)
     probs = np.zeros((len(tokens), len(labels) + 1))
     for t, (s, e) in enumerate(tokens):

@@ -72,16 +72,6 @@ def error_contributions(llm_spans: Iterable[Span], probabilities: Mapping[Span, 
     return sorted(terms, key=lambda t: (-t[0], t[2]))
 
 
-def expected_category_errors(llm_positive: Iterable[str], probabilities: Mapping[str, float]) -> float:
-    """The expected number of wrong category decisions in an LLM answer: ``1 - p`` for each
-    label it gives, ``p`` for each label it leaves out (``probabilities``: the student's
-    per-label probability that the label is right)."""
-    given = set(llm_positive)
-    return sum(1.0 - p if label in given else p for label, p in probabilities.items()) + sum(
-        1.0 for label in given if label not in probabilities
-    )
-
-
 @dataclass(frozen=True)
 class Recalibration:
     """A monotone map from a raw probability to how often such spans were right, fitted by

@@ -14,6 +14,16 @@ from typing import Any, ClassVar, Protocol
 
 from ..options import GOLD_POSITIVE
 from .confusion import cat_errors, confusion, span_errors
+from .expected_errors import error_contributions
+from .gold_audit import (
+    Finding,
+    category_agreement,
+    category_findings,
+    proposed_categories,
+    proposed_spans,
+    span_agreement,
+    span_findings,
+)
 from .metrics import CatCounts, Counts, ScoreTable, SpanCounts, count_cats, count_spans, score_table
 from .results import Output
 from .spans import SpanTuple, spans_to_records
@@ -118,6 +128,41 @@ class Task:
         """An entity, or a category on at ``threshold``."""
         raise NotImplementedError
 
+    # -- student probabilities (spans or categories -> probability): expected errors, audit --
+
+    def error_terms(self, llm_output: Any, probabilities: Mapping[Any, float], threshold: float) -> list[tuple[float, str, Any]]:
+        """The expected errors of an LLM answer, one term per span or label, largest first:
+        (expected error, ``"wrong"`` or ``"missed"``, the span or label)."""
+        raise NotImplementedError
+
+    def describe_item(self, text: str, item: Any) -> str:
+        """A span or label as the reviewer reads it in the evidence."""
+        raise NotImplementedError
+
+    def confusion_key(self, text: str, item: Any) -> tuple[str, str]:
+        """(surface form, label) of a span or label: what the queue's diversity cap counts."""
+        raise NotImplementedError
+
+    def student_answer(self, probabilities: Mapping[Any, float]) -> Output:
+        """The student's own answer from its probabilities."""
+        raise NotImplementedError
+
+    def calibration_pairs(self, gold: Output, probabilities: Mapping[Any, float]) -> list[tuple[float, bool]]:
+        """(probability, whether the gold agrees) for every scored span or label."""
+        raise NotImplementedError
+
+    def audit_findings(self, gold: Output, probabilities: Mapping[Any, float], confident: float) -> list[Finding]:
+        """What a student's confident probabilities say against the gold (:mod:`harness.core.gold_audit`)."""
+        raise NotImplementedError
+
+    def audit_agreement(self, gold: Output, probabilities: Mapping[Any, float]) -> float:
+        """How much of the gold the student confirms."""
+        raise NotImplementedError
+
+    def audit_proposal(self, gold: Output, findings: Sequence[Finding]) -> Output:
+        """The gold with the findings applied (the reviewer's pre-filled answer)."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class SpanTask(Task):
@@ -185,6 +230,37 @@ class SpanTask(Task):
 
     def says_something(self, value: Any, threshold: float) -> bool:
         return bool(value)
+
+    def error_terms(self, llm_output: Any, probabilities: Mapping[Any, float], threshold: float) -> list[tuple[float, str, Any]]:
+        return error_contributions(self.comparable(llm_output), probabilities)
+
+    def describe_item(self, text: str, item: Any) -> str:
+        start, end, label = item
+        return f"{start}-{end} {label} {text[start:end]!r}"
+
+    def confusion_key(self, text: str, item: Any) -> tuple[str, str]:
+        return (text[item[0] : item[1]].lower(), item[2])
+
+    def student_answer(self, probabilities: Mapping[Any, float]) -> Output:
+        # its most likely spans (p >= 0.5), without overlaps, the most probable first
+        kept: list[SpanTuple] = []
+        for span, p in sorted(probabilities.items(), key=lambda item: (-item[1], item[0])):
+            if p >= GOLD_POSITIVE and all(span[1] <= s or span[0] >= e for s, e, _ in kept):
+                kept.append(span)
+        return tuple(sorted(kept))
+
+    def calibration_pairs(self, gold: Output, probabilities: Mapping[Any, float]) -> list[tuple[float, bool]]:
+        spans = set(self.comparable(gold))
+        return [(p, span in spans) for span, p in probabilities.items()]
+
+    def audit_findings(self, gold: Output, probabilities: Mapping[Any, float], confident: float) -> list[Finding]:
+        return span_findings(self.comparable(gold), probabilities, confident)
+
+    def audit_agreement(self, gold: Output, probabilities: Mapping[Any, float]) -> float:
+        return span_agreement(self.comparable(gold), probabilities)
+
+    def audit_proposal(self, gold: Output, findings: Sequence[Finding]) -> Output:
+        return proposed_spans(self.comparable(gold), findings)
 
 
 @dataclass(frozen=True)
@@ -257,6 +333,34 @@ class CategoryTask(Task):
 
     def says_something(self, value: Any, threshold: float) -> bool:
         return any(float(v) >= threshold for v in dict(value or {}).values())
+
+    def error_terms(self, llm_output: Any, probabilities: Mapping[Any, float], threshold: float) -> list[tuple[float, str, Any]]:
+        given = self.positives(llm_output, threshold)
+        terms = [((1.0 - p, "wrong", label) if label in given else (p, "missed", label)) for label, p in probabilities.items()]
+        terms += [(1.0, "wrong", label) for label in given if label not in probabilities]  # a label the student does not know
+        return sorted(terms, key=lambda t: (-t[0], t[2]))
+
+    def describe_item(self, text: str, item: Any) -> str:
+        return str(item)
+
+    def confusion_key(self, text: str, item: Any) -> tuple[str, str]:
+        return ("", str(item))
+
+    def student_answer(self, probabilities: Mapping[Any, float]) -> Output:
+        return {str(k): float(v) for k, v in probabilities.items()}
+
+    def calibration_pairs(self, gold: Output, probabilities: Mapping[Any, float]) -> list[tuple[float, bool]]:
+        positive = self.positives(gold)  # type: ignore[arg-type]
+        return [(p, label in positive) for label, p in probabilities.items()]
+
+    def audit_findings(self, gold: Output, probabilities: Mapping[Any, float], confident: float) -> list[Finding]:
+        return category_findings(self.positives(gold), probabilities, confident)  # type: ignore[arg-type]
+
+    def audit_agreement(self, gold: Output, probabilities: Mapping[Any, float]) -> float:
+        return category_agreement(self.positives(gold), probabilities)  # type: ignore[arg-type]
+
+    def audit_proposal(self, gold: Output, findings: Sequence[Finding]) -> Output:
+        return proposed_categories(gold, findings)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

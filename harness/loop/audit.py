@@ -17,21 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.gold_audit import (
-    Finding,
-    Suspect,
-    category_agreement,
-    category_findings,
-    proposed_categories,
-    proposed_spans,
-    ranked_suspects,
-    span_agreement,
-    span_findings,
-)
+from ..core.gold_audit import Suspect, ranked_suspects
 from ..core.tasks import task_of
 from ..gold.records import GoldExample
 from ..gold.store import GoldVersion
-from ..options import DEFAULT_AUDIT_CONFIDENT, DEFAULT_AUDIT_FOLDS, DEFAULT_REPORTS_DIR, DEFAULT_THRESHOLD, SPLITS
+from ..options import DEFAULT_AUDIT_CONFIDENT, DEFAULT_AUDIT_FOLDS, DEFAULT_REPORTS_DIR, SPLITS
 from ..specs import PipelineSpec, SuiteSpec
 from . import queue
 from .cross_fit import Folds, Scored, score_out_of_fold, train_students
@@ -59,34 +49,14 @@ class AuditResult:
     suspects: tuple[Audited, ...]
 
 
-def findings_for(example: GoldExample, found: dict[Any, float], task: str, confident: float) -> list[Finding]:
-    """One example's findings against its gold."""
-    kind = task_of(task)
-    if kind.has_spans:
-        return span_findings(example.spans, found, confident)
-    return category_findings(kind.comparable(kind.gold_output(example), DEFAULT_THRESHOLD), found, confident)
-
-
-def agreement_for(example: GoldExample, found: dict[Any, float], task: str) -> float:
-    """How much of the example's gold the student confirms (:mod:`harness.core.gold_audit`)."""
-    kind = task_of(task)
-    if kind.has_spans:
-        return span_agreement(example.spans, found)
-    return category_agreement(kind.comparable(kind.gold_output(example), DEFAULT_THRESHOLD), found)
-
-
 def judge(examples: Sequence[GoldExample], scored: Scored, task: str, confident: float = DEFAULT_AUDIT_CONFIDENT) -> list[Audited]:
     """Suspects among ``examples`` from out-of-fold probabilities, most suspect first."""
+    kind = task_of(task)
+    gold = {e.input_hash: kind.gold_output(e) for e in examples}
+    found = {h: kind.audit_findings(g, scored.probabilities[h], confident) for h, g in gold.items()}
+    agreement = {h: kind.audit_agreement(g, scored.probabilities[h]) for h, g in gold.items()}
     by_hash = {e.input_hash: e for e in examples}
-    found = {e.input_hash: findings_for(e, scored.probabilities[e.input_hash], task, confident) for e in examples}
-    agreement = {e.input_hash: agreement_for(e, scored.probabilities[e.input_hash], task) for e in examples}
-    out = []
-    for suspect in ranked_suspects(found, agreement):
-        example = by_hash[suspect.input_hash]
-        gold = task_of(task).gold_output(example)
-        proposal = proposed_spans(gold, suspect.findings) if task_of(task).has_spans else proposed_categories(gold, suspect.findings)  # type: ignore[arg-type]
-        out.append(Audited(example, suspect, proposal))
-    return out
+    return [Audited(by_hash[s.input_hash], s, kind.audit_proposal(gold[s.input_hash], s.findings)) for s in ranked_suspects(found, agreement)]
 
 
 def audit(

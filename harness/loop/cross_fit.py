@@ -16,7 +16,7 @@ calibration error.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,6 @@ from ..core.tasks import task_of
 from ..errors import InputError
 from ..gold.records import GoldExample, with_split
 from ..gold.store import GoldStore
-from ..options import DEFAULT_THRESHOLD
 from ..runners.span_probabilities import probabilities
 from ..specs import PipelineSpec
 from .retrain import train_distilled
@@ -98,23 +97,14 @@ def train_students(
     return students
 
 
-def _pairs(task: str, example: GoldExample, found: Mapping[Any, float]) -> Iterable[tuple[float, bool]]:
-    """(probability, whether the gold agrees) for each span the student scored / each category."""
-    kind = task_of(task)
-    if kind.has_spans:
-        gold = set(kind.gold_output(example))
-        return ((p, span in gold) for span, p in found.items())
-    positive = kind.positives(kind.gold_output(example), DEFAULT_THRESHOLD)  # type: ignore[attr-defined]
-    return ((p, label in positive) for label, p in found.items())
-
-
 def recalibrated(student: Student, task: str, eval_examples: Sequence[GoldExample]) -> Student:
     """``student`` with an isotonic recalibration fitted on ``eval_examples`` (with gold) and
     its calibration there before and after. "After" is measured out of sample: fitted on one
     half of the eval documents and measured on the other, both ways (a fit measured on its
     own data would look perfect)."""
     found = probabilities(student.path, [e.text for e in eval_examples], spans=task_of(task).has_spans)
-    per_doc = [list(_pairs(task, example, scores)) for example, scores in zip(eval_examples, found, strict=True)]
+    kind = task_of(task)
+    per_doc = [kind.calibration_pairs(kind.gold_output(e), scores) for e, scores in zip(eval_examples, found, strict=True)]
     pairs = [pair for doc in per_doc for pair in doc]
     if not pairs:
         return student

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.expected_errors import diverse_top, error_contributions, expected_category_errors
+from ..core.expected_errors import diverse_top
 from ..core.tasks import task_of
 from ..gold.records import GoldExample
 from ..options import DEFAULT_FOLDS, DEFAULT_THRESHOLD, DIVERSITY_SHARE
@@ -26,7 +26,6 @@ from ..specs import PipelineSpec
 from .cross_fit import Folds, Scored, recalibrated, score_out_of_fold, train_students
 
 EVIDENCE_SHOWN = 3
-STUDENT_SPAN_MIN = 0.5  # the student's own answer, for the reviewer: spans it gives p >= 0.5
 
 
 @dataclass(frozen=True)
@@ -42,27 +41,13 @@ class Ranked:
     confusion: tuple[str, str]
 
 
-def _student_spans(found: Mapping[Any, float]) -> tuple[tuple[int, int, str], ...]:
-    """The student's most likely spans, without overlaps (most probable first)."""
-    kept: list[tuple[int, int, str]] = []
-    for span, p in sorted(found.items(), key=lambda item: (-item[1], item[0])):
-        if p >= STUDENT_SPAN_MIN and all(span[1] <= s or span[0] >= e for s, e, _ in kept):
-            kept.append(span)
-    return tuple(sorted(kept))
-
-
 def rank_one(key: int, text: str, llm_output: Any, found: Mapping[Any, float], task: str, threshold: float) -> Ranked:
     """One text's expected LLM errors given the student's (recalibrated) probabilities."""
     kind = task_of(task)
-    if kind.has_spans:
-        terms = error_contributions(kind.comparable(llm_output), found)
-        evidence = tuple(f"{why} {s}-{e} {label} {text[s:e]!r} ({p:.2f})" for p, why, (s, e, label) in terms[:EVIDENCE_SHOWN])
-        top = terms[0][2] if terms else (0, 0, "")
-        return Ranked(sum(t[0] for t in terms), key, text, _student_spans(found), evidence, (text[top[0] : top[1]].lower(), top[2]))
-    given = set(kind.comparable(llm_output, threshold))
-    terms_c = sorted(((1.0 - p if label in given else p), label) for label, p in found.items())[::-1]
-    evidence = tuple(f"{'wrong' if label in given else 'missed'} {label} ({e:.2f})" for e, label in terms_c[:EVIDENCE_SHOWN])
-    return Ranked(expected_category_errors(given, found), key, text, dict(found), evidence, ("", terms_c[0][1] if terms_c else ""))
+    terms = kind.error_terms(llm_output, found, threshold)
+    evidence = tuple(f"{why} {kind.describe_item(text, item)} ({p:.2f})" for p, why, item in terms[:EVIDENCE_SHOWN])
+    confusion = kind.confusion_key(text, terms[0][2]) if terms else ("", "")
+    return Ranked(sum(t[0] for t in terms), key, text, kind.student_answer(found), evidence, confusion)
 
 
 def rank(
